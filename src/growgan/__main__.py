@@ -1,0 +1,3 @@
+from growgan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The `growgan` command line: a thin layer over the library.
+
+Each command module exposes ``register(subparsers)`` which adds its sub-commands and
+sets ``func`` on them; ``func(args) -> int | None`` does the work. User errors are
+`GrowganError`s, printed as one line with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from growgan import __version__
+from growgan.errors import GrowganError
+
+# Modules that add sub-commands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "growgan.data.cli",  # growgan dataset ...
+    "growgan.training.cli",  # growgan train / generate
+    "growgan.metrics.cli",  # growgan metrics
+    "growgan.growth.cli",  # growgan search
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="growgan",
+        description="Train, grow and evaluate GANs (DGGAN, Progressive GAN, DCGAN, ...).",
+    )
+    parser.add_argument("--version", action="version", version=f"growgan {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except GrowganError as exc:
+        print(f"growgan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("growgan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Shared building blocks (Karras et al. 2018, "Progressive Growing of GANs").
+
+Equalized learning rate: weights are drawn from N(0, 1) and scaled at run time by He's
+constant gain / sqrt(fan_in), so Adam's per-parameter step sizes act alike on every layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class EqualizedConv2d(nn.Module):
+    """Conv2d with run-time He scaling; 'same' padding for odd kernels; bias starts at zero."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, gain: float = math.sqrt(2), bias: bool = True):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.scale = gain / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.padding = kernel_size // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+
+class EqualizedLinear(nn.Module):
+    """Linear layer with run-time He scaling; bias starts at zero."""
+
+    def __init__(self, in_features: int, out_features: int, gain: float = math.sqrt(2), bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.scale = gain / math.sqrt(in_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias)
+
+
+class PixelNorm(nn.Module):
+    """Normalise each pixel's feature vector to unit average square (ProGAN's G)."""
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + self.eps)
+
+
+class MinibatchStd(nn.Module):
+    """Append the average standard deviation over groups of samples as one more channel.
+
+    As the official code: groups of `group_size` samples (or the whole batch if smaller;
+    the batch must be divisible by it), std over the group, averaged over C, H, W.
+    """
+
+    def __init__(self, group_size: int = 4, eps: float = 1e-8):
+        super().__init__()
+        self.group_size = group_size
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group_size, n)
+        if n % g != 0:
+            raise ValueError(f"minibatch-std: batch {n} is not divisible by group size {g}")
+        y = x.float().reshape(g, -1, c, h, w)  # [G, M, C, H, W]
+        y = y - y.mean(dim=0)
+        std = (y.square().mean(dim=0) + self.eps).sqrt()  # [M, C, H, W]
+        std = std.mean(dim=(1, 2, 3)).to(x.dtype)  # [M]
+        std = std.reshape(-1, 1, 1, 1).repeat(g, 1, h, w)  # [N, 1, H, W]
+        return torch.cat([x, std], dim=1)
+
+
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour upsampling: [N, C, H, W] -> [N, C, 2H, 2W]."""
+    return F.interpolate(x, scale_factor=2, mode="nearest")
+
+
+def downsample2x(x: torch.Tensor) -> torch.Tensor:
+    """2x2 average pooling: [N, C, H, W] -> [N, C, H/2, W/2]."""
+    return F.avg_pool2d(x, 2)

@@ -1,0 +1,88 @@
+"""The one network contract, and the registry of families.
+
+Contract (after stylegan2-ada-pytorch):
+  - generator:      ``G(z, c=None) -> images``  float [N, img_channels, H, W] in about [-1, 1]
+  - discriminator:  ``D(images, c=None) -> logits``  float [N] (or [N, 1])
+  - both carry ``z_dim``, ``c_dim``, ``img_channels``, ``img_resolution`` ((H, W) tuple).
+  - ``net.spec()`` returns the JSON-able constructor keyword arguments, so a network is
+    rebuilt as ``cls(**spec)``; a checkpoint is the spec plus state dicts, never code.
+
+A network spec for a pair is ``{"family": name, "G": {...}, "D": {...}}``. Family modules
+register themselves on import; the registry imports them lazily by name.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from typing import Any
+
+import torch.nn as nn
+
+from growgan.errors import GrowganError
+
+# family name -> module that registers it on import
+_FAMILY_MODULES = {
+    "dcgan": "growgan.networks.dcgan",
+    "resnet": "growgan.networks.resnet",
+    "progan": "growgan.networks.progan",
+    "dggan": "growgan.networks.dggan",
+}
+_FAMILIES: dict[str, tuple[type, type]] = {}
+
+
+class Network(nn.Module):
+    """Base class recording constructor arguments, so `spec()` can rebuild the net."""
+
+    family: str = ""
+
+    def _record_spec(self, **kwargs: Any) -> None:
+        self._spec = copy.deepcopy(kwargs)
+
+    def spec(self) -> dict:
+        return copy.deepcopy(self._spec)
+
+
+def register_family(name: str, generator_cls: type, discriminator_cls: type) -> None:
+    generator_cls.family = name
+    discriminator_cls.family = name
+    _FAMILIES[name] = (generator_cls, discriminator_cls)
+
+
+def family_names() -> list[str]:
+    return sorted(_FAMILY_MODULES)
+
+
+def _family(name: str) -> tuple[type, type]:
+    if name not in _FAMILIES:
+        if name not in _FAMILY_MODULES:
+            raise GrowganError(f"unknown network family {name!r}; choose one of {', '.join(family_names())}")
+        importlib.import_module(_FAMILY_MODULES[name])
+    return _FAMILIES[name]
+
+
+def _check_spec(spec: dict) -> None:
+    if not isinstance(spec, dict) or "family" not in spec or "G" not in spec or "D" not in spec:
+        raise GrowganError('a network spec needs the keys "family", "G" and "D"')
+
+
+def build_generator(spec: dict) -> nn.Module:
+    _check_spec(spec)
+    return _family(spec["family"])[0](**spec["G"])
+
+
+def build_discriminator(spec: dict) -> nn.Module:
+    _check_spec(spec)
+    return _family(spec["family"])[1](**spec["D"])
+
+
+def build_networks(spec: dict) -> tuple[nn.Module, nn.Module]:
+    """spec -> (G, D), freshly initialised."""
+    return build_generator(spec), build_discriminator(spec)
+
+
+def network_spec(G: nn.Module, D: nn.Module) -> dict:
+    """(G, D) -> spec; the inverse of `build_networks` up to weights."""
+    if G.family != D.family:
+        raise ValueError(f"G is {G.family!r} but D is {D.family!r}")
+    return {"family": G.family, "G": G.spec(), "D": D.spec()}

@@ -1,0 +1,1 @@
+"""Presets of this family (filled in by its issue)."""
