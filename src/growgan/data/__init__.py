@@ -1,0 +1,60 @@
+"""Data: the dataset tool (sources -> packed uint8 archive), the archive reader and the loader.
+
+- `growgan.data.archive`: `open_archive`, `ArchiveWriter`, `write_archive`
+- `growgan.data.loader`: `BatchLoader`, `prepare_batch`, `downsample`
+- `growgan.data.prepare`: `prepare(source, out, PrepareOptions)`
+- here: `builtin_archive()` (the shipped Fashion-MNIST test split, packed once into the
+  cache) and `resolve_archive(name_or_path)` for commands that take ``--data``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from growgan.data.archive import Archive, open_archive
+from growgan.errors import GrowganError
+
+__all__ = ["Archive", "open_archive", "builtin_archive", "resolve_archive", "cache_dir"]
+
+
+def cache_dir(override: str | os.PathLike | None = None) -> Path:
+    """The growgan cache folder: `override`, else $GROWGAN_CACHE, else ~/.cache/growgan."""
+    from growgan.data.named import cache_dir as _cache_dir
+
+    return _cache_dir(override)
+
+
+def builtin_archive(cache_dir: str | os.PathLike | None = None, resolution: int = 32) -> Path:
+    """Path of the packed built-in data (Fashion-MNIST test split, 10,000 x 1 x res x res).
+
+    Packed on first use (lanczos resize from 28x28) into the cache; later calls only check it.
+    """
+    from growgan.data.named import cache_dir as _cache_dir
+    from growgan.data.prepare import PrepareOptions, prepare
+
+    out = _cache_dir(cache_dir) / f"builtin-fashion-mnist-test-{resolution}x{resolution}"
+    if (out / "meta.json").is_file():
+        try:
+            open_archive(out)
+            return out
+        except GrowganError:
+            pass  # damaged: rebuild it below
+    opts = PrepareOptions(resolution=(resolution, resolution), overwrite=out.exists())
+    try:
+        prepare("builtin", out, opts)
+    except (GrowganError, OSError):
+        if (out / "meta.json").is_file():  # another process published it first
+            open_archive(out)
+            return out
+        raise
+    return out
+
+
+def resolve_archive(name_or_path: str | os.PathLike) -> Path:
+    """'builtin' -> builtin_archive(); otherwise the path of a valid archive (else GrowganError)."""
+    if str(name_or_path) == "builtin" and not Path("builtin").exists():
+        return builtin_archive()
+    path = Path(name_or_path)
+    open_archive(path)  # raises a one-line GrowganError for anything that is not an archive
+    return path

@@ -1,0 +1,310 @@
+"""The packed dataset archive: uint8 images read by memory map, written atomically.
+
+Idea after stylegan2-ada-pytorch's ``dataset_tool.py``: pack the images once, in the exact
+pixel format training reads, so the loader does no decoding. An archive is a folder:
+
+    images.npy   uint8 [N, C, H, W]   (np.load(mmap_mode="r"): no copy, instant open)
+    labels.npy   int64 [N]            (optional)
+    meta.json    source, sizes, label names, options, sha256 content hash, format version
+
+The writer builds the folder under a temporary name beside the target, fsyncs it, writes
+``meta.json`` last and renames the folder into place, so a crash or Ctrl-C never leaves a
+folder that reads as a valid archive. `open_archive` checks everything it can cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from growgan.errors import GrowganError
+
+FORMAT_NAME = "growgan-archive"
+FORMAT_VERSION = 1
+_TMP_MARK = ".tmp-"
+
+
+@dataclass
+class Archive:
+    """An opened archive. `images` is a read-only memory map, `labels` an int64 array or None."""
+
+    path: Path
+    images: np.ndarray  # uint8 [N, C, H, W], memory-mapped
+    labels: np.ndarray | None  # int64 [N]
+    meta: dict[str, Any]
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        return int(self.images.shape[2]), int(self.images.shape[3])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.meta.get("num_classes", 0)) if self.labels is not None else 0
+
+    @property
+    def label_names(self) -> list[str] | None:
+        return self.meta.get("label_names")
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.meta["sha256"])
+
+
+def _bad(path: Path, what: str) -> GrowganError:
+    return GrowganError(
+        f"{path}: {what}; it is not a complete growgan archive, re-create it with `growgan dataset prepare`"
+    )
+
+
+def _load_npy(path: Path, folder: Path) -> np.ndarray:
+    if not path.is_file():
+        raise _bad(folder, f"{path.name} is missing")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise _bad(folder, f"{path.name} is unreadable or truncated ({exc})") from None
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    if not folder.exists():
+        raise GrowganError(f"{folder}: no such archive; create one with `growgan dataset prepare SOURCE --out {folder}`")
+    if not folder.is_dir():
+        raise _bad(folder, "this is a file, not an archive folder")
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        hint = " (an interrupted write)" if _TMP_MARK in folder.name else ""
+        raise _bad(folder, f"meta.json is missing{hint}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(folder, f"meta.json is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise _bad(folder, "meta.json does not describe a growgan archive")
+    if int(meta.get("version", -1)) > FORMAT_VERSION:
+        raise GrowganError(
+            f"{folder}: archive format version {meta.get('version')} is newer than this growgan "
+            f"reads ({FORMAT_VERSION}); upgrade growgan"
+        )
+    return meta
+
+
+def open_archive(path: str | os.PathLike, verify: bool = False) -> Archive:
+    """Open an archive folder; a foreign, truncated or half-written folder raises GrowganError.
+
+    verify=True also recomputes the sha256 content hash (reads every byte).
+    """
+    folder = Path(path)
+    meta = _read_meta(folder)
+    images = _load_npy(folder / "images.npy", folder)
+    n = int(meta.get("num_images", -1))
+    expect = (n, int(meta.get("channels", -1)), *[int(v) for v in meta.get("resolution", (-1, -1))])
+    if images.dtype != np.uint8 or images.ndim != 4 or tuple(images.shape) != expect:
+        raise _bad(folder, f"images.npy is {images.dtype} {tuple(images.shape)}, meta.json says uint8 {expect}")
+    labels = None
+    if meta.get("has_labels"):
+        labels = _load_npy(folder / "labels.npy", folder)
+        if labels.dtype != np.int64 or tuple(labels.shape) != (n,):
+            raise _bad(folder, f"labels.npy is {labels.dtype} {tuple(labels.shape)}, expected int64 ({n},)")
+    archive = Archive(folder, images, labels, meta)
+    if verify:
+        got = content_hash(images, labels)
+        if got != meta.get("sha256"):
+            raise _bad(folder, f"content hash {got[:12]} does not match meta.json ({str(meta.get('sha256'))[:12]})")
+    return archive
+
+
+def content_hash(images: np.ndarray, labels: np.ndarray | None, chunk: int = 4096) -> str:
+    """sha256 over shape, pixels and labels: equal hashes mean equal data."""
+    h = _new_hash(tuple(images.shape[1:]))
+    for i in range(0, len(images), chunk):
+        h.update(np.ascontiguousarray(images[i : i + chunk]).tobytes())
+    _finish_hash(h, len(images), labels)
+    return h.hexdigest()
+
+
+def _new_hash(chw: tuple[int, ...]) -> "hashlib._Hash":
+    h = hashlib.sha256()
+    h.update(json.dumps({"chw": [int(v) for v in chw]}).encode())
+    return h
+
+
+def _finish_hash(h: "hashlib._Hash", n: int, labels: np.ndarray | None) -> None:
+    h.update(f"|n={n}|".encode())
+    if labels is not None:
+        h.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+
+
+class ArchiveWriter:
+    """Stream images into a new archive; `close(meta)` publishes it atomically.
+
+    Usage::
+
+        with ArchiveWriter(out, channels=3, resolution=(32, 32), overwrite=False) as w:
+            w.append(images_uint8_NCHW, labels_int64_or_None)
+            w.close(meta)          # without close() the temporary folder is removed
+    """
+
+    def __init__(self, out: str | os.PathLike, channels: int, resolution: tuple[int, int], overwrite: bool = False):
+        self.out = Path(out)
+        check_writable(self.out, overwrite)
+        self.overwrite = overwrite
+        self.chw = (int(channels), int(resolution[0]), int(resolution[1]))
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}{_TMP_MARK}", dir=self.out.parent))
+        self._raw = open(self.tmp / "images.raw", "wb")
+        self._labels: list[np.ndarray] = []
+        self._has_labels: bool | None = None
+        self._hash = _new_hash(self.chw)
+        self.count = 0
+        self.published = False
+
+    def append(self, images: np.ndarray, labels: np.ndarray | None = None) -> None:
+        """images: uint8 [n, C, H, W]; labels: int [n] or None (the same for every call)."""
+        images = np.ascontiguousarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != self.chw:
+            raise ValueError(f"expected uint8 [n, {self.chw}], got {images.dtype} {images.shape}")
+        if self._has_labels is None:
+            self._has_labels = labels is not None
+        if (labels is not None) != self._has_labels:
+            raise ValueError("labels must be given for every batch or for none")
+        data = images.tobytes()
+        self._raw.write(data)
+        self._hash.update(data)
+        if labels is not None:
+            labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+            if len(labels) != len(images):
+                raise ValueError(f"{len(labels)} labels for {len(images)} images")
+            self._labels.append(labels)
+        self.count += len(images)
+
+    def close(self, meta: dict[str, Any]) -> Path:
+        """Finish the files, write meta.json last and rename the folder into place."""
+        self._raw.close()
+        if self.count == 0:
+            raise GrowganError(f"{self.out}: no images to write; check the source and the options")
+        labels = np.concatenate(self._labels) if self._has_labels else None
+        _finish_hash(self._hash, self.count, labels)
+        self._write_images_npy()
+        if labels is not None:
+            _fsynced_save(self.tmp / "labels.npy", labels)
+        full = dict(meta)
+        full.update(
+            format=FORMAT_NAME,
+            version=FORMAT_VERSION,
+            num_images=self.count,
+            channels=self.chw[0],
+            resolution=[self.chw[1], self.chw[2]],
+            has_labels=labels is not None,
+            sha256=self._hash.hexdigest(),
+        )
+        if labels is None:
+            full["num_classes"], full["label_names"] = 0, None
+        else:
+            full.setdefault("num_classes", int(labels.max()) + 1 if len(labels) else 0)
+        _fsynced_write(self.tmp / "meta.json", (json.dumps(full, indent=2, sort_keys=True) + "\n").encode())
+        _fsync_dir(self.tmp)
+        _publish(self.tmp, self.out, self.overwrite)
+        self.published = True
+        return self.out
+
+    def _write_images_npy(self) -> None:
+        # images.raw holds the pixels; prepend an .npy header now that N is known.
+        header = {"descr": "|u1", "fortran_order": False, "shape": (self.count, *self.chw)}
+        with open(self.tmp / "images.npy", "wb") as f, open(self.tmp / "images.raw", "rb") as raw:
+            np.lib.format.write_array_header_1_0(f, header)
+            shutil.copyfileobj(raw, f, length=16 << 20)
+            f.flush()
+            os.fsync(f.fileno())
+        (self.tmp / "images.raw").unlink()
+
+    def abort(self) -> None:
+        if not self._raw.closed:
+            self._raw.close()
+        if not self.published:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> "ArchiveWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+
+def check_writable(out: Path, overwrite: bool) -> None:
+    """Fail early (before any work) if `out` exists and may not be replaced."""
+    if out.exists() and not overwrite:
+        raise GrowganError(f"{out}: already exists; choose another --out or pass --overwrite")
+    if out.exists() and not out.is_dir():
+        raise GrowganError(f"{out}: is a file; --out must name a folder")
+    if out.exists() and any(out.iterdir()) and not (out / "meta.json").is_file():
+        raise GrowganError(f"{out}: is a non-empty folder that is not an archive; refusing to replace it")
+
+
+def _publish(tmp: Path, out: Path, overwrite: bool) -> None:
+    if out.exists():
+        if not overwrite:
+            raise GrowganError(f"{out}: already exists; choose another --out or pass --overwrite")
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / "archive")  # the old archive stays whole until the new one is in place
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out)
+    _fsync_dir(out.parent)
+
+
+def _fsynced_write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsynced_save(path: Path, arr: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_archive(
+    out: str | os.PathLike,
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    meta: dict[str, Any],
+    overwrite: bool = False,
+    chunk: int = 8192,
+) -> Path:
+    """Write a whole in-memory uint8 [N, C, H, W] array (and labels) as an archive."""
+    with ArchiveWriter(out, images.shape[1], images.shape[2:4], overwrite=overwrite) as w:
+        for i in range(0, len(images), chunk):
+            w.append(images[i : i + chunk], None if labels is None else labels[i : i + chunk])
+        return w.close(meta)

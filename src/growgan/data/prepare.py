@@ -1,0 +1,209 @@
+"""The dataset tool: any supported source -> a packed archive (after stylegan2-ada's dataset_tool).
+
+`prepare(source, out, options)` resolves the source (a dataset name, an idx file or folder
+of idx files, a CIFAR-10 tar.gz, a folder or zip of images), converts every image to the
+target channels and (H, W) with an explicit resize filter and aspect policy, and streams the
+result into an `ArchiveWriter`, which publishes the archive atomically. Corrupt images are
+skipped and listed (or, with strict=True, stop the run with the file's name).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from growgan import __version__
+from growgan.data import named, sources
+from growgan.data.archive import ArchiveWriter, check_writable
+from growgan.data.transform import CROPS, FILTERS, ImageSpec, convert_array, convert_image
+from growgan.errors import GrowganError
+
+
+@dataclass
+class PrepareOptions:
+    """Options of `growgan dataset prepare` (None = taken from the source)."""
+
+    resolution: tuple[int, int] | None = None  # (H, W)
+    resize_filter: str = "lanczos"
+    crop: str = "center-crop"
+    channels: int | None = None
+    max_images: int | None = None
+    seed: int = 0
+    labels: bool | None = None  # None: keep labels the source has; folders and zips: off
+    strict: bool = False
+    split: str = "train"
+    from_dir: Path | None = None
+    cache_dir: Path | None = None
+    overwrite: bool = False
+
+
+@dataclass
+class PrepareResult:
+    path: Path
+    meta: dict[str, Any]
+    skipped: list[str] = field(default_factory=list)  # "name: reason"
+
+
+def open_source(source: str, opts: PrepareOptions) -> sources.ArraySource | sources.FileSource:
+    """Dataset name or path -> a source object."""
+    name = named.canonical_name(source)
+    path = Path(source)
+    if name is not None and not path.exists():
+        return named.load_named(name, opts.split, opts.from_dir, opts.cache_dir)
+    if not path.exists():
+        raise GrowganError(
+            f"{source}: no such file or folder, and not a dataset name ({', '.join(named.NAMES)}); check the path"
+        )
+    labels = opts.labels is not False
+    if path.is_dir():
+        idx = sorted(path.glob("*-idx3-ubyte*"))
+        if idx:
+            pick = [p for p in idx if p.name.startswith("train" if opts.split == "train" else "t10k")] or idx
+            return sources.read_idx_pair(pick[0], sources.labels_file_for(pick[0]) if labels else None)
+        if (path / "cifar-10-python.tar.gz").is_file() or (path / "data_batch_1").is_file():
+            tar = path / "cifar-10-python.tar.gz"
+            return sources.read_cifar10(tar if tar.is_file() else path, opts.split)
+        return sources.list_folder(path, labels=bool(opts.labels))
+    lower = path.name.lower()
+    if "idx3-ubyte" in lower:
+        return sources.read_idx_pair(path, sources.labels_file_for(path) if labels else None)
+    if lower.endswith((".tar.gz", ".tgz", ".tar")):
+        return sources.read_cifar10(path, opts.split)
+    if lower.endswith(".zip"):
+        return sources.list_zip(path, labels=bool(opts.labels))
+    raise GrowganError(
+        f"{path}: unsupported file type; give an idx file, cifar-10-python.tar.gz, a zip or a folder of images"
+    )
+
+
+def _subset(n: int, opts: PrepareOptions) -> np.ndarray:
+    """Indices kept: all, or `max_images` drawn with `seed` (kept in source order)."""
+    if opts.max_images is None or opts.max_images >= n:
+        return np.arange(n)
+    if opts.max_images < 1:
+        raise GrowganError(f"--max-images {opts.max_images}: must be at least 1")
+    return np.sort(np.random.default_rng(opts.seed).choice(n, size=opts.max_images, replace=False))
+
+
+def _check_options(opts: PrepareOptions) -> None:
+    if opts.resize_filter not in FILTERS:
+        raise GrowganError(f"--resize-filter {opts.resize_filter!r}: choose one of {', '.join(FILTERS)}")
+    if opts.crop not in CROPS:
+        raise GrowganError(f"--crop {opts.crop!r}: choose one of {', '.join(CROPS)}")
+    if opts.channels not in (None, 1, 3):
+        raise GrowganError(f"--channels {opts.channels}: must be 1 or 3")
+
+
+def prepare(source: str, out: str | Path, opts: PrepareOptions | None = None) -> PrepareResult:
+    """Pack `source` into the archive folder `out`."""
+    opts = opts or PrepareOptions()
+    _check_options(opts)
+    out = Path(out)
+    check_writable(out, opts.overwrite)
+    src = open_source(source, opts)
+    if isinstance(src, sources.ArraySource):
+        return _pack_arrays(src, out, opts)
+    return _pack_files(src, out, opts)
+
+
+def _meta(src_description: str, opts: PrepareOptions, spec: ImageSpec, label_names, skipped, extra) -> dict:
+    options = asdict(opts)
+    options.update(resolution=list(spec.resolution), channels=spec.channels)
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}
+    meta = {
+        "source": src_description,
+        "options": options,
+        "label_names": label_names,
+        "skipped": skipped[:1000],
+        "num_skipped": len(skipped),
+        "growgan_version": __version__,
+    }
+    if label_names is not None:
+        meta["num_classes"] = len(label_names)
+    meta.update(extra)
+    return meta
+
+
+def _pack_arrays(src: sources.ArraySource, out: Path, opts: PrepareOptions, chunk: int = 2048) -> PrepareResult:
+    keep = _subset(len(src.images), opts)
+    _, c, h, w = src.images.shape
+    spec = ImageSpec(opts.channels or c, opts.resolution or (h, w), opts.resize_filter, opts.crop)
+    labels = src.labels if opts.labels is not False else None
+    label_names = src.label_names if labels is not None else None
+    if labels is not None and label_names is None:
+        label_names = [str(i) for i in range(int(labels.max()) + 1)]
+    with ArchiveWriter(out, spec.channels, spec.resolution, overwrite=opts.overwrite) as writer:
+        for i in range(0, len(keep), chunk):
+            idx = keep[i : i + chunk]
+            writer.append(convert_array(src.images[idx], spec), None if labels is None else labels[idx])
+        meta = _meta(src.description, opts, spec, label_names, [], {"source_files": src.files})
+        path = writer.close(meta)
+    return PrepareResult(path, meta)
+
+
+def _decode(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's EXIF / palette warnings are not the user's problem
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    return img
+
+
+def _scan(src: sources.FileSource, keep: np.ndarray) -> tuple[int, set[tuple[int, int]]]:
+    """Channels (3 if any colour image) and the set of (H, W) sizes, from headers only."""
+    colour, sizes = False, set()
+    for i in keep:
+        try:
+            with Image.open(io.BytesIO(src.open(int(i)))) as img:
+                colour |= img.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F") and not (
+                    img.mode == "P" and _palette_is_gray(img)
+                )
+                sizes.add((img.height, img.width))
+        except Exception:  # decoded (and reported) in the main pass
+            continue
+    return (3 if colour else 1), sizes
+
+
+def _palette_is_gray(img: Image.Image) -> bool:
+    pal = np.asarray(img.getpalette() or [0, 0, 0]).reshape(-1, 3)
+    return bool((pal == pal[:, :1]).all())
+
+
+def _pack_files(src: sources.FileSource, out: Path, opts: PrepareOptions) -> PrepareResult:
+    keep = _subset(len(src.names), opts)
+    channels, resolution = opts.channels, opts.resolution
+    if channels is None or resolution is None:
+        scanned_c, sizes = _scan(src, keep)
+        channels = channels or scanned_c
+        if resolution is None:
+            if len(sizes) > 1:
+                raise GrowganError(
+                    f"{src.description}: images have {len(sizes)} different sizes; pass --resolution, e.g. 64 or 48x64"
+                )
+            resolution = next(iter(sizes), (1, 1))
+    spec = ImageSpec(channels, resolution, opts.resize_filter, opts.crop)
+    skipped: list[str] = []
+    with ArchiveWriter(out, spec.channels, spec.resolution, overwrite=opts.overwrite) as writer:
+        for i in keep:
+            name = src.names[int(i)]
+            try:
+                arr = convert_image(_decode(src.open(int(i))), spec)
+            except Exception as exc:  # Pillow raises many types for damaged files
+                if opts.strict:
+                    raise GrowganError(
+                        f"{src.description}/{name}: unreadable image ({exc}); remove or replace it, or drop --strict"
+                    ) from None
+                skipped.append(f"{name}: {type(exc).__name__}: {exc}")
+                continue
+            writer.append(arr[None], None if src.labels is None else src.labels[int(i) : int(i) + 1])
+        if writer.count == 0:
+            raise GrowganError(f"{src.description}: none of the {len(keep)} images could be read; check the files")
+        meta = _meta(src.description, opts, spec, src.label_names, skipped, {})
+        path = writer.close(meta)
+    return PrepareResult(path, meta, skipped)
