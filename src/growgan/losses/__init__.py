@@ -1,0 +1,150 @@
+"""Adversarial losses and regularisers as pure functions (after rosinality/stylegan2-pytorch).
+
+Losses take D's logits (``[N]`` or ``[N, 1]``) and return scalar float32 tensors:
+
+- ``nonsaturating`` / ``minimax``: the logistic GAN of Goodfellow et al. 2014; G minimises
+  -log D(G(z)) (non-saturating) or log(1 - D(G(z))) (the original minimax game).
+- ``wgan``: Wasserstein GAN (Arjovsky et al. 2017), with weight clipping (`clip_weights_`)
+  or the gradient penalty of Gulrajani et al. 2017 (`gradient_penalty`).
+- ``hinge``: Lim & Ye 2017 / Miyato et al. 2018.
+- ``lsgan``: least squares GAN (Mao et al. 2017), targets 0 (fake) and 1 (real), factor 1/2.
+- ``relativistic``: relativistic average logistic GAN (RaSGAN, Jolicoeur-Martineau 2018),
+  both terms averaged as in the author's code.
+
+Regularisers (unscaled; the caller multiplies by its coefficient): WGAN-GP, R1 (Mescheder
+et al. 2018), ProGAN's drift penalty, instance noise (Sønderby et al. 2016). Gradient
+penalties run D in float32 with autocast disabled and build the graph (`create_graph=True`),
+so they are exact under mixed precision and train D.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LOSS_KINDS = ("nonsaturating", "minimax", "wgan", "hinge", "lsgan", "relativistic")
+_SMOOTHABLE = ("nonsaturating", "minimax", "lsgan", "relativistic")
+
+__all__ = [
+    "LOSS_KINDS",
+    "d_loss",
+    "g_loss",
+    "gradient_penalty",
+    "r1_penalty",
+    "drift_penalty",
+    "instance_noise",
+    "clip_weights_",
+]
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in LOSS_KINDS:
+        raise ValueError(f"unknown loss kind {kind!r}; choose one of {', '.join(LOSS_KINDS)}")
+
+
+def _flat(logits: torch.Tensor) -> torch.Tensor:
+    """[N] or [N, 1] logits -> float32 [N]."""
+    return logits.float().reshape(logits.shape[0])
+
+
+def _bce_logits(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean binary cross-entropy against a constant target, stable in the logits:
+    -(t log s(x) + (1-t) log(1-s(x))) = t softplus(-x) + (1-t) softplus(x)."""
+    if target == 1.0:
+        return F.softplus(-logits).mean()
+    if target == 0.0:
+        return F.softplus(logits).mean()
+    return (target * F.softplus(-logits) + (1.0 - target) * F.softplus(logits)).mean()
+
+
+def d_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Discriminator loss. `label_smoothing` s is one-sided: the real target becomes 1 - s
+    (logistic, lsgan and relativistic losses; wgan and hinge have no target to smooth)."""
+    _check_kind(kind)
+    if label_smoothing and kind not in _SMOOTHABLE:
+        raise ValueError(f"label smoothing is not defined for the {kind} loss")
+    r, f = _flat(real_logits), _flat(fake_logits)
+    t = 1.0 - float(label_smoothing)
+    if kind in ("nonsaturating", "minimax"):
+        return _bce_logits(r, t) + _bce_logits(f, 0.0)
+    if kind == "wgan":
+        return f.mean() - r.mean()
+    if kind == "hinge":
+        return F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean()
+    if kind == "lsgan":
+        return 0.5 * (r - t).square().mean() + 0.5 * f.square().mean()
+    # relativistic average: real should look more real than the average fake, and vice versa
+    return 0.5 * (_bce_logits(r - f.mean(), t) + _bce_logits(f - r.mean(), 0.0))
+
+
+def g_loss(kind: str, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Generator loss; the relativistic loss needs `real_logits` (D on a real batch)."""
+    _check_kind(kind)
+    f = _flat(fake_logits)
+    if kind == "nonsaturating":
+        return F.softplus(-f).mean()  # -log sigmoid(f)
+    if kind == "minimax":
+        return -F.softplus(f).mean()  # log(1 - sigmoid(f))
+    if kind in ("wgan", "hinge"):
+        return -f.mean()
+    if kind == "lsgan":
+        return 0.5 * (f - 1.0).square().mean()
+    if real_logits is None:
+        raise ValueError("the relativistic generator loss needs real_logits")
+    r = _flat(real_logits)
+    return 0.5 * (_bce_logits(f - r.mean(), 1.0) + _bce_logits(r - f.mean(), 0.0))
+
+
+def _input_grad(D: nn.Module, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """d(sum D(x))/dx in float32 with autocast off, keeping the graph so the penalty trains."""
+    x = x.detach().float().requires_grad_(True)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        logits = D(x, c)
+        (grad,) = torch.autograd.grad(logits.float().sum(), x, create_graph=True)
+    return grad  # [N, C, H, W]
+
+
+def gradient_penalty(
+    D: nn.Module,
+    reals: torch.Tensor,
+    fakes: torch.Tensor,
+    c: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): mean over samples of (||grad_x D(x_hat)|| - 1)^2 at
+    x_hat = a reals + (1 - a) fakes, a ~ U[0, 1] per sample. Unscaled (multiply by lambda)."""
+    a = torch.rand(reals.shape[0], 1, 1, 1, generator=generator, device=reals.device, dtype=torch.float32)
+    x_hat = a * reals.detach().float() + (1.0 - a) * fakes.detach().float()  # [N, C, H, W]
+    grad = _input_grad(D, x_hat, c)
+    norm = grad.flatten(1).norm(2, dim=1)  # [N]
+    return (norm - 1.0).square().mean()
+
+
+def r1_penalty(D: nn.Module, reals: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): mean over samples of ||grad_x D(x)||^2 on reals.
+    Unscaled: multiply by gamma/2 (and by the interval for lazy R1)."""
+    grad = _input_grad(D, reals, c)
+    return grad.square().flatten(1).sum(dim=1).mean()
+
+
+def drift_penalty(real_logits: torch.Tensor) -> torch.Tensor:
+    """ProGAN's drift term mean(D(x)^2) keeping WGAN logits near zero; multiply by epsilon."""
+    return _flat(real_logits).square().mean()
+
+
+def instance_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x + sigma * N(0, I) (Sønderby et al. 2016); D sees noisy reals and fakes alike."""
+    if sigma == 0:
+        return x
+    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return x + sigma * noise
+
+
+@torch.no_grad()
+def clip_weights_(D: nn.Module, c: float) -> None:
+    """WGAN weight clipping (Arjovsky et al. 2017): clamp every parameter of D to [-c, c]."""
+    if c <= 0:
+        raise ValueError(f"clip value must be positive, got {c}")
+    for p in D.parameters():
+        p.clamp_(-c, c)
