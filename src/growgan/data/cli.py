@@ -1,5 +1,138 @@
-"""Command-line entry points for this area (filled in by its issue)."""
+"""`growgan dataset prepare | info | grid`: a thin layer over growgan.data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from growgan.data.archive import open_archive
+from growgan.data.transform import CROPS, FILTERS, parse_resolution
+
+_EPILOG = """sources:
+  builtin | mnist | fashion-mnist | cifar-10   by name (--from DIR, system places, cache, download)
+  DIR/ with *-idx3-ubyte(.gz) + labels         MNIST-style idx files
+  cifar-10-python.tar.gz                       CIFAR-10, python version
+  DIR/ of images (recursive) | images.zip      labels from class subfolders with --labels
+"""
 
 
 def register(subparsers) -> None:
-    """Add this area's sub-commands to the `growgan` parser."""
+    """Add `growgan dataset ...` to the `growgan` parser."""
+    ds = subparsers.add_parser("dataset", help="prepare, inspect and preview datasets")
+    sub = ds.add_subparsers(dest="dataset_command", metavar="ACTION")
+    ds.set_defaults(func=lambda args: (ds.print_help(), 2)[1])
+
+    p = sub.add_parser(
+        "prepare",
+        help="pack images into an archive",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("source", metavar="SOURCE", help="dataset name, idx file or folder, cifar tar.gz, image folder or zip")
+    p.add_argument("--out", required=True, type=Path, help="archive folder to create")
+    p.add_argument("--from", dest="from_dir", type=Path, help="folder holding a named dataset's files")
+    p.add_argument("--split", choices=("train", "test"), default="train", help="split of a named dataset")
+    p.add_argument("--resolution", help="N or HxW, e.g. 32 or 48x64 (default: the source's size)")
+    p.add_argument("--resize-filter", choices=tuple(FILTERS), default="lanczos")
+    p.add_argument("--crop", choices=CROPS, default="center-crop", help="aspect policy")
+    p.add_argument("--channels", type=int, choices=(1, 3), help="default: the source's (3 if any image is colour)")
+    p.add_argument("--max-images", type=int, help="keep a random subset of this many images")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --max-images subset")
+    p.add_argument(
+        "--labels",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep labels (default: yes for named/idx/cifar sources, no for folders and zips)",
+    )
+    p.add_argument("--strict", action="store_true", help="stop at the first unreadable image")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing archive")
+    p.set_defaults(func=cmd_prepare)
+
+    i = sub.add_parser("info", help="print an archive's summary")
+    i.add_argument("archive", type=Path)
+    i.add_argument("--verify", action="store_true", help="also recompute the content hash")
+    i.add_argument("--json", action="store_true", help="print meta.json")
+    i.set_defaults(func=cmd_info)
+
+    g = sub.add_parser("grid", help="write a grid of samples to an image file")
+    g.add_argument("archive", type=Path)
+    g.add_argument("--out", required=True, type=Path, help="image file, e.g. reals.png")
+    g.add_argument("--num", type=int, default=64, help="number of images")
+    g.add_argument("--seed", type=int, default=0, help="which random images")
+    g.add_argument("--upscale", type=int, default=0, help="magnification (default: to at least 64 px)")
+    g.set_defaults(func=cmd_grid)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from growgan.data.prepare import PrepareOptions, prepare
+
+    opts = PrepareOptions(
+        resolution=parse_resolution(args.resolution),
+        resize_filter=args.resize_filter,
+        crop=args.crop,
+        channels=args.channels,
+        max_images=args.max_images,
+        seed=args.seed,
+        labels=args.labels,
+        strict=args.strict,
+        split=args.split,
+        from_dir=args.from_dir,
+        overwrite=args.overwrite,
+    )
+    result = prepare(args.source, args.out, opts)
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} unreadable image(s):", file=sys.stderr)
+        for line in result.skipped:
+            print(f"  {line}", file=sys.stderr)
+    print(summary(open_archive(result.path)))
+    return 0
+
+
+def summary(archive) -> str:
+    """'PATH: N images, CxHxW, K classes' plus the details."""
+    m = archive.meta
+    h, w = archive.resolution
+    classes = f"{archive.num_classes} classes" if archive.labels is not None else "unlabelled"
+    lines = [f"{archive.path}: {len(archive)} images, {archive.channels}x{h}x{w}, {classes}"]
+    if archive.label_names:
+        lines.append(f"  labels:  {', '.join(map(str, archive.label_names))}")
+    lines.append(f"  source:  {m.get('source')}")
+    opts = m.get("options", {})
+    lines.append(
+        f"  options: resize-filter={opts.get('resize_filter')} crop={opts.get('crop')} "
+        f"max-images={opts.get('max_images')} seed={opts.get('seed')}"
+    )
+    if m.get("num_skipped"):
+        lines.append(f"  skipped: {m['num_skipped']} unreadable image(s) (listed in meta.json)")
+    lines.append(f"  sha256:  {archive.content_hash}")
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    archive = open_archive(args.archive, verify=args.verify)
+    if args.json:
+        print(json.dumps(archive.meta, indent=2, sort_keys=True))
+    else:
+        print(summary(archive) + ("\n  verified: content hash matches" if args.verify else ""))
+    return 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from growgan.errors import GrowganError
+    from growgan.utils.image import save_grid
+
+    archive = open_archive(args.archive)
+    if args.num < 1:
+        raise GrowganError(f"--num {args.num}: must be at least 1")
+    n = min(args.num, len(archive))
+    idx = np.sort(np.random.default_rng(args.seed).choice(len(archive), size=n, replace=False))
+    images = torch.from_numpy(np.array(archive.images[idx]))  # [n, C, H, W] uint8
+    upscale = args.upscale or max(1, -(-64 // max(archive.resolution)))
+    save_grid(images, args.out, upscale=upscale)
+    print(f"wrote {args.out} ({n} images from {archive.path})")
+    return 0
