@@ -1,0 +1,164 @@
+"""DCGAN (Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with Deep
+Convolutional Generative Adversarial Networks").
+
+G: z (plus a class embedding when conditional) -> 4x4 by a transposed conv, then
+transposed convs (kernel 4, stride 2) with BatchNorm + ReLU doubling the size, tanh output.
+D: strided convs (kernel 4, stride 2) with LeakyReLU 0.2, BatchNorm on all but the first
+layer, and a 4x4 conv to one logit. Conditional D is a projection discriminator (Miyato &
+Koyama 2018): logit = psi(phi(x)) + <embed(c), phi(x)>. Weights start from N(0, 0.02) as
+in the paper. Spectral normalisation (Miyato et al. 2018) is switchable on G and D.
+
+The helpers at the bottom (resolution parsing, spectral norm, label checks) are shared with
+the ResNet family.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+from growgan.errors import GrowganError
+from growgan.networks.registry import Network, register_family
+
+DCGAN_RESOLUTIONS = (32, 64, 128)
+
+
+class DCGANGenerator(Network):
+    """Transposed-conv generator; `g_channels` is the width of the last hidden layer, doubled
+    per layer towards 4x4 and capped at `channel_max`."""
+
+    def __init__(
+        self,
+        z_dim: int = 100,
+        c_dim: int = 0,
+        img_channels: int = 3,
+        img_resolution: int | Sequence[int] = 32,
+        g_channels: int = 64,
+        channel_max: int = 512,
+        embed_dim: int = 0,
+        spectral_norm: bool = False,
+    ):
+        super().__init__()
+        res = square_resolution(img_resolution, DCGAN_RESOLUTIONS, "dcgan")
+        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
+                          g_channels=g_channels, channel_max=channel_max, embed_dim=embed_dim, spectral_norm=spectral_norm)
+        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
+        n_up = int(math.log2(res)) - 2  # stride-2 layers after the 4x4 one
+        widths = [min(g_channels * 2 ** (n_up - 1 - i), channel_max) for i in range(n_up)]  # 4x4 .. res/2
+        self.embed = nn.Embedding(c_dim, embed_dim or z_dim) if c_dim > 0 else None
+        in_dim = z_dim + ((embed_dim or z_dim) if c_dim > 0 else 0)
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, widths[0], 4, 1, 0, bias=False),
+                                   nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+        for cin, cout in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], img_channels, 4, 2, 1), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+        dcgan_init_(self)
+        if spectral_norm:
+            apply_spectral_norm_(self)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = z.reshape(z.shape[0], self.z_dim)
+        if self.embed is not None:
+            x = torch.cat([x, self.embed(check_labels(c, self.c_dim, z.shape[0]))], dim=1)  # [N, z+e]
+        return self.main(x[:, :, None, None])  # [N, z+e, 1, 1] -> [N, C, H, W]
+
+
+class DCGANDiscriminator(Network):
+    """Strided-conv discriminator; `d_channels` is the width of the first layer, doubled per
+    layer and capped at `channel_max`. `batchnorm=False` drops BN (e.g. with spectral norm or
+    WGAN-GP, where per-batch statistics interfere with the per-sample penalty)."""
+
+    def __init__(
+        self,
+        z_dim: int = 100,
+        c_dim: int = 0,
+        img_channels: int = 3,
+        img_resolution: int | Sequence[int] = 32,
+        d_channels: int = 64,
+        channel_max: int = 512,
+        batchnorm: bool = True,
+        spectral_norm: bool = False,
+    ):
+        super().__init__()
+        res = square_resolution(img_resolution, DCGAN_RESOLUTIONS, "dcgan")
+        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
+                          d_channels=d_channels, channel_max=channel_max, batchnorm=batchnorm, spectral_norm=spectral_norm)
+        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
+        n_down = int(math.log2(res)) - 2  # stride-2 layers down to 4x4
+        widths = [min(d_channels * 2**i, channel_max) for i in range(n_down)]
+        layers: list[nn.Module] = [nn.Conv2d(img_channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for cin, cout in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=not batchnorm)]
+            layers += [nn.BatchNorm2d(cout)] if batchnorm else []
+            layers += [nn.LeakyReLU(0.2, True)]
+        self.main = nn.Sequential(*layers)
+        self.out = nn.Conv2d(widths[-1], 1, 4, 1, 0)  # psi: a linear map of the 4x4 features
+        # projection: phi(x) is the flattened 4x4 feature map, so embed(c) has the same size
+        self.embed = nn.Embedding(c_dim, widths[-1] * 16) if c_dim > 0 else None
+        dcgan_init_(self)
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        if spectral_norm:
+            apply_spectral_norm_(self)
+
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.main(img)  # [N, C, H, W] -> [N, Cd, 4, 4]
+        logits = self.out(h).flatten()  # [N]
+        if self.embed is not None:
+            e = self.embed(check_labels(c, self.c_dim, img.shape[0]))  # [N, Cd*16]
+            logits = logits + (e * h.flatten(1)).sum(dim=1)
+        return logits
+
+
+register_family("dcgan", DCGANGenerator, DCGANDiscriminator)
+
+
+# ---- helpers shared with growgan.networks.resnet ----------------------------------------
+
+
+def square_resolution(img_resolution: int | Sequence[int], allowed: Sequence[int], family: str) -> int:
+    """An int or (H, W) -> the side of a square resolution in `allowed`, else GrowganError."""
+    if isinstance(img_resolution, int):
+        h = w = img_resolution
+    else:
+        h, w = (int(v) for v in img_resolution)
+    if h != w or h not in allowed:
+        sizes = ", ".join(f"{r}x{r}" for r in allowed)
+        raise GrowganError(f"{family} networks cannot be built for {h}x{w} images; "
+                           f"use a square resolution among {sizes} (repack or resize the data)")
+    return h
+
+
+def check_labels(c: torch.Tensor | None, c_dim: int, n: int) -> torch.Tensor:
+    """Validate int64 class labels [N] for a conditional network."""
+    if c is None:
+        raise ValueError(f"this network is conditional (c_dim={c_dim}); pass class labels c [N]")
+    if c.dtype != torch.long or c.shape != (n,):
+        raise ValueError(f"class labels must be int64 [{n}], got {c.dtype} {tuple(c.shape)}")
+    return c
+
+
+@torch.no_grad()
+def dcgan_init_(net: nn.Module) -> None:
+    """Radford et al.: conv/linear weights ~ N(0, 0.02), BN scale ~ N(1, 0.02), biases zero.
+    Embeddings keep their N(0, 1) start (G's label code then weighs like z)."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def apply_spectral_norm_(net: nn.Module) -> None:
+    """Spectral-normalise every conv, linear and embedding weight of `net` in place."""
+    for m in list(net.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            _sn(m)
