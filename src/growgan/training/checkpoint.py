@@ -1,0 +1,155 @@
+"""Checkpoints: a network spec plus state dicts, never pickled code.
+
+A checkpoint holds everything exact resume needs: G, D, G_ema, both optimizers, the AMP
+scaler, images seen, step, growth state, the RNG states (python, numpy, torch, CUDA) and
+the data loader position of every rank, and the resolved config. It is written atomically
+(temp file + rename) and read with ``torch.load(weights_only=True)``, so loading one cannot
+run code and a crash never leaves a truncated file under a checkpoint's name.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from growgan.errors import GrowganError
+from growgan.training.state import TrainState, state_from_dict, state_to_dict
+from growgan.utils.io import atomic_torch_save
+
+FORMAT = "growgan-checkpoint"
+VERSION = 1
+_NAME_RE = re.compile(r"^checkpoint-(\d{9,})\.pt$")
+
+
+def checkpoint_name(images_seen: int) -> str:
+    return f"checkpoint-{images_seen:09d}.pt"
+
+
+# ---------------------------------------------------------------------------- RNG states
+def capture_rng() -> dict:
+    """This process's RNG states as weights_only-loadable containers."""
+    py = random.getstate()
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    out = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": [name, torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(gauss)],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    return out
+
+
+def restore_rng(rng: dict) -> None:
+    py = rng["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    name, keys, pos, has_gauss, gauss = rng["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(rng["torch"])
+    if rng.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+
+
+# ---------------------------------------------------------------------------- save / load
+def save_checkpoint(path: str | Path, state: TrainState, config, extra: dict | None = None) -> Path:
+    """Write `state` (+ config, + `extra`: per-rank RNG and loader states, ...) atomically."""
+    ckpt = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": config.to_dict(),
+        "state": state_to_dict(state),
+        "extra": extra or {},
+    }
+    path = Path(path)
+    atomic_torch_save(ckpt, path)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read and check a checkpoint file; anything wrong with it is a one-line GrowganError."""
+    path = Path(path)
+    if not path.is_file():
+        raise GrowganError(f"{path}: checkpoint not found; give a checkpoint-*.pt file or a run folder")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - truncated zip, foreign pickle, code objects, ...
+        msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise GrowganError(f"{path}: not a readable growgan checkpoint (corrupt or truncated: {msg}); "
+                           "use an earlier checkpoint of the run") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise GrowganError(f"{path}: not a growgan checkpoint (no '{FORMAT}' marker); give a file written by growgan train")
+    if ckpt.get("version", 0) > VERSION:
+        raise GrowganError(f"{path}: checkpoint format {ckpt['version']} is newer than this growgan; upgrade growgan")
+    return ckpt
+
+
+def restore_state(ckpt: dict, config, device: torch.device | str, path: str | Path = "checkpoint") -> TrainState:
+    """Rebuild the TrainState of a loaded checkpoint on `device`."""
+    try:
+        return state_from_dict(ckpt["state"], config, device)
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        raise GrowganError(f"{path}: checkpoint does not fit its network spec ({first}); "
+                           "it comes from another architecture or is damaged") from None
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """Checkpoints of a run folder, oldest first (by images seen in the name)."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME_RE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict]:
+    """The newest checkpoint of a run folder that loads; older ones are tried when the newest
+    is damaged (e.g. a disk that filled up)."""
+    paths = list_checkpoints(run_dir)
+    if not paths:
+        raise GrowganError(f"{run_dir}: no checkpoints/checkpoint-*.pt in this run folder; "
+                           "train longer than checkpoint_kimg or give another run")
+    errors = []
+    for p in reversed(paths):
+        try:
+            return p, load_checkpoint(p)
+        except GrowganError as exc:
+            errors.append(str(exc))
+    raise GrowganError(f"{run_dir}: every checkpoint is damaged; first error: {errors[0]}")
+
+
+def resolve_checkpoint(run_dir_or_checkpoint: str | Path) -> tuple[Path, dict]:
+    p = Path(run_dir_or_checkpoint)
+    if p.is_dir():
+        return latest_checkpoint(p)
+    return p, load_checkpoint(p)
+
+
+def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: torch.device | str = "cpu") -> nn.Module:
+    """The generator (G_ema by default, else raw G) of a run folder's newest checkpoint or of
+    a checkpoint file, in eval mode without gradients. Growth alpha is set to 1 where the
+    network has one only if the checkpoint's growth state does not say otherwise."""
+    from growgan.networks.registry import build_generator
+
+    path, ckpt = resolve_checkpoint(run_dir_or_checkpoint)
+    state = ckpt["state"]
+    try:
+        G = build_generator(state["spec"])
+        G.load_state_dict(state["G_ema" if ema else "G"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        raise GrowganError(f"{path}: generator does not fit its spec ({first}); the checkpoint is damaged") from None
+    alpha = _growth_alpha(state.get("growth") or {})
+    if alpha is not None and hasattr(G, "alpha"):
+        G.alpha = alpha
+    return G.to(device).eval().requires_grad_(False)
+
+
+def _growth_alpha(growth: dict) -> Any:
+    a = growth.get("alpha")
+    return float(a) if isinstance(a, (int, float)) else None

@@ -1,0 +1,93 @@
+"""Multi-process training on torch.distributed, started by torchrun.
+
+torchrun sets RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT; we join the
+process group with gloo on CPU and NCCL on CUDA. Each rank draws its own data shard
+(growgan.data.BatchLoader) and its own latents; gradients are averaged across ranks by an
+all-reduce after every backward pass (the bucketed gradient averaging that
+DistributedDataParallel performs, done explicitly as in stylegan2-ada-pytorch because a
+GAN step runs D several times per backward and takes double-backward gradient
+penalties, which the DDP wrapper does not support). Buffers (BatchNorm statistics) are
+broadcast from rank 0 after each step so all ranks hold identical networks.
+Rank 0 alone writes files. `batch_size` in the config is per rank; the global batch is
+batch_size * world_size, and images seen count the global batch.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def init_from_env(device_kind: str = "cpu") -> DistInfo:
+    """Join the torchrun process group if WORLD_SIZE > 1 (idempotent)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        backend = "nccl" if device_kind == "cuda" else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(local)
+        dist.init_process_group(backend, timeout=datetime.timedelta(minutes=10))
+    return DistInfo(rank=rank, world_size=world, local_rank=local)
+
+
+def current() -> DistInfo:
+    if dist.is_available() and dist.is_initialized():
+        return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return DistInfo()
+
+
+def all_reduce_grads(module: nn.Module, world_size: int) -> None:
+    """Average the gradients of `module` across ranks, in one flat all-reduce."""
+    if world_size <= 1:
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat.div_(world_size)
+    torch._foreach_copy_(grads, [t.view_as(g) for t, g in zip(flat.split([g.numel() for g in grads]), grads)])
+
+
+def broadcast_module(module: nn.Module, params: bool = True) -> None:
+    """Make every rank hold rank 0's buffers (and parameters)."""
+    tensors = list(module.buffers()) + (list(module.parameters()) if params else [])
+    with torch.no_grad():
+        for t in tensors:
+            dist.broadcast(t.data, src=0)
+
+
+def gather_objects(obj) -> list:
+    """[obj of rank 0, obj of rank 1, ...] on every rank (just [obj] without a group)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [obj]
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def barrier() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()

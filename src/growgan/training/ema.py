@@ -1,0 +1,41 @@
+"""Exponential moving average of the generator's weights (Karras et al. 2018, ProGAN;
+half-life form and ramp-up from stylegan2-ada-pytorch).
+
+After `batch` new images, G_ema <- beta * G_ema + (1 - beta) * G with
+beta = 0.5 ** (batch / half_life_images): the weight of an old value halves every
+half-life, whatever the batch size. The ramp-up caps the half-life at `rampup * images
+seen` so that early on G_ema follows G closely instead of averaging random init.
+Buffers (BatchNorm statistics) are copied, not averaged.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+def ema_beta(batch: int, images_seen: int, half_life_kimg: float, rampup: float | None) -> float:
+    """The decay for one update of `batch` images at `images_seen` (before the update)."""
+    half_life = half_life_kimg * 1000.0
+    if rampup is not None and rampup > 0:
+        half_life = min(half_life, images_seen * rampup)
+    if half_life <= 0:
+        return 0.0
+    return 0.5 ** (batch / half_life)
+
+
+@torch.no_grad()
+def update_ema(G_ema: nn.Module, G: nn.Module, beta: float) -> None:
+    """In place: G_ema params <- lerp(G, G_ema, beta); buffers copied from G.
+    Parameters are matched by name, so a G_ema replaced by growth is followed correctly."""
+    ema_params = dict(G_ema.named_parameters())
+    src, dst = [], []
+    for name, p in G.named_parameters():
+        src.append(p.detach())
+        dst.append(ema_params[name])
+    if dst:
+        # p_ema + (1 - beta) * (p - p_ema) == lerp(p_ema, p, 1 - beta)
+        torch._foreach_lerp_(dst, src, 1.0 - beta)
+    ema_bufs = dict(G_ema.named_buffers())
+    for name, b in G.named_buffers():
+        ema_bufs[name].copy_(b)

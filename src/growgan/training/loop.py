@@ -1,0 +1,386 @@
+"""The GAN training loop (the engine every growgan model trains on).
+
+One iteration = `n_critic` D steps + one G step (Goodfellow et al. 2014; WGAN's n_critic,
+Arjovsky et al. 2017), then an EMA update of G_ema (Karras et al. 2018). Progress is
+counted in real images shown to D; every interval is in kimg. Growth controllers plug
+in through `growgan.growth.Growth`. The hot loop never syncs with the host: losses are
+summed on the device and read (and checked for NaN/inf) once per log tick.
+
+Randomness the loop draws (latents, x-flips, instance noise) comes from one
+`torch.Generator` per rank that is saved in checkpoints, so k steps + resume + k steps
+equals 2k steps bit for bit on CPU; the global RNG states are saved and restored too,
+for networks that draw from them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from growgan.errors import GrowganError
+from growgan.training import distributed as dist_utils
+from growgan.training.amp import amp_dtype, autocast
+from growgan.training.checkpoint import (
+    capture_rng,
+    checkpoint_name,
+    list_checkpoints,
+    restore_rng,
+    save_checkpoint,
+)
+from growgan.training.config import TrainConfig
+from growgan.training.ema import ema_beta, update_ema
+from growgan.training.rundir import RunLogger
+from growgan.training.state import TrainState, build_state
+from growgan.training.step import StepRunner
+from growgan.utils.image import make_grid, save_grid
+
+
+class NonFiniteLossError(GrowganError):
+    """A loss became NaN or infinite; training stopped before saving anything from it."""
+
+
+def _open_data(data: Any):
+    if hasattr(data, "images") and hasattr(data, "resolution"):
+        return data
+    from growgan.data import open_archive
+
+    return open_archive(data)
+
+
+def resolve_network(network: dict, archive) -> dict:
+    """Fill the data-dependent network keys left as None (img_channels, img_resolution,
+    c_dim) from the archive, and check explicit ones against it."""
+    net = copy.deepcopy(network)
+    if not net or "family" not in net:
+        raise GrowganError("the config has no network spec; use --preset, --arch SPEC.json or a config file with 'network'")
+    res = [int(r) for r in archive.resolution]
+    where = getattr(archive, "path", "the archive")
+    for part in ("G", "D"):
+        sub = net.get(part, {})
+        if sub.get("img_channels", 0) is None:
+            sub["img_channels"] = int(archive.channels)
+        if "img_resolution" in sub and sub["img_resolution"] is None:
+            sub["img_resolution"] = res
+        if sub.get("c_dim", 0) is None:
+            sub["c_dim"] = 0
+        ch = sub.get("img_channels")
+        if ch is not None and int(ch) != int(archive.channels):
+            raise GrowganError(f"{where}: archive images have {archive.channels} channels but the network's {part} "
+                               f"expects {ch}; set network.{part}.img_channels={archive.channels} or use another archive")
+        c_dim = int(sub.get("c_dim") or 0)
+        if c_dim > 0 and c_dim != int(archive.num_classes):
+            raise GrowganError(f"{where}: the network is conditional on {c_dim} classes but the archive has "
+                               f"{archive.num_classes}; set network.{part}.c_dim={archive.num_classes}")
+    return net
+
+
+def _check_resolution(G_res, archive, has_growth: bool) -> None:
+    h, w = (int(G_res[0]), int(G_res[1])) if isinstance(G_res, (tuple, list)) else (int(G_res), int(G_res))
+    H, W = (int(r) for r in archive.resolution)
+    if has_growth:
+        return  # the growth controller's prepare_reals brings reals to the current resolution
+    if h > H or w > W or H % h or W % w:
+        raise GrowganError(f"{getattr(archive, 'path', 'archive')}: images are {H}x{W} but the generator makes {h}x{w}; "
+                           "use an archive at that resolution (or a multiple of it) or another preset")
+
+
+class Trainer:
+    """Trains `state` (or a fresh one built from `config`) on `data` (an archive path or
+    Archive). With run_dir=None nothing is written (in-memory use, e.g. the DGGAN search).
+
+    resume: the `extra` dict of a checkpoint (per-rank RNG and loader states) to continue
+    exactly where it was saved; the caller restores `state` from the same checkpoint.
+    """
+
+    def __init__(self, config: TrainConfig, data: Any, state: TrainState | None = None, run_dir: str | Path | None = None,
+                 device: str | torch.device | None = None, verbose: bool = True, handle_signals: bool = False,
+                 resume: dict | None = None):
+        from growgan.data.loader import BatchLoader
+        from growgan.growth import make_growth
+
+        self.dist = dist_utils.current()
+        self.archive = _open_data(data)
+        self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
+        self.device = torch.device(device) if device is not None else _default_device(self.config.device, self.dist)
+        self.run_dir = Path(run_dir) if run_dir is not None and self.dist.is_main else None
+        self.growth = make_growth(self.config)
+        if state is None:
+            with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
+                torch.manual_seed(self.config.seed)
+                state = build_state(self.config, self.device)
+        self.state = state
+        if self.dist.enabled and resume is None:
+            for net in (state.G, state.D, state.G_ema):
+                dist_utils.broadcast_module(net)
+        _check_resolution(state.G.img_resolution, self.archive, self.growth is not None)
+        self.loader = BatchLoader(self.archive, self.config.batch_size, seed=self.config.seed,
+                                  rank=self.dist.rank, world_size=self.dist.world_size)
+        self.gen = torch.Generator(self.device).manual_seed(self.config.seed * 1_000_003 + self.dist.rank)
+        self.amp = amp_dtype(self.config.amp, self.device)
+        if resume:
+            self._load_resume(resume)
+        self.log = RunLogger(self.run_dir, tensorboard=self.config.tensorboard, verbose=verbose and self.dist.is_main)
+        self.runner = StepRunner(self.config, self.device, self.amp, self.gen, self.dist.world_size)
+        self.runner.wrap(self.state)
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}
+        self._stop_signal: int | None = None
+        self._handle_signals = handle_signals
+        self.last_checkpoint: Path | None = None
+        self._grid_z, self._grid_c = self._grid_latents()
+
+    # ------------------------------------------------------------------ resume
+    def _load_resume(self, extra: dict) -> None:
+        rngs, gens = extra.get("rng") or [], extra.get("gen") or []
+        if len(gens) != self.dist.world_size:
+            raise GrowganError(f"the checkpoint was written by {len(gens)} process(es) but this run has "
+                               f"{self.dist.world_size}; resume with the same --nproc_per_node")
+        if extra.get("loader"):
+            self.loader.load_state_dict(extra["loader"])
+        restore_rng(rngs[self.dist.rank])
+        self.gen.set_state(gens[self.dist.rank])
+
+    def resume_extra(self) -> dict:
+        """Per-rank RNG states and the loader position (a collective call under torchrun)."""
+        mine = {"rng": capture_rng(), "gen": self.gen.get_state()}
+        allr = dist_utils.gather_objects(mine)
+        return {"rng": [r["rng"] for r in allr], "gen": [r["gen"] for r in allr],
+                "loader": self.loader.state_dict(), "world_size": self.dist.world_size}
+
+    # ------------------------------------------------------------------ one iteration
+    def step(self) -> None:
+        """n_critic D steps + one G step + EMA (and growth, before it)."""
+        st, cfg = self.state, self.config
+        if self.growth is not None:
+            if self.growth.apply(st):
+                self.runner.wrap(st)
+            bs = self.growth.batch_size(st.images_seen)
+            if bs is not None and bs != self.loader.batch_size:
+                self.loader.set_batch_size(bs)
+        for i in range(cfg.n_critic):
+            reals, c = self._next_reals()
+            d_index = st.step * cfg.n_critic + i
+            stats = self.runner.d_step(st, reals, c, d_index, self._noise_sigma())
+            self._accumulate(stats)
+            st.images_seen += reals.shape[0] * self.dist.world_size
+        stats = self.runner.g_step(st, reals, c, self._noise_sigma())
+        self._accumulate(stats)
+        batch = reals.shape[0] * self.dist.world_size
+        beta = ema_beta(batch, st.images_seen, cfg.ema_kimg, cfg.ema_rampup)
+        update_ema(st.G_ema, st.G, beta)
+        if self.dist.enabled:  # BatchNorm statistics differ per shard; keep rank 0's
+            dist_utils.broadcast_module(st.G, params=False)
+            dist_utils.broadcast_module(st.D, params=False)
+            dist_utils.broadcast_module(st.G_ema, params=False)
+        st.step += 1
+
+    def _next_reals(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        from growgan.data.loader import downsample, prepare_batch
+
+        images, labels = next(self.loader)
+        reals = prepare_batch(images, self.device, flip=self.config.xflip, generator=self.gen)  # [B,C,H,W] in [-1,1]
+        if self.growth is not None:
+            reals = self.growth.prepare_reals(reals, self.state)
+        else:
+            reals = downsample(reals, tuple(self.state.G.img_resolution))
+        if self.config.channels_last:
+            reals = reals.contiguous(memory_format=torch.channels_last)
+        c = labels.to(self.device) if getattr(self.state.G, "c_dim", 0) else None
+        return reals, c
+
+    def _noise_sigma(self) -> float:
+        cfg = self.config
+        if cfg.instance_noise <= 0:
+            return 0.0
+        if cfg.instance_noise_kimg <= 0:
+            return cfg.instance_noise
+        return cfg.instance_noise * max(0.0, 1.0 - self.state.kimg / cfg.instance_noise_kimg)
+
+    def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
+        for k, v in stats.items():
+            v = v.detach().float()
+            self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
+            self._counts[k] = self._counts.get(k, 0) + 1
+
+    # ------------------------------------------------------------------ the loop
+    def train_until(self, images_seen: int) -> str:
+        """Train until state.images_seen >= images_seen. Returns "done", or "interrupted"
+        after SIGINT/SIGTERM (with handle_signals; a checkpoint is saved first)."""
+        from tqdm import tqdm
+
+        cfg, st = self.config, self.state
+        target = int(images_seen)
+        if self.growth is not None:
+            self.growth.apply(st)
+            self.runner.wrap(st)
+        old = self._install_signals()
+        pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
+                    disable=not (self.log.verbose), leave=False)
+        t_tick, n_tick = time.time(), st.images_seen
+        self.log.line(f"training from kimg {st.kimg:.1f} to {target / 1000:.1f} on {self.device} "
+                      f"({self.dist.world_size} process(es), batch {self.loader.batch_size} per process)")
+        try:
+            while st.images_seen < target:
+                before = st.images_seen
+                self.step()
+                pbar.update(st.images_seen - before)
+                last = st.images_seen >= target
+                if self._stop_requested():
+                    self._tick(t_tick, n_tick, pbar)
+                    self.save_checkpoint()
+                    self.log.line(f"stopped by signal {self._stop_signal} at kimg {st.kimg:.3f}; resume with --resume")
+                    return "interrupted"
+                if last or _crossed(before, st.images_seen, cfg.log_kimg) or self._ckpt_due(before) or self._grid_due(before):
+                    self._tick(t_tick, n_tick, pbar)
+                    t_tick, n_tick = time.time(), st.images_seen
+                if self.run_dir is not None and (last or self._grid_due(before)):
+                    self.save_grids()
+                if self.run_dir is not None and (last or self._ckpt_due(before)):
+                    self.save_checkpoint()
+                if cfg.metrics and (last or _crossed(before, st.images_seen, cfg.metrics_every_kimg)):
+                    self.evaluate_metrics()
+        finally:
+            pbar.close()
+            self._restore_signals(old)
+            self.log.flush()
+        return "done"
+
+    def _grid_due(self, before: int) -> bool:
+        return _crossed(before, self.state.images_seen, self.config.grid_kimg)
+
+    def _ckpt_due(self, before: int) -> bool:
+        return _crossed(before, self.state.images_seen, self.config.checkpoint_kimg)
+
+    def _tick(self, t0: float, n0: int, pbar) -> None:
+        """Read the summed losses (the only host sync), stop on NaN/inf, log a stats row."""
+        st = self.state
+        if not self._sums:
+            return
+        names = sorted(self._sums)
+        counts = torch.tensor([float(self._counts[k]) for k in names], device=self.device)
+        means = (torch.stack([self._sums[k] for k in names]) / counts).tolist()  # the one host sync
+        self._sums, self._counts = {}, {}
+        row = dict(zip(names, means))
+        bad = [f"{k} = {v}" for k, v in row.items() if not math.isfinite(v)]
+        if bad:
+            good = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+            raise NonFiniteLossError(f"training stopped at kimg {st.kimg:.3f}: non-finite loss ({', '.join(bad)}); "
+                                     f"lower the learning rates or use another loss{good}")
+        dt = max(time.time() - t0, 1e-9)
+        row.update({"kimg": st.kimg, "step": st.step, "img_per_s": (st.images_seen - n0) / dt,
+                    "sec_total": time.time() - self.log.t0, "lr_G": st.opt_G.param_groups[0]["lr"],
+                    "lr_D": st.opt_D.param_groups[0]["lr"], "batch": self.loader.batch_size})
+        if self.dist.is_main:
+            self.log.stats(row, st.images_seen)
+            pbar.set_postfix({k.split("/")[-1]: f"{row[k]:.3f}" for k in names[:4]} | {"img/s": f"{row['img_per_s']:.0f}"})
+            parts = " ".join(f"{k}={row[k]:.4f}" for k in names)
+            self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
+
+    # ------------------------------------------------------------------ outputs
+    def _grid_latents(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        g = torch.Generator().manual_seed(self.config.seed + 123)
+        n = self.config.grid_size
+        z = torch.randn(n, self.state.G.z_dim, generator=g).to(self.device)
+        c_dim = getattr(self.state.G, "c_dim", 0)
+        c = (torch.arange(n) % c_dim).to(self.device) if c_dim else None
+        return z, c
+
+    @torch.no_grad()
+    def sample_images(self) -> dict[str, torch.Tensor]:
+        """float [N, C, H, W] images of the fixed latents through G (eval mode) and G_ema.
+        Eval mode: BatchNorm uses running statistics and nothing in the state changes."""
+        out = {}
+        for tag, net in (("raw", self.state.G), ("ema", self.state.G_ema)):
+            was = net.training
+            net.eval()
+            out[tag] = torch.cat([net(z, c).float().cpu() for z, c in _chunks(self._grid_z, self._grid_c, 64)])
+            net.train(was)
+        return out
+
+    def save_grids(self) -> None:
+        """grids/raw-<kimg>.png and grids/ema-<kimg>.png, and the same in TensorBoard."""
+        for tag, imgs in self.sample_images().items():
+            up = max(1, 64 // max(imgs.shape[-1], 1))  # small images are magnified to stay visible
+            save_grid(imgs, self.run_dir / "grids" / f"{tag}-{self.state.images_seen:09d}.png", upscale=up)
+            self.log.image(f"grid/{tag}", make_grid(imgs), self.state.images_seen)
+
+    def save_checkpoint(self) -> Path | None:
+        """Write checkpoints/checkpoint-<images>.pt (rank 0) and prune old ones."""
+        extra = self.resume_extra()  # collective: every rank takes part
+        if self.run_dir is None:
+            return None
+        path = self.run_dir / "checkpoints" / checkpoint_name(self.state.images_seen)
+        save_checkpoint(path, self.state, self.config, extra)
+        self.last_checkpoint = path
+        keep = max(1, self.config.keep_checkpoints)
+        for old in list_checkpoints(self.run_dir)[:-keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def evaluate_metrics(self) -> dict[str, float]:
+        if not self.dist.is_main:
+            return {}
+        from growgan.metrics import evaluate_generator
+
+        cfg = self.config
+        with torch.random.fork_rng(devices=[self.device.index or 0] if self.device.type == "cuda" else []):
+            scores = evaluate_generator(self.state.G_ema, getattr(self.archive, "path", None), list(cfg.metrics),
+                                        cfg.metrics_num_images, seed=cfg.seed, device=self.device)
+        for k, v in scores.items():
+            self.log.metric(k, float(v), self.state.images_seen)
+        self.log.line(f"kimg {self.state.kimg:.3f} metrics " + " ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+        return scores
+
+    # ------------------------------------------------------------------ signals
+    def _install_signals(self):
+        if not self._handle_signals:
+            return None
+        old = {}
+
+        def handler(signum, frame):  # noqa: ARG001
+            self._stop_signal = signum
+
+        for s in (signal.SIGINT, signal.SIGTERM):
+            old[s] = signal.signal(s, handler)
+        return old
+
+    def _restore_signals(self, old) -> None:
+        for s, h in (old or {}).items():
+            signal.signal(s, h)
+
+    def _stop_requested(self) -> bool:
+        if not self._handle_signals:
+            return False
+        if not self.dist.enabled:
+            return self._stop_signal is not None
+        flag = torch.tensor([1.0 if self._stop_signal is not None else 0.0])
+        torch.distributed.all_reduce(flag)  # all ranks stop at the same step
+        if flag.item() > 0 and self._stop_signal is None:
+            self._stop_signal = signal.SIGTERM
+        return flag.item() > 0
+
+
+def _crossed(before: int, after: int, every_kimg: float) -> bool:
+    if not every_kimg or every_kimg <= 0:
+        return False
+    every = max(1, int(round(every_kimg * 1000)))
+    return before // every != after // every
+
+
+def _chunks(z: torch.Tensor, c: torch.Tensor | None, n: int):
+    for i in range(0, z.shape[0], n):
+        yield z[i : i + n], (None if c is None else c[i : i + n])
+
+
+def _default_device(name: str, info) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", info.local_rank)
+        return torch.device("cpu")
+    return torch.device(name)

@@ -1,0 +1,81 @@
+"""Named training presets (`growgan train --preset NAME`).
+
+A preset is a function returning a fresh `TrainConfig`. Network keys left as None
+(`img_channels`, `img_resolution`, `c_dim`) are filled in from the training archive, so
+`dcgan-32` trains on 1-channel Fashion-MNIST and 3-channel CIFAR-10 alike.
+DCGAN settings follow Radford et al. 2016 (Adam lr 2e-4, beta1 0.5, batch 64); the
+ResNet GAN uses hinge loss with spectral norm on D, as SNGAN (Miyato et al. 2018).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from growgan.errors import GrowganError
+from growgan.training.config import TrainConfig
+
+PRESETS: dict[str, Callable[[], TrainConfig]] = {}
+
+
+def register_preset(name: str) -> Callable[[Callable[[], TrainConfig]], Callable[[], TrainConfig]]:
+    """Decorator: ``@register_preset("dcgan-32") def f() -> TrainConfig``."""
+
+    def deco(fn: Callable[[], TrainConfig]) -> Callable[[], TrainConfig]:
+        PRESETS[name] = fn
+        return fn
+
+    return deco
+
+
+def preset_names() -> list[str]:
+    _load_family_presets()
+    return sorted(PRESETS)
+
+
+def get_preset(name: str) -> TrainConfig:
+    """A fresh TrainConfig for preset `name` (its `name` field set to the preset's name)."""
+    _load_family_presets()
+    if name not in PRESETS:
+        raise GrowganError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
+    cfg = PRESETS[name]()
+    if cfg.name == "run":
+        cfg.name = name
+    return cfg
+
+
+def _load_family_presets() -> None:
+    # Family presets register themselves on import; a broken one must not hide the others.
+    import importlib
+
+    for mod in ("growgan.training.presets_progan", "growgan.training.presets_dggan"):
+        importlib.import_module(mod)
+
+
+def _data_keys() -> dict:
+    return {"img_channels": None, "img_resolution": None, "c_dim": None}
+
+
+@register_preset("dcgan-32")
+def dcgan_32() -> TrainConfig:
+    net = {
+        "family": "dcgan",
+        "G": {"z_dim": 100, "g_channels": 64, **_data_keys()},
+        "D": {"z_dim": 100, "d_channels": 64, **_data_keys()},
+    }
+    return TrainConfig(
+        network=net, loss="nonsaturating", lr_G=2e-4, lr_D=2e-4, betas_G=(0.5, 0.999), betas_D=(0.5, 0.999),
+        batch_size=64, ema_kimg=2.0, ema_rampup=0.05, kimg=50, log_kimg=1.0, grid_kimg=5.0, checkpoint_kimg=10.0,
+    )
+
+
+@register_preset("resnet-32")
+def resnet_32() -> TrainConfig:
+    net = {
+        "family": "resnet",
+        "G": {"z_dim": 128, "channels": 64, **_data_keys()},
+        "D": {"z_dim": 128, "channels": 64, "spectral_norm": True, **_data_keys()},
+    }
+    return TrainConfig(
+        network=net, loss="hinge", lr_G=2e-4, lr_D=2e-4, betas_G=(0.0, 0.9), betas_D=(0.0, 0.9),
+        batch_size=64, ema_kimg=2.0, ema_rampup=0.05, kimg=50, log_kimg=1.0, grid_kimg=5.0, checkpoint_kimg=10.0,
+    )

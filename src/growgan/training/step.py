@@ -1,0 +1,117 @@
+"""One D step and one G step, with the configured loss and regularisers.
+
+D step: loss_D = d_loss(D(x), D(G(z))) + lambda * GP (Gulrajani et al. 2017)
+        + gamma/2 * k * R1 every k-th step (lazy R1, Mescheder et al. 2018; Karras et al. 2020)
+        + epsilon * D(x)^2 (drift, Karras et al. 2018); optional WGAN weight clipping and
+        instance noise (Sonderby et al. 2017), one-sided label smoothing (Salimans et al. 2016).
+G step: loss_G = g_loss(D(G(z))) (relativistic losses also see D(x)).
+Penalties run on the plain (uncompiled) D because torch.compile has no double backward.
+Every returned statistic stays on the device; the loop reads them once per log tick.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from growgan.training.amp import autocast
+from growgan.training.distributed import all_reduce_grads
+from growgan.training.state import TrainState
+
+
+class StepRunner:
+    def __init__(self, config, device: torch.device, amp: torch.dtype | None, gen: torch.Generator, world_size: int):
+        self.cfg, self.device, self.amp, self.gen, self.world = config, device, amp, gen, world_size
+        self.G_fwd = self.D_fwd = None
+        self._wrapped: tuple | None = None
+
+    def wrap(self, st: TrainState) -> None:
+        """(Re)apply memory format and torch.compile to the current networks (after growth)."""
+        key = (id(st.G), id(st.D))
+        if self._wrapped == key:
+            return
+        if self.cfg.channels_last:
+            for net in (st.G, st.D, st.G_ema):
+                net.to(memory_format=torch.channels_last)
+        self.G_fwd, self.D_fwd = st.G, st.D
+        if self.cfg.compile:
+            self.G_fwd, self.D_fwd = torch.compile(st.G), torch.compile(st.D)
+        self._wrapped = key
+
+    def _latents(self, n: int, z_dim: int) -> torch.Tensor:
+        return torch.randn(n, z_dim, device=self.device, generator=self.gen)  # [N, z_dim]
+
+    def _noisy(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        if sigma <= 0:
+            return x
+        from growgan.losses import instance_noise
+
+        return instance_noise(x, sigma, generator=self.gen)
+
+    def _backward_step(self, st: TrainState, loss: torch.Tensor, opt: torch.optim.Optimizer, net) -> None:
+        opt.zero_grad(set_to_none=True)
+        if st.scaler is not None:
+            st.scaler.scale(loss).backward()
+            all_reduce_grads(net, self.world)
+            st.scaler.step(opt)
+            st.scaler.update()
+        else:
+            loss.backward()
+            all_reduce_grads(net, self.world)
+            opt.step()
+
+    def d_step(self, st: TrainState, reals: torch.Tensor, c: torch.Tensor | None, d_index: int,
+               noise_sigma: float = 0.0) -> dict[str, torch.Tensor]:
+        from growgan import losses
+
+        cfg = self.cfg
+        st.D.requires_grad_(True)
+        z = self._latents(reals.shape[0], st.G.z_dim)
+        with torch.no_grad(), autocast(self.amp, self.device):
+            fakes = self.G_fwd(z, c)  # [B, C, H, W]
+        fakes = fakes.float()
+        if cfg.channels_last:
+            fakes = fakes.contiguous(memory_format=torch.channels_last)
+        reals_in, fakes_in = self._noisy(reals, noise_sigma), self._noisy(fakes, noise_sigma)
+        with autocast(self.amp, self.device):
+            real_logits = self.D_fwd(reals_in, c).float()  # [B]
+            fake_logits = self.D_fwd(fakes_in, c).float()
+        loss = losses.d_loss(cfg.loss, real_logits, fake_logits, label_smoothing=cfg.label_smoothing)
+        stats = {"loss/D": loss.detach(), "D/real": real_logits.detach().mean(), "D/fake": fake_logits.detach().mean()}
+        total = loss
+        if cfg.gp_lambda > 0:
+            gp = losses.gradient_penalty(st.D, reals_in, fakes_in, c, generator=self.gen)
+            total = total + cfg.gp_lambda * gp
+            stats["loss/gp"] = gp.detach()
+        if cfg.drift_epsilon > 0:
+            drift = losses.drift_penalty(real_logits)
+            total = total + cfg.drift_epsilon * drift
+            stats["loss/drift"] = drift.detach()
+        if cfg.r1_gamma > 0 and d_index % cfg.r1_interval == 0:
+            r1 = losses.r1_penalty(st.D, reals_in, c)
+            total = total + (cfg.r1_gamma / 2) * cfg.r1_interval * r1
+            stats["loss/r1"] = r1.detach()
+        self._backward_step(st, total, st.opt_D, st.D)
+        if cfg.clip_value > 0:
+            losses.clip_weights_(st.D, cfg.clip_value)
+        return stats
+
+    def g_step(self, st: TrainState, reals: torch.Tensor, c: torch.Tensor | None,
+               noise_sigma: float = 0.0) -> dict[str, torch.Tensor]:
+        from growgan import losses
+
+        cfg = self.cfg
+        st.D.requires_grad_(False)  # no D weight gradients in the G step
+        z = self._latents(reals.shape[0], st.G.z_dim)
+        with autocast(self.amp, self.device):
+            fakes = self.G_fwd(z, c)
+            if cfg.channels_last:
+                fakes = fakes.contiguous(memory_format=torch.channels_last)
+            fake_logits = self.D_fwd(self._noisy(fakes, noise_sigma), c).float()
+            real_logits = None
+            if cfg.loss == "relativistic":
+                with torch.no_grad():
+                    real_logits = self.D_fwd(self._noisy(reals, noise_sigma), c).float()
+        loss = losses.g_loss(cfg.loss, fake_logits, real_logits)
+        self._backward_step(st, loss, st.opt_G, st.G)
+        st.D.requires_grad_(True)
+        return {"loss/G": loss.detach()}
