@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from growgan.data._text import brief
 from growgan.errors import GrowganError
 
 FORMAT_NAME = "growgan-archive"
@@ -77,7 +78,7 @@ def _load_npy(path: Path, folder: Path) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise _bad(folder, f"{path.name} is unreadable or truncated ({exc})") from None
+        raise _bad(folder, f"{path.name} is unreadable or truncated ({brief(exc)})") from None
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad(folder, f"meta.json is not valid JSON ({exc})") from None
+        raise _bad(folder, f"meta.json is not valid JSON ({brief(exc)})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise _bad(folder, "meta.json does not describe a growgan archive")
     if int(meta.get("version", -1)) > FORMAT_VERSION:

@@ -138,7 +138,7 @@ def _fetch(ds: NamedDataset, filename: str, cache: Path, from_dir: Path | None) 
         try:
             return download(base + filename, dest, ds.checksums[filename])
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            errors.append(f"{base}: {getattr(exc, 'reason', exc)}")
+            errors.append(f"{base}: {' '.join(str(getattr(exc, 'reason', exc)).split())[:160]}")
     where = from_dir if from_dir is not None else dest.parent
     raise GrowganError(
         f"{ds.name}: {filename} was not found locally and could not be downloaded ({errors[-1]}); "

@@ -20,6 +20,7 @@ from PIL import Image
 
 from growgan import __version__
 from growgan.data import named, sources
+from growgan.data._text import brief
 from growgan.data.archive import ArchiveWriter, check_writable
 from growgan.data.transform import CROPS, FILTERS, ImageSpec, convert_array, convert_image
 from growgan.errors import GrowganError
@@ -197,9 +198,9 @@ def _pack_files(src: sources.FileSource, out: Path, opts: PrepareOptions) -> Pre
             except Exception as exc:  # Pillow raises many types for damaged files
                 if opts.strict:
                     raise GrowganError(
-                        f"{src.description}/{name}: unreadable image ({exc}); remove or replace it, or drop --strict"
+                        f"{src.description}/{name}: unreadable image ({brief(exc)}); remove or replace it, or drop --strict"
                     ) from None
-                skipped.append(f"{name}: {type(exc).__name__}: {exc}")
+                skipped.append(f"{name}: {type(exc).__name__}: {brief(exc)}")
                 continue
             writer.append(arr[None], None if src.labels is None else src.labels[int(i) : int(i) + 1])
         if writer.count == 0:

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from growgan.data._text import brief
 from growgan.errors import GrowganError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
@@ -61,7 +62,7 @@ def _read_maybe_gz(path: Path) -> bytes:
                 return f.read()
         return path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise GrowganError(f"{path}: cannot be read ({exc}); the file is damaged, download it again") from None
+        raise GrowganError(f"{path}: cannot be read ({brief(exc)}); the file is damaged, download it again") from None
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -142,7 +143,7 @@ def read_cifar10(path: Path, split: str = "train") -> ArraySource:
             data = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)  # rows of R,G,B planes
             lab = np.asarray(d[b"labels"], dtype=np.int64)
         except Exception as exc:  # any damage inside a pickle is the file's fault
-            raise GrowganError(f"{path}: batch {name} is damaged ({exc}); download the archive again") from None
+            raise GrowganError(f"{path}: batch {name} is damaged ({brief(exc)}); download the archive again") from None
         images.append(data)
         labels.append(lab)
     names = CIFAR10_LABELS
@@ -168,8 +169,10 @@ def _cifar_blobs(path: Path, names: list[str]) -> dict[str, bytes]:
                     base = member.name.rsplit("/", 1)[-1]
                     if base in names and member.isfile():
                         found[base] = tar.extractfile(member).read()  # type: ignore[union-attr]
+                        if len(found) == len(names):
+                            break  # the rest of the stream need not be decompressed
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise GrowganError(f"{path}: not a readable tar.gz ({exc}); download cifar-10-python.tar.gz again") from None
+            raise GrowganError(f"{path}: not a readable tar.gz ({brief(exc)}); download cifar-10-python.tar.gz again") from None
     missing = [n for n in names if n not in found and n != "batches.meta"]
     if missing:
         raise GrowganError(
@@ -220,7 +223,7 @@ def list_zip(path: Path, labels: bool) -> FileSource:
         zf = zipfile.ZipFile(path)
         infos = [i for i in zf.infolist() if not i.is_dir() and _is_image_name(i.filename)]
     except (zipfile.BadZipFile, OSError) as exc:
-        raise GrowganError(f"{path}: not a readable zip file ({exc}); check or re-create it") from None
+        raise GrowganError(f"{path}: not a readable zip file ({brief(exc)}); check or re-create it") from None
     infos = sorted(
         (i for i in infos if not any(p.startswith(".") or p == "__MACOSX" for p in i.filename.split("/"))),
         key=lambda i: i.filename,
