@@ -98,3 +98,36 @@ def test_spec_json_build_load_round_trip(family, cfg):
     torch.manual_seed(123)
     G3, _ = build_networks(saved_spec)
     assert not torch.equal(G(z, c), G3.eval()(z, c))
+
+
+@pytest.mark.parametrize("family,cfg", [CONFIGS[2], CONFIGS[3], CONFIGS[6], CONFIGS[7]], ids=[IDS[2], IDS[3], IDS[6], IDS[7]])
+def test_penalties_double_backward_through_the_family(family, cfg):
+    """WGAN-GP and R1 need a double backward through D (in-place activations included)."""
+    from growgan.losses import gradient_penalty, r1_penalty
+
+    spec = _spec(family, **cfg)
+    G, D = build_networks(spec)
+    z, c, x = _inputs(spec, n=4)
+    pen = gradient_penalty(D, x, G(z, c), c) + r1_penalty(D, x, c)
+    assert torch.isfinite(pen) and pen > 0
+    pen.backward()
+    grads = [p.grad for n, p in D.named_parameters() if "bias" not in n and "bn" not in n]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert sum(g.abs().sum() for g in grads) > 0
+
+
+@pytest.mark.parametrize("family,cfg", [CONFIGS[2], CONFIGS[6]], ids=[IDS[2], IDS[6]])
+def test_channels_last_and_bf16_autocast(family, cfg):
+    spec = _spec(family, **cfg)
+    G, D = build_networks(spec)
+    G.eval(), D.eval()
+    z, c, x = _inputs(spec)
+    with torch.no_grad():
+        ref_g, ref_d = G(z, c), D(x, c)
+        G2, D2 = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        assert torch.allclose(G2(z, c), ref_g, atol=1e-5)
+        assert torch.allclose(D2(x.contiguous(memory_format=torch.channels_last), c), ref_d, atol=1e-5)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            img, logits = G(z, c), D(x, c)
+    assert img.shape == ref_g.shape and logits.shape == (3,)
+    assert (img.float() - ref_g).abs().max() < 0.1 and torch.isfinite(logits).all()
