@@ -9,6 +9,7 @@ import torch
 from growgan.data.archive import open_archive
 from growgan.data.loader import BatchLoader, downsample, prepare_batch
 from growgan.errors import GrowganError
+from growgan.utils.image import to_float
 
 
 def _ids(batch) -> list[int]:
@@ -79,6 +80,13 @@ def test_prepare_batch_range_and_flip():
     torch.testing.assert_close(f[~flipped], y[~flipped])
     g2 = torch.Generator().manual_seed(0)
     torch.testing.assert_close(prepare_batch(x, "cpu", flip=True, generator=g2), f)
+
+
+def test_prepare_batch_equals_to_float_bit_for_bit():
+    x = torch.arange(256, dtype=torch.uint8).reshape(4, 1, 8, 8)
+    assert torch.equal(prepare_batch(x, "cpu"), to_float(x))
+    with pytest.raises(TypeError):
+        prepare_batch(to_float(x), "cpu")
 
 
 def test_downsample_is_block_mean():

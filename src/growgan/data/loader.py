@@ -23,7 +23,6 @@ import torch.nn.functional as F
 
 from growgan.data.archive import Archive, open_archive
 from growgan.errors import GrowganError
-from growgan.utils.image import to_float
 
 
 class BatchLoader:
@@ -57,6 +56,7 @@ class BatchLoader:
         self._shard_epoch: int | None = None
         self._shard: np.ndarray | None = None
         n = self.num_images
+        self._images = self.archive.images.view(np.ndarray)  # same mapped bytes; cheaper fancy indexing
         self._labels = self.archive.labels if self.archive.labels is not None else np.zeros(n, dtype=np.int64)
 
     def set_batch_size(self, batch_size: int) -> None:
@@ -94,7 +94,7 @@ class BatchLoader:
         order = np.argsort(idx, kind="stable")
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        images = self.archive.images[idx[order]][inverse]  # [B, C, H, W] uint8
+        images = self._images[idx[order]][inverse]  # [B, C, H, W] uint8
         labels = self._labels[idx]
         return torch.from_numpy(images), torch.from_numpy(np.asarray(labels, dtype=np.int64))
 
@@ -131,12 +131,15 @@ def prepare_batch(
 
     The flip coin is drawn on the device (from `generator` if given, which must live there).
     """
+    if images.dtype != torch.uint8:
+        raise TypeError(f"prepare_batch expects uint8 images, got {images.dtype}")
     device = torch.device(device) if device is not None else images.device
-    x = to_float(images.to(device, non_blocking=True))  # [B, C, H, W] float32
-    if flip:
+    x = images.to(device, non_blocking=True)  # [B, C, H, W] uint8
+    if flip:  # flipping uint8 moves a quarter of the bytes that float would
         coin = torch.rand(x.shape[0], device=device, generator=generator) < 0.5  # [B]
         x = torch.where(coin[:, None, None, None], x.flip(3), x)
-    return x
+    # Same arithmetic as utils.image.to_float (x / 127.5 - 1), done in place.
+    return x.to(torch.float32).div_(127.5).sub_(1.0)
 
 
 def downsample(x: torch.Tensor, size: tuple[int, int] | int) -> torch.Tensor:
