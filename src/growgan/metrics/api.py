@@ -1,0 +1,127 @@
+"""The metrics entry points: `compute` (two image sets -> results) and `evaluate_generator`.
+
+Each metric is a function (real, fake, ctx) -> MetricResult registered by name; the
+CLI, the training loop and the DGGAN search all go through `compute`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from growgan.errors import GrowganError
+from growgan.metrics.sources import ImageSource, archive_source, generator_source
+
+
+@dataclass
+class MetricResult:
+    """Scalar values under flat keys (e.g. swd_32, swd), plus notes on rules applied."""
+
+    values: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MetricContext:
+    """Options shared by all metrics of one `compute` call."""
+
+    num_images: int | None = None  # images per set (None: each metric's default)
+    seed: int = 0
+    batch_size: int = 64
+    device: torch.device | None = None
+    cache_dir: Path | None = None
+    ms_ssim_pairs: int = 10_000
+    ms_ssim_real: bool = True  # also the real set's diversity and real-vs-fake pairs
+    inception_weights: str | None = None
+    classifier: str | None = None  # path of a trained fid-classifier (for *-classifier metrics)
+
+
+MetricFn = Callable[[ImageSource, ImageSource, MetricContext], MetricResult]
+_METRICS: dict[str, MetricFn] = {}
+DEFAULT_NUM = {"swd": 16384, "ms-ssim": 10_000, "fid": 50_000, "kid": 50_000, "is": 50_000, "pr": 50_000}
+
+
+def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
+    def deco(fn: MetricFn) -> MetricFn:
+        _METRICS[name] = fn
+        return fn
+
+    return deco
+
+
+def metric_names() -> list[str]:
+    _load_all()
+    return sorted(_METRICS)
+
+
+def _load_all() -> None:
+    # Metric modules register themselves on import.
+    import growgan.metrics.basic  # noqa: F401
+
+    try:
+        import growgan.metrics.feature_metrics  # noqa: F401
+    except ImportError:  # pragma: no cover - only while that module is being written
+        pass
+
+
+def normalize_names(names: str | list[str]) -> list[str]:
+    """"swd, ms_ssim" / ["MS-SSIM"] -> ["swd", "ms-ssim"]; unknown names -> GrowganError."""
+    if isinstance(names, str):
+        names = names.split(",")
+    out = [n.strip().lower().replace("_", "-") for n in names if n.strip()]
+    known = metric_names()
+    bad = [n for n in out if n not in known]
+    if bad:
+        raise GrowganError(f"unknown metric {', '.join(bad)}; choose from {', '.join(known)}")
+    return list(dict.fromkeys(out))
+
+
+def compute(
+    names: str | list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext | None = None
+) -> dict[str, MetricResult]:
+    """Score `fake` against `real` with each named metric -> {name: MetricResult}."""
+    ctx = ctx or MetricContext()
+    if real.channels != fake.channels:
+        raise GrowganError(
+            f"{real.name} has {real.channels} channel(s) but {fake.name} has {fake.channels}; compare like with like"
+        )
+    return {name: _METRICS[name](real, fake, ctx) for name in normalize_names(names)}
+
+
+def flatten(results: dict[str, MetricResult]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for res in results.values():
+        out.update(res.values)
+    return out
+
+
+def evaluate_generator(
+    G: torch.nn.Module,
+    archive_path: str | os.PathLike,
+    names: str | list[str],
+    num_images: int,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: torch.device | str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> dict[str, float]:
+    """Generate `num_images` from G (fixed seed) and score them against the archive.
+
+    Reals are area-downsampled to G's resolution when the archive is larger. Returns flat
+    scalar keys, e.g. {"swd": .., "swd_32": .., "swd_16": .., "ms_ssim": ..}; lower is
+    better for every key except "is" and "pr_*".
+    """
+    names = normalize_names(names)
+    res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
+    real = archive_source(archive_path, resolution=res)
+    fake = generator_source(G, num_images, seed=seed, batch_size=batch_size, device=device)
+    ctx = MetricContext(
+        num_images=num_images, seed=seed, batch_size=batch_size,
+        device=torch.device(device) if device is not None else None,
+        cache_dir=Path(cache_dir) if cache_dir is not None else None, ms_ssim_real=False,
+    )
+    return flatten(compute(names, real, fake, ctx))

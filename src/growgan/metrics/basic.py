@@ -1,0 +1,44 @@
+"""Registration of the pixel-space metrics: ProGAN's SWD and the MS-SSIM diversity measure."""
+
+from __future__ import annotations
+
+from growgan.metrics.api import MetricContext, MetricResult, register_metric
+from growgan.metrics.ms_ssim import ms_ssim_between, ms_ssim_diversity, ms_ssim_rule
+from growgan.metrics.sources import ImageSource
+from growgan.metrics.swd import SWDConfig, swd, swd_rule
+
+
+@register_metric("swd")
+def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+    if real.resolution != fake.resolution:
+        raise_resolution(real, fake)
+    num = min(ctx.num_images or 16384, real.num, fake.num)
+    cfg = SWDConfig()
+    values = swd(
+        real.get, fake.get, num_images=num, seed=ctx.seed, cfg=cfg, device=ctx.device,
+        resolution=real.resolution, num_real=real.num, num_fake=fake.num,
+    )
+    return MetricResult(values, [swd_rule(real.resolution, cfg.min_resolution) + f"; {num} images per set"])
+
+
+@register_metric("ms-ssim")
+def _ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+    num = min(ctx.num_images or 10_000, fake.num)
+    fakes = fake.get(0, num)
+    values = {"ms_ssim": ms_ssim_diversity(fakes, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)}
+    pairs = min(ctx.ms_ssim_pairs, num * (num - 1) // 2)
+    notes = [ms_ssim_rule(fake.resolution) + f"; {pairs} random pairs of distinct images"]
+    if ctx.ms_ssim_real and real is not None:
+        reals = real.get(0, min(ctx.num_images or 10_000, real.num))
+        values["ms_ssim_real"] = ms_ssim_diversity(reals, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)
+        if real.resolution == fake.resolution:
+            values["ms_ssim_cross"] = ms_ssim_between(reals, fakes, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)
+        notes.append("ms_ssim: fake set; ms_ssim_real: real set; ms_ssim_cross: random (real, fake) pairs")
+    return MetricResult(values, notes)
+
+
+def raise_resolution(real: ImageSource, fake: ImageSource) -> None:
+    from growgan.errors import GrowganError
+
+    (rh, rw), (fh, fw) = real.resolution, fake.resolution
+    raise GrowganError(f"{real.name} images are {rh}x{rw} but {fake.name} images are {fh}x{fw}; compare sets of one size")

@@ -1,0 +1,149 @@
+"""Image sets that metrics read: archives, image folders, generators and in-memory arrays.
+
+Every source hands out uint8 [n, C, H, W] CPU tensors by index range, so metrics never
+care where the images come from; a source that is a packed archive carries its content
+hash, which keys the cache of real-data statistics.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from growgan.errors import GrowganError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+
+
+@dataclass
+class ImageSource:
+    """A fixed, ordered set of uint8 images. `get(start, stop)` -> uint8 [n, C, H, W] CPU tensor."""
+
+    name: str
+    num: int
+    channels: int
+    resolution: tuple[int, int]
+    get: Callable[[int, int], torch.Tensor] = field(repr=False)
+    content_hash: str | None = None  # set for archives: statistics of it may be cached
+    options: dict = field(default_factory=dict)  # preprocessing applied (part of the cache key)
+
+    def take(self, num: int) -> "ImageSource":
+        """The first `num` images (or all, when fewer)."""
+        n = min(num, self.num)
+        return ImageSource(self.name, n, self.channels, self.resolution, self.get, self.content_hash, self.options)
+
+
+def array_source(images: np.ndarray | torch.Tensor, name: str = "array") -> ImageSource:
+    """uint8 [N, C, H, W] array or tensor -> source."""
+    if images.ndim != 4 or images.dtype not in (np.uint8, torch.uint8):
+        raise GrowganError(f"{name}: expected uint8 images [N, C, H, W], got {images.dtype} {tuple(images.shape)}")
+    return ImageSource(
+        name, int(images.shape[0]), int(images.shape[1]), (int(images.shape[2]), int(images.shape[3])),
+        lambda s, e: torch.as_tensor(np.ascontiguousarray(images[s:e])),
+    )
+
+
+def resize_uint8(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area downsampling (box average, as ProGAN's downscale) of uint8 [n, C, H, W] -> [n, C, h, w]."""
+    if tuple(batch.shape[2:]) == tuple(size):
+        return batch
+    x = F.interpolate(batch.to(torch.float32), size=size, mode="area")
+    return x.round().clamp(0, 255).to(torch.uint8)
+
+
+def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None) -> ImageSource:
+    """A packed growgan archive, optionally area-downsampled to `resolution` (never upsampled)."""
+    from growgan.data.archive import open_archive
+
+    arc = open_archive(path)
+    res = tuple(arc.resolution)
+    opts: dict = {}
+    get = lambda s, e: torch.from_numpy(np.array(arc.images[s:e]))  # noqa: E731
+    if resolution is not None and tuple(resolution) != res:
+        if resolution[0] > res[0] or resolution[1] > res[1]:
+            raise GrowganError(
+                f"{path}: archive images are {res[0]}x{res[1]}, smaller than the generator's "
+                f"{resolution[0]}x{resolution[1]}; pack the archive at that resolution"
+            )
+        raw, res = get, tuple(resolution)
+        get = lambda s, e: resize_uint8(raw(s, e), res)  # noqa: E731
+        opts["resize"] = f"area-{res[0]}x{res[1]}"
+    return ImageSource(str(path), len(arc), arc.channels, res, get, arc.content_hash, opts)
+
+
+def folder_source(path: str | os.PathLike) -> ImageSource:
+    """A folder of image files (all the same size and mode), sorted by name."""
+    from PIL import Image
+
+    folder = Path(path)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise GrowganError(f"{folder}: no image files found; give a folder of PNG/JPEG images or a packed archive")
+    arrays = []
+    for f in files:
+        with Image.open(f) as im:
+            arr = np.asarray(im.convert("L" if im.mode in ("L", "1", "I;16", "I") else "RGB"))
+        arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))  # [H, W, C] -> [C, H, W]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise GrowganError(
+            f"{folder}: images differ in size or mode ({', '.join(sorted(map(str, shapes))[:3])}); "
+            "pack them with `growgan dataset prepare` first"
+        )
+    src = array_source(np.stack(arrays), name=str(folder))
+    return src
+
+
+def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None) -> ImageSource:
+    """An archive folder (has meta.json) or a plain folder of images."""
+    p = Path(path)
+    if not p.exists():
+        raise GrowganError(f"{p}: no such file or folder; give a packed archive or a folder of images")
+    if (p / "meta.json").is_file():
+        return archive_source(p, resolution)
+    if p.is_dir():
+        src = folder_source(p)
+        if resolution is not None and tuple(resolution) != src.resolution:
+            raw, res = src.get, tuple(resolution)
+            src = ImageSource(src.name, src.num, src.channels, res, lambda s, e: resize_uint8(raw(s, e), res))
+        return src
+    raise GrowganError(f"{p}: not an archive or image folder; pack images with `growgan dataset prepare`")
+
+
+@torch.no_grad()
+def generate_images(
+    G: torch.nn.Module, num: int, seed: int = 0, batch_size: int = 64, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """`num` images from G with a fixed seed -> uint8 [num, C, H, W] on the CPU.
+
+    Latents (and labels, for a conditional G) come from one CPU generator, drawn for all
+    images up front, so the images do not depend on batch size or device.
+    """
+    from growgan.utils.image import to_uint8
+
+    device = torch.device(device) if device is not None else next(G.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(num, G.z_dim, generator=gen)
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+    c = torch.randint(0, c_dim, (num,), generator=gen) if c_dim > 0 else None
+    was_training = G.training
+    G.eval()
+    out = []
+    try:
+        for s in range(0, num, batch_size):
+            cb = c[s : s + batch_size].to(device) if c is not None else None
+            out.append(to_uint8(G(z[s : s + batch_size].to(device), cb)).cpu())
+    finally:
+        G.train(was_training)
+    return torch.cat(out)  # [num, C, H, W] uint8
+
+
+def generator_source(G: torch.nn.Module, num: int, seed: int = 0, batch_size: int = 64, device=None) -> ImageSource:
+    images = generate_images(G, num, seed, batch_size, device)
+    return array_source(images, name=f"generator(seed={seed})")
