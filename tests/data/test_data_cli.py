@@ -149,3 +149,32 @@ def test_bad_archives(damage, tmp_path, capsys):
     _fails(capsys, ["dataset", "info", str(a)], str(a), needle, "growgan dataset prepare")
     _fails(capsys, ["dataset", "grid", str(a), "--out", str(tmp_path / "g.png")], needle)
     assert not (tmp_path / "g.png").exists()
+
+
+def test_channels_and_labels_options(tmp_path, capsys):
+    out = tmp_path / "rgb"
+    argv = ["dataset", "prepare", "builtin", "--out", str(out), "--max-images", "5", "--channels", "3", "--no-labels"]
+    assert main(argv) == 0
+    assert "5 images, 3x28x28, unlabelled" in capsys.readouterr().out
+    from growgan.data import open_archive
+
+    x = np.asarray(open_archive(out).images)
+    assert (x[:, 0] == x[:, 1]).all() and (x[:, 1] == x[:, 2]).all() and x.max() > 0
+
+
+def test_empty_out_folder_is_used(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    assert main(["dataset", "prepare", "builtin", "--out", str(tmp_path / "out"), "--max-images", "3"]) == 0
+
+
+def test_idx_without_labels_file(tmp_path, capsys):
+    import gzip
+    import struct
+
+    (tmp_path / "idx").mkdir()
+    body = struct.pack(">4B3I", 0, 0, 8, 3, 2, 3, 3) + bytes(range(18))
+    (tmp_path / "idx" / "my-images-idx3-ubyte.gz").write_bytes(gzip.compress(body))
+    _fails(capsys, ["dataset", "prepare", str(tmp_path / "idx"), "--out", str(tmp_path / "a"), "--labels"],
+           "no labels file beside it (my-labels-idx1-ubyte.gz)", "--no-labels")
+    assert main(["dataset", "prepare", str(tmp_path / "idx"), "--out", str(tmp_path / "a")]) == 0
+    assert "2 images, 1x3x3, unlabelled" in capsys.readouterr().out

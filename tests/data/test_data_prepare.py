@@ -148,3 +148,58 @@ def test_image_folder_sample_non_square(shared_data, tmp_path):
     top = (218 - 134) // 2
     ref = np.asarray(face.crop((0, top, 178, top + 134)).resize((64, 48), Image.Resampling.LANCZOS))
     np.testing.assert_array_equal(a.images[0], ref.transpose(2, 0, 1))
+
+
+# ------------------------------------------------------------------ synthetic CIFAR-10 files
+
+
+def _cifar_tar(tmp_path: Path, batch_dict=None) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A tiny cifar-10-python.tar.gz: 5 train batches of 2 images, pickled like the real one."""
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 256, size=(10, 3072), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=10)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for b in range(5):
+        d = batch_dict or {b"data": data[2 * b : 2 * b + 2], b"labels": labels[2 * b : 2 * b + 2].tolist()}
+        (folder / f"data_batch_{b + 1}").write_bytes(pickle.dumps(d, protocol=2))
+    (folder / "test_batch").write_bytes(pickle.dumps({b"data": data[:1], b"labels": [3]}, protocol=2))
+    names = [n.encode() for n in "a b c d e f g h i j".split()]
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}, protocol=2))
+    tar = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        t.add(folder, arcname="cifar-10-batches-py")
+    return tar, data, labels
+
+
+def test_cifar_tar_and_extracted_folder(tmp_path):
+    tar, data, labels = _cifar_tar(tmp_path)
+    a = open_archive(prepare(str(tar), tmp_path / "a").path)
+    np.testing.assert_array_equal(np.asarray(a.images).reshape(10, -1), data)
+    np.testing.assert_array_equal(a.labels, labels)
+    assert a.label_names == list("abcdefghij")
+    b = open_archive(prepare(str(tmp_path), tmp_path / "b").path)  # a folder holding the extracted batches
+    assert b.content_hash == a.content_hash
+    t = open_archive(prepare(str(tar), tmp_path / "t", PrepareOptions(split="test")).path)
+    assert len(t) == 1 and t.labels.tolist() == [3]
+
+
+def test_cifar_to_gray_uses_luma(tmp_path):
+    tar, data, _ = _cifar_tar(tmp_path)
+    a = open_archive(prepare(str(tar), tmp_path / "a", PrepareOptions(channels=1, labels=False)).path)
+    ref = np.asarray(Image.fromarray(data[4].reshape(3, 32, 32).transpose(1, 2, 0)).convert("L"))
+    assert (a.channels, a.labels) == (1, None)
+    np.testing.assert_array_equal(a.images[4, 0], ref)
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_cifar_pickles_cannot_run_code(tmp_path):
+    tar, _, _ = _cifar_tar(tmp_path, batch_dict={b"data": _Evil(), b"labels": [0]})
+    with pytest.raises(GrowganError, match=r"data_batch_1 is damaged \(refusing to load"):
+        prepare(str(tar), tmp_path / "a")

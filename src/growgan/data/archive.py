@@ -248,6 +248,8 @@ class ArchiveWriter:
 
 def check_writable(out: Path, overwrite: bool) -> None:
     """Fail early (before any work) if `out` exists and may not be replaced."""
+    if out.is_dir() and not any(out.iterdir()):
+        return  # an empty folder is simply replaced
     if out.exists() and not overwrite:
         raise GrowganError(f"{out}: already exists; choose another --out or pass --overwrite")
     if out.exists() and not out.is_dir():
@@ -257,6 +259,8 @@ def check_writable(out: Path, overwrite: bool) -> None:
 
 
 def _publish(tmp: Path, out: Path, overwrite: bool) -> None:
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
     if out.exists():
         if not overwrite:
             raise GrowganError(f"{out}: already exists; choose another --out or pass --overwrite")

@@ -78,6 +78,7 @@ DATASETS: dict[str, NamedDataset] = {
 }
 ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar10": "cifar-10"}
 NAMES = ("builtin", *DATASETS)
+EXTRACTED = {"cifar-10-python.tar.gz": "cifar-10-batches-py"}  # an unpacked archive is accepted too
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
@@ -104,6 +105,9 @@ def _find(filename: str, dirs: list[Path]) -> Path | None:
         for cand in (d / filename, d / filename.removesuffix(".gz")):
             if cand.is_file():
                 return cand
+        extracted = d / EXTRACTED.get(filename, "\0")
+        if extracted.is_dir():
+            return extracted
     return None
 
 

@@ -61,19 +61,18 @@ def open_source(source: str, opts: PrepareOptions) -> sources.ArraySource | sour
         raise GrowganError(
             f"{source}: no such file or folder, and not a dataset name ({', '.join(named.NAMES)}); check the path"
         )
-    labels = opts.labels is not False
     if path.is_dir():
         idx = sorted(path.glob("*-idx3-ubyte*"))
         if idx:
             pick = [p for p in idx if p.name.startswith("train" if opts.split == "train" else "t10k")] or idx
-            return sources.read_idx_pair(pick[0], sources.labels_file_for(pick[0]) if labels else None)
-        if (path / "cifar-10-python.tar.gz").is_file() or (path / "data_batch_1").is_file():
-            tar = path / "cifar-10-python.tar.gz"
-            return sources.read_cifar10(tar if tar.is_file() else path, opts.split)
+            return _idx_with_labels(pick[0], opts)
+        for cand in (path / "cifar-10-python.tar.gz", path / "cifar-10-batches-py", path / "data_batch_1"):
+            if cand.exists():
+                return sources.read_cifar10(cand if cand.name != "data_batch_1" else path, opts.split)
         return sources.list_folder(path, labels=bool(opts.labels))
     lower = path.name.lower()
     if "idx3-ubyte" in lower:
-        return sources.read_idx_pair(path, sources.labels_file_for(path) if labels else None)
+        return _idx_with_labels(path, opts)
     if lower.endswith((".tar.gz", ".tgz", ".tar")):
         return sources.read_cifar10(path, opts.split)
     if lower.endswith(".zip"):
@@ -81,6 +80,16 @@ def open_source(source: str, opts: PrepareOptions) -> sources.ArraySource | sour
     raise GrowganError(
         f"{path}: unsupported file type; give an idx file, cifar-10-python.tar.gz, a zip or a folder of images"
     )
+
+
+def _idx_with_labels(images: Path, opts: PrepareOptions) -> sources.ArraySource:
+    labels = sources.labels_file_for(images) if opts.labels is not False else None
+    if labels is None and opts.labels:
+        raise GrowganError(
+            f"{images}: no labels file beside it ({images.name.replace('idx3', 'idx1').replace('images', 'labels')}); "
+            "add it or pass --no-labels"
+        )
+    return sources.read_idx_pair(images, labels)
 
 
 def _subset(n: int, opts: PrepareOptions) -> np.ndarray:
