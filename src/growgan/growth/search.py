@@ -19,6 +19,7 @@ Under torchrun, each rank trains its share of a step's children; rank 0 writes t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -301,12 +302,27 @@ def _barrier() -> None:
 
 
 # --------------------------------------------------------------------------- engine adapters
+@contextlib.contextmanager
+def single_process():
+    """Let a Trainer built inside run as one process even under torchrun: the search gives
+    each rank its own candidates, so no gradients may be averaged across ranks."""
+    from growgan.training import distributed as dist_utils
+
+    saved = dist_utils.current
+    dist_utils.current = dist_utils.DistInfo  # DistInfo() = rank 0 of 1
+    try:
+        yield
+    finally:
+        dist_utils.current = saved
+
+
 def engine_train(config, archive: Path, state, until: int):
     """Train with the growgan engine from `state` (None: fresh) until `until` images seen,
-    in this process alone (no gradient averaging across ranks), without a run folder."""
+    in this process alone, without a run folder."""
     from growgan.training.loop import Trainer
 
-    trainer = Trainer(config, archive, state=state, run_dir=None)
+    with single_process():
+        trainer = Trainer(config, archive, state=state, run_dir=None, verbose=False)
     trainer.train_until(until)
     return trainer.state
 
