@@ -114,6 +114,8 @@ class Trainer:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
                 torch.manual_seed(self.config.seed)
                 state = build_state(self.config, self.device)
+        else:
+            resolve_network(state.spec, self.archive)  # the archive must fit the networks being resumed
         self.state = state
         if self.dist.enabled and resume is None:
             for net in (state.G, state.D, state.G_ema):
