@@ -24,7 +24,7 @@ def private_cache(tmp_path, monkeypatch):
 def _fails(capsys, argv: list[str], *needles: str) -> str:
     assert main(argv) == 2
     err = capsys.readouterr().err
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if not line.startswith("downloading ")]  # progress notes
     assert len(lines) == 1 and lines[0].startswith("growgan: error: "), err
     for needle in needles:
         assert needle in lines[0], lines[0]
@@ -178,3 +178,12 @@ def test_idx_without_labels_file(tmp_path, capsys):
            "no labels file beside it (my-labels-idx1-ubyte.gz)", "--no-labels")
     assert main(["dataset", "prepare", str(tmp_path / "idx"), "--out", str(tmp_path / "a")]) == 0
     assert "2 images, 1x3x3, unlabelled" in capsys.readouterr().out
+
+
+def test_info_and_grid_accept_builtin(builtin_path, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("GROWGAN_CACHE", str(builtin_path.parent))
+    monkeypatch.chdir(tmp_path)
+    assert main(["dataset", "info", "builtin"]) == 0
+    assert f"{builtin_path}: 10000 images, 1x32x32, 10 classes" in capsys.readouterr().out
+    assert main(["dataset", "grid", "builtin", "--out", "reals.png", "--num", "4", "--upscale", "1"]) == 0
+    assert Image.open(tmp_path / "reals.png").size == (2 * 34 + 2, 2 * 34 + 2)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from growgan.data import resolve_archive
 from growgan.data.archive import open_archive
 from growgan.data.transform import CROPS, FILTERS, parse_resolution
 
@@ -54,13 +55,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_prepare)
 
     i = sub.add_parser("info", help="print an archive's summary")
-    i.add_argument("archive", type=Path)
+    i.add_argument("archive", help="archive folder (or 'builtin')")
     i.add_argument("--verify", action="store_true", help="also recompute the content hash")
     i.add_argument("--json", action="store_true", help="print meta.json")
     i.set_defaults(func=cmd_info)
 
     g = sub.add_parser("grid", help="write a grid of samples to an image file")
-    g.add_argument("archive", type=Path)
+    g.add_argument("archive", help="archive folder (or 'builtin')")
     g.add_argument("--out", required=True, type=Path, help="image file, e.g. reals.png")
     g.add_argument("--num", type=int, default=64, help="number of images")
     g.add_argument("--seed", type=int, default=0, help="which random images")
@@ -114,7 +115,7 @@ def summary(archive) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    archive = open_archive(args.archive, verify=args.verify)
+    archive = open_archive(resolve_archive(args.archive), verify=args.verify)
     if args.json:
         print(json.dumps(archive.meta, indent=2, sort_keys=True))
     else:
@@ -126,7 +127,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     from growgan.errors import GrowganError
     from growgan.utils.image import save_grid
 
-    archive = open_archive(args.archive)
+    archive = open_archive(resolve_archive(args.archive))
     if args.num < 1:
         raise GrowganError(f"--num {args.num}: must be at least 1")
     n = min(args.num, len(archive))

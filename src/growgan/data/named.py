@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -140,6 +141,7 @@ def _fetch(ds: NamedDataset, filename: str, cache: Path, from_dir: Path | None) 
     errors = []
     for base in ds.mirrors:
         try:
+            print(f"downloading {base + filename} -> {dest}", file=sys.stderr)
             return download(base + filename, dest, ds.checksums[filename])
         except (urllib.error.URLError, OSError, ValueError) as exc:
             errors.append(f"{base}: {' '.join(str(getattr(exc, 'reason', exc)).split())[:160]}")

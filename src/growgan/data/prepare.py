@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from growgan import __version__
 from growgan.data import named, sources
@@ -149,7 +150,7 @@ def _pack_arrays(src: sources.ArraySource, out: Path, opts: PrepareOptions, chun
     if labels is not None and label_names is None:
         label_names = [str(i) for i in range(int(labels.max()) + 1)]
     with ArchiveWriter(out, spec.channels, spec.resolution, overwrite=opts.overwrite) as writer:
-        for i in range(0, len(keep), chunk):
+        for i in tqdm(range(0, len(keep), chunk), desc="packing", unit="chunk", disable=None, leave=False):
             idx = keep[i : i + chunk]
             writer.append(convert_array(src.images[idx], spec), None if labels is None else labels[idx])
         meta = _meta(src.description, opts, spec, label_names, [], {"source_files": src.files})
@@ -200,7 +201,7 @@ def _pack_files(src: sources.FileSource, out: Path, opts: PrepareOptions) -> Pre
     spec = ImageSpec(channels, resolution, opts.resize_filter, opts.crop)
     skipped: list[str] = []
     with ArchiveWriter(out, spec.channels, spec.resolution, overwrite=opts.overwrite) as writer:
-        for i in keep:
+        for i in tqdm(keep, desc="packing", unit="img", disable=None, leave=False):
             name = src.names[int(i)]
             try:
                 arr = convert_image(_decode(src.open(int(i))), spec)
