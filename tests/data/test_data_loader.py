@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from growgan.data.archive import open_archive
-from growgan.data.loader import BatchLoader, downsample, prepare_batch
+from growgan.data.loader import BatchLoader, _prepare_cpu, _prepare_torch, downsample, prepare_batch
 from growgan.errors import GrowganError
 from growgan.utils.image import to_float
 
@@ -80,6 +80,14 @@ def test_prepare_batch_range_and_flip():
     torch.testing.assert_close(f[~flipped], y[~flipped])
     g2 = torch.Generator().manual_seed(0)
     torch.testing.assert_close(prepare_batch(x, "cpu", flip=True, generator=g2), f)
+
+
+def test_device_path_matches_cpu_path():
+    """The torch path (used on accelerators) gives the same bits and flips as the numpy CPU path."""
+    x = torch.randint(0, 256, (32, 3, 4, 6), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    a = _prepare_cpu(x, True, torch.Generator().manual_seed(5))
+    b = _prepare_torch(x, torch.device("cpu"), True, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and not torch.equal(a, to_float(x))
 
 
 def test_prepare_batch_equals_to_float_bit_for_bit():

@@ -134,12 +134,33 @@ def prepare_batch(
     if images.dtype != torch.uint8:
         raise TypeError(f"prepare_batch expects uint8 images, got {images.dtype}")
     device = torch.device(device) if device is not None else images.device
+    if device.type == "cpu":
+        return _prepare_cpu(images.cpu(), flip, generator)
+    return _prepare_torch(images, device, flip, generator)
+
+
+def _prepare_torch(
+    images: torch.Tensor, device: torch.device, flip: bool, generator: torch.Generator | None
+) -> torch.Tensor:
+    """The accelerator path: no host sync (the coin stays on the device)."""
     x = images.to(device, non_blocking=True)  # [B, C, H, W] uint8
     if flip:  # flipping uint8 moves a quarter of the bytes that float would
         coin = torch.rand(x.shape[0], device=device, generator=generator) < 0.5  # [B]
         x = torch.where(coin[:, None, None, None], x.flip(3), x)
     # Same arithmetic as utils.image.to_float (x / 127.5 - 1), done in place.
     return x.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def _prepare_cpu(images: torch.Tensor, flip: bool, generator: torch.Generator | None) -> torch.Tensor:
+    """The CPU path in numpy: single-threaded, so it stays fast when the cores are oversubscribed
+    (torch's intra-op threads stall there on batch-sized tensors; see benchmarks/data.md)."""
+    x = images.numpy().astype(np.float32)  # [B, C, H, W] float32 copy
+    x /= np.float32(127.5)
+    x -= np.float32(1.0)  # the same IEEE operations as to_float: identical bits
+    if flip:
+        coin = (torch.rand(x.shape[0], generator=generator) < 0.5).numpy()  # [B]
+        x[coin] = x[coin][..., ::-1]
+    return torch.from_numpy(x)
 
 
 def downsample(x: torch.Tensor, size: tuple[int, int] | int) -> torch.Tensor:
