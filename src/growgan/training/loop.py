@@ -108,7 +108,10 @@ class Trainer:
         self.archive = _open_data(data)
         self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
         self.device = torch.device(device) if device is not None else _default_device(self.config.device, self.dist)
+        self.writes = run_dir is not None  # on every rank: checkpoint saving is collective
         self.run_dir = Path(run_dir) if run_dir is not None and self.dist.is_main else None
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         self.growth = make_growth(self.config)
         if state is None:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
@@ -243,7 +246,7 @@ class Trainer:
                     t_tick, n_tick = time.time(), st.images_seen
                 if self.run_dir is not None and (last or self._grid_due(before)):
                     self.save_grids()
-                if self.run_dir is not None and (last or self._ckpt_due(before)):
+                if self.writes and (last or self._ckpt_due(before)):
                     self.save_checkpoint()
                 if cfg.metrics and (last or _crossed(before, st.images_seen, cfg.metrics_every_kimg)):
                     self.evaluate_metrics()

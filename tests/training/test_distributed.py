@@ -1,0 +1,55 @@
+"""Two CPU processes under torchrun (gloo): identical weights on both ranks, exact resume
+in process and through `torchrun -m growgan train --resume`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from test_resume import assert_same
+
+from growgan.training.checkpoint import latest_checkpoint
+
+HERE = Path(__file__).resolve().parent
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1", "--nproc_per_node", "2"]
+
+
+def _run(args, timeout=150):
+    """torchrun in its own session, so a hang kills the launcher and both workers."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(TORCHRUN + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        raise AssertionError("torchrun timed out:\n" + out[-3000:]) from None
+    assert proc.returncode == 0, out[-4000:]
+
+
+def test_two_processes_identical_weights_and_exact_resume(tiny_archive, tmp_path):
+    _run([str(HERE / "ddp_worker.py"), str(tiny_archive), str(tmp_path)])
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert r0["world"] == 2 and r0["A"]["images_seen"] == 8 * 16  # global batch = 2 x 8
+    assert_same(r0["A"], r1["A"])  # both ranks hold the same networks and optimizer moments
+    assert_same(r0["A"], r0["C"])  # k + resume + k == 2k under torchrun
+    assert_same(r1["A"], r1["C"])
+    # only rank 0 wrote: one run folder, checkpoints of the global image count
+    run = tmp_path / "run"
+    assert sorted(p.name for p in (run / "checkpoints").iterdir())[-1] == "checkpoint-000000128.pt"
+
+    # the CLI resumes the same run under torchrun, from its first checkpoint, to the same weights
+    for p in sorted((run / "checkpoints").iterdir())[1:]:
+        p.unlink()
+    assert latest_checkpoint(run)[0].name == "checkpoint-000000064.pt"
+    _run(["-m", "growgan", "train", "--resume", str(run), "--data", str(tiny_archive), "--kimg", "0.128", "--quiet"])
+    final = latest_checkpoint(run)[1]["state"]
+    assert final["images_seen"] == 128
+    for k in ("G", "D", "G_ema", "opt_G", "opt_D"):
+        assert_same(r0["A"][k], final[k], k)
