@@ -65,7 +65,7 @@ def test_interrupted_write_leaves_nothing_that_reads_as_archive(tmp_path):
 def test_half_written_folder_is_rejected(tmp_path):
     with ArchiveWriter(tmp_path / "a", 1, (2, 2)) as w:
         w.append(np.zeros((2, 1, 2, 2), np.uint8))
-        w._raw.flush()
+        w._file.flush()
         with pytest.raises(GrowganError, match="meta.json is missing .an interrupted write"):
             open_archive(w.tmp)
 

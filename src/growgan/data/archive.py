@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +168,8 @@ class ArchiveWriter:
         self.chw = (int(channels), int(resolution[0]), int(resolution[1]))
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}{_TMP_MARK}", dir=self.out.parent))
-        self._raw = open(self.tmp / "images.raw", "wb")
+        self._file = open(self.tmp / "images.npy", "wb")
+        self._file.write(_npy_header((0, *self.chw)))  # rewritten with the final N in close()
         self._labels: list[np.ndarray] = []
         self._has_labels: bool | None = None
         self._hash = _new_hash(self.chw)
@@ -184,7 +186,7 @@ class ArchiveWriter:
         if (labels is not None) != self._has_labels:
             raise ValueError("labels must be given for every batch or for none")
         data = images.tobytes()
-        self._raw.write(data)
+        self._file.write(data)
         self._hash.update(data)
         if labels is not None:
             labels = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -195,7 +197,7 @@ class ArchiveWriter:
 
     def close(self, meta: dict[str, Any]) -> Path:
         """Finish the files, write meta.json last and rename the folder into place."""
-        self._raw.close()
+        self._file.close()
         if self.count == 0:
             raise GrowganError(f"{self.out}: no images to write; check the source and the options")
         labels = np.concatenate(self._labels) if self._has_labels else None
@@ -224,18 +226,14 @@ class ArchiveWriter:
         return self.out
 
     def _write_images_npy(self) -> None:
-        # images.raw holds the pixels; prepend an .npy header now that N is known.
-        header = {"descr": "|u1", "fortran_order": False, "shape": (self.count, *self.chw)}
-        with open(self.tmp / "images.npy", "wb") as f, open(self.tmp / "images.raw", "rb") as raw:
-            np.lib.format.write_array_header_1_0(f, header)
-            shutil.copyfileobj(raw, f, length=16 << 20)
+        with open(self.tmp / "images.npy", "r+b") as f:  # the pixels follow a fixed-size header
+            f.write(_npy_header((self.count, *self.chw)))
             f.flush()
             os.fsync(f.fileno())
-        (self.tmp / "images.raw").unlink()
 
     def abort(self) -> None:
-        if not self._raw.closed:
-            self._raw.close()
+        if not self._file.closed:
+            self._file.close()
         if not self.published:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -244,6 +242,16 @@ class ArchiveWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.abort()
+
+
+_NPY_HEADER_BYTES = 128  # fixed, so the header can be rewritten in place once N is known
+
+
+def _npy_header(shape: tuple[int, ...]) -> bytes:
+    """An .npy (format 1.0) header for uint8 C-order data of `shape`, exactly 128 bytes long."""
+    text = "{'descr': '|u1', 'fortran_order': False, 'shape': %r, }" % (tuple(int(v) for v in shape),)
+    body = text.ljust(_NPY_HEADER_BYTES - 10 - 1) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(body)) + body.encode("latin1")
 
 
 def check_writable(out: Path, overwrite: bool) -> None:
