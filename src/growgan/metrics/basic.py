@@ -13,6 +13,7 @@ def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResu
     if real.resolution != fake.resolution:
         raise_resolution(real, fake)
     num = min(ctx.num_images or 16384, real.num, fake.num)
+    real, fake = real.subset(num, ctx.seed), fake.subset(num, ctx.seed + 1)
     cfg = SWDConfig()
     values = swd(
         real.get, fake.get, num_images=num, seed=ctx.seed, cfg=cfg, device=ctx.device,
@@ -24,12 +25,13 @@ def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResu
 @register_metric("ms-ssim")
 def _ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     num = min(ctx.num_images or 10_000, fake.num)
-    fakes = fake.get(0, num)
+    fakes = fake.subset(num, ctx.seed + 1).get(0, num)
     values = {"ms_ssim": ms_ssim_diversity(fakes, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)}
     pairs = min(ctx.ms_ssim_pairs, num * (num - 1) // 2)
     notes = [ms_ssim_rule(fake.resolution) + f"; {pairs} random pairs of distinct images"]
     if ctx.ms_ssim_real and real is not None:
-        reals = real.get(0, min(ctx.num_images or 10_000, real.num))
+        n_real = min(ctx.num_images or 10_000, real.num)
+        reals = real.subset(n_real, ctx.seed).get(0, n_real)
         values["ms_ssim_real"] = ms_ssim_diversity(reals, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)
         if real.resolution == fake.resolution:
             values["ms_ssim_cross"] = ms_ssim_between(reals, fakes, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)

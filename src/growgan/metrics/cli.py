@@ -1,5 +1,138 @@
-"""Command-line entry points for this area (filled in by its issue)."""
+"""`growgan metrics`: score a run folder / checkpoint against an archive, compare two image
+sets, or train the offline feature classifier (`growgan metrics train-classifier`)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from growgan.errors import GrowganError
+
+DEFAULT_METRICS = "swd,ms-ssim"
 
 
 def register(subparsers) -> None:
-    """Add this area's sub-commands to the `growgan` parser."""
+    """Add `growgan metrics` to the `growgan` parser."""
+    p = subparsers.add_parser(
+        "metrics",
+        help="evaluate a generator or compare two image sets (SWD, MS-SSIM, FID, KID, IS, PR)",
+        description=(
+            "growgan metrics RUN_DIR_OR_CHECKPOINT --data ARCHIVE [--metrics swd,ms-ssim,fid,kid,is,pr]\n"
+            "growgan metrics --real ARCHIVE_OR_FOLDER --fake FOLDER_OR_ARCHIVE [--metrics ...]\n"
+            "growgan metrics train-classifier --data LABELLED_ARCHIVE --out clf.pt"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", nargs="?", help="run folder or checkpoint file, or the word train-classifier")
+    p.add_argument("--data", help="real-image archive (or, for train-classifier, a labelled archive)")
+    p.add_argument("--real", help="real images: archive or image folder (compare two sets, no model)")
+    p.add_argument("--fake", help="fake images: image folder or archive (compare two sets, no model)")
+    p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated (default {DEFAULT_METRICS}); "
+                   "fid/kid/is/pr use the FID Inception; fid-classifier/kid-classifier/pr-classifier the offline classifier")
+    p.add_argument("--num", type=int, default=None, help="images per set (default: each metric's standard count)")
+    p.add_argument("--seed", type=int, default=0, help="seed for latents, patches, pairs and subsets")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--pairs", type=int, default=10_000, help="MS-SSIM: random pairs (default 10000)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
+    p.add_argument("--raw-g", action="store_true", help="evaluate the raw generator instead of the EMA one")
+    p.add_argument("--inception-weights", default=None, help="pt_inception-2015-12-05-6726825d.pth "
+                   "(else $GROWGAN_INCEPTION_WEIGHTS, the cache folder, or a download)")
+    p.add_argument("--classifier", default=None, help="fid-classifier file from `growgan metrics train-classifier`")
+    p.add_argument("--cache-dir", default=None, help="statistics cache (default $GROWGAN_CACHE or ~/.cache/growgan)")
+    p.add_argument("--out", default=None, help="train-classifier: output file")
+    p.add_argument("--epochs", type=int, default=3, help="train-classifier: epochs (default 3)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.target == "train-classifier":
+        return _train_classifier(args)
+    import torch
+
+    from growgan.metrics.api import MetricContext, compute
+
+    ctx = MetricContext(
+        num_images=args.num, seed=args.seed, batch_size=args.batch_size,
+        device=torch.device(args.device) if args.device else None,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
+        inception_weights=args.inception_weights, classifier=args.classifier,
+    )
+    real, fake, run_dir, extra = _sources(args, ctx)
+    t0 = time.time()
+    results = compute(args.metrics, real, fake, ctx)
+    print(format_table(results))
+    print(f"# {real.name} ({real.num} images) vs {fake.name} ({fake.num} images), {time.time() - t0:.1f} s")
+    if run_dir is not None:
+        _append(run_dir, results, extra)
+    return 0
+
+
+def _sources(args, ctx):
+    """-> (real source, fake source, run folder or None, extra fields for the jsonl rows)."""
+    from growgan.metrics.sources import generator_source, open_source
+
+    if args.target is None:
+        if not (args.real and args.fake):
+            raise GrowganError("give RUN_DIR_OR_CHECKPOINT --data ARCHIVE, or --real A --fake B to compare two sets")
+        real = open_source(args.real)
+        fake = open_source(args.fake)
+        return real, fake, None, {}
+    if not args.data:
+        raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a generator")
+    if args.real or args.fake:
+        raise GrowganError("--real/--fake compare two image sets; drop them when scoring a run")
+    from growgan.training.checkpoint import load_generator, resolve_checkpoint
+
+    target = Path(args.target)
+    if not target.exists():
+        raise GrowganError(f"{target}: no such run folder or checkpoint")
+    G = load_generator(target, ema=not args.raw_g, device=ctx.device or "cpu")
+    ckpt_path, ckpt = resolve_checkpoint(target)
+    res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
+    real = open_source(args.data, resolution=res)
+    num = args.num or 10_000
+    fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
+    images_seen = int(ckpt.get("state", {}).get("images_seen", 0) or 0)
+    extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen, "kimg": images_seen / 1000,
+             "data": str(args.data), "num_images": num, "seed": args.seed, "ema": not args.raw_g}
+    run_dir = target if target.is_dir() else ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+    return real, fake, run_dir, extra
+
+
+def format_table(results) -> str:
+    """SWD with one row per resolution (as ProGAN reproductions print it), then the other values."""
+    lines = []
+    for name, res in results.items():
+        for note in res.notes:
+            lines.append(f"# {note}")
+        if name == "swd":
+            lines.append(f"{'SWD resolution':<20}{'SWD x1e3':>12}")
+            for key, val in res.values.items():
+                size = key[len("swd_"):]
+                label = "average" if key == "swd" else size if "x" in size else f"{size}x{size}"
+                lines.append(f"{label:<20}{val:>12.4f}")
+        else:
+            for key, val in res.values.items():
+                lines.append(f"{key:<20}{val:>12.4f}")
+    return "\n".join(lines)
+
+
+def _append(run_dir: Path, results, extra: dict) -> None:
+    from growgan.utils.io import append_jsonl
+
+    for name, res in results.items():
+        key = name.replace("-", "_")
+        row = {"metric": key, "value": res.values.get(key), "results": res.values, "time": time.time(), **extra}
+        append_jsonl(run_dir / f"metric-{key}.jsonl", row)
+        print(f"# appended to {run_dir / f'metric-{key}.jsonl'}")
+
+
+def _train_classifier(args) -> int:
+    if not args.data or not args.out:
+        raise GrowganError("train-classifier needs --data LABELLED_ARCHIVE and --out FILE.pt")
+    from growgan.metrics.classifier import train_classifier
+
+    train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
+                     device=args.device or "cpu", log=print)
+    return 0

@@ -23,30 +23,49 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".ti
 
 @dataclass
 class ImageSource:
-    """A fixed, ordered set of uint8 images. `get(start, stop)` -> uint8 [n, C, H, W] CPU tensor."""
+    """A fixed, ordered set of uint8 images; `rows(idx)` / `get(start, stop)` -> uint8 [n, C, H, W]."""
 
     name: str
     num: int
     channels: int
     resolution: tuple[int, int]
-    get: Callable[[int, int], torch.Tensor] = field(repr=False)
+    rows: Callable[[np.ndarray], torch.Tensor] = field(repr=False)  # int64 indices -> CPU uint8 tensor
     content_hash: str | None = None  # set for archives: statistics of it may be cached
     options: dict = field(default_factory=dict)  # preprocessing applied (part of the cache key)
 
-    def take(self, num: int) -> "ImageSource":
-        """The first `num` images (or all, when fewer)."""
-        n = min(num, self.num)
-        return ImageSource(self.name, n, self.channels, self.resolution, self.get, self.content_hash, self.options)
+    def get(self, start: int, stop: int) -> torch.Tensor:
+        return self.rows(np.arange(start, min(stop, self.num)))
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor], resolution: tuple[int, int], option: dict) -> "ImageSource":
+        """A source whose batches are fn(batch) (e.g. resized)."""
+        base = self.rows
+        return ImageSource(self.name, self.num, self.channels, resolution, lambda idx: fn(base(idx)),
+                           self.content_hash, {**self.options, **option})
+
+    def subset(self, num: int, seed: int = 0) -> "ImageSource":
+        """A seeded random subset of `num` images (in index order), or self when num >= len.
+
+        Archives and folders are often ordered (by class, by name); a random subset keeps
+        the statistics of the whole set.
+        """
+        if num >= self.num:
+            return self
+        gen = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(self.num, generator=gen)[:num].sort().values.numpy()
+        base = self.rows
+        return ImageSource(self.name, num, self.channels, self.resolution, lambda i: base(idx[i]),
+                           self.content_hash, {**self.options, "subset": f"{num}@{seed}"})
 
 
 def array_source(images: np.ndarray | torch.Tensor, name: str = "array") -> ImageSource:
     """uint8 [N, C, H, W] array or tensor -> source."""
     if images.ndim != 4 or images.dtype not in (np.uint8, torch.uint8):
         raise GrowganError(f"{name}: expected uint8 images [N, C, H, W], got {images.dtype} {tuple(images.shape)}")
-    return ImageSource(
-        name, int(images.shape[0]), int(images.shape[1]), (int(images.shape[2]), int(images.shape[3])),
-        lambda s, e: torch.as_tensor(np.ascontiguousarray(images[s:e])),
-    )
+    if isinstance(images, torch.Tensor):
+        rows = lambda idx: images[torch.from_numpy(np.asarray(idx, dtype=np.int64))]  # noqa: E731
+    else:
+        rows = lambda idx: torch.from_numpy(np.array(images[np.asarray(idx, dtype=np.int64)]))  # noqa: E731
+    return ImageSource(name, int(images.shape[0]), int(images.shape[1]), (int(images.shape[2]), int(images.shape[3])), rows)
 
 
 def resize_uint8(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -63,18 +82,17 @@ def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None =
 
     arc = open_archive(path)
     res = tuple(arc.resolution)
-    opts: dict = {}
-    get = lambda s, e: torch.from_numpy(np.array(arc.images[s:e]))  # noqa: E731
+    src = array_source(arc.images, name=str(path))
+    src.content_hash = arc.content_hash
     if resolution is not None and tuple(resolution) != res:
         if resolution[0] > res[0] or resolution[1] > res[1]:
             raise GrowganError(
                 f"{path}: archive images are {res[0]}x{res[1]}, smaller than the generator's "
                 f"{resolution[0]}x{resolution[1]}; pack the archive at that resolution"
             )
-        raw, res = get, tuple(resolution)
-        get = lambda s, e: resize_uint8(raw(s, e), res)  # noqa: E731
-        opts["resize"] = f"area-{res[0]}x{res[1]}"
-    return ImageSource(str(path), len(arc), arc.channels, res, get, arc.content_hash, opts)
+        r = tuple(resolution)
+        src = src.map(lambda b: resize_uint8(b, r), r, {"resize": f"area-{r[0]}x{r[1]}"})
+    return src
 
 
 def folder_source(path: str | os.PathLike) -> ImageSource:
@@ -110,8 +128,8 @@ def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = No
     if p.is_dir():
         src = folder_source(p)
         if resolution is not None and tuple(resolution) != src.resolution:
-            raw, res = src.get, tuple(resolution)
-            src = ImageSource(src.name, src.num, src.channels, res, lambda s, e: resize_uint8(raw(s, e), res))
+            r = tuple(resolution)
+            src = src.map(lambda b: resize_uint8(b, r), r, {"resize": f"area-{r[0]}x{r[1]}"})
         return src
     raise GrowganError(f"{p}: not an archive or image folder; pack images with `growgan dataset prepare`")
 
