@@ -171,7 +171,8 @@ class Trainer:
         for i in range(cfg.n_critic):
             reals, c = self._next_reals()
             d_index = st.step * cfg.n_critic + i
-            stats = self.runner.d_step(st, reals, c, d_index, self._noise_sigma())
+            last = i == cfg.n_critic - 1  # the G step reuses the last D step's fakes
+            stats = self.runner.d_step(st, reals, c, d_index, self._noise_sigma(), keep_fakes=last)
             self._accumulate(stats)
             st.images_seen += reals.shape[0] * self.dist.world_size
         stats = self.runner.g_step(st, reals, c, self._noise_sigma())

@@ -22,6 +22,7 @@ class StepRunner:
     def __init__(self, config, device: torch.device, amp: torch.dtype | None, gen: torch.Generator, world_size: int):
         self.cfg, self.device, self.amp, self.gen, self.world = config, device, amp, gen, world_size
         self.G_fwd = self.D_fwd = None
+        self._fakes = None
         self._wrapped: tuple | None = None
 
     def wrap(self, st: TrainState) -> None:
@@ -60,17 +61,20 @@ class StepRunner:
             opt.step()
 
     def d_step(self, st: TrainState, reals: torch.Tensor, c: torch.Tensor | None, d_index: int,
-               noise_sigma: float = 0.0) -> dict[str, torch.Tensor]:
+               noise_sigma: float = 0.0, keep_fakes: bool = False) -> dict[str, torch.Tensor]:
+        """One D update. keep_fakes: run G with autograd and keep its output for the next
+        g_step (as the textbook DCGAN loop does), saving the G step a second G forward."""
         from growgan import losses
 
         cfg = self.cfg
         st.D.requires_grad_(True)
         z = self._latents(reals.shape[0], st.G.z_dim)
-        with torch.no_grad(), autocast(self.amp, self.device):
+        with torch.set_grad_enabled(keep_fakes), autocast(self.amp, self.device):
             fakes = self.G_fwd(z, c)  # [B, C, H, W]
-        fakes = fakes.float()
         if cfg.channels_last:
             fakes = fakes.contiguous(memory_format=torch.channels_last)
+        self._fakes = (fakes, c) if keep_fakes else None
+        fakes = fakes.detach().float()
         reals_in, fakes_in = self._noisy(reals, noise_sigma), self._noisy(fakes, noise_sigma)
         with autocast(self.amp, self.device):
             real_logits = self.D_fwd(reals_in, c).float()  # [B]
@@ -101,11 +105,13 @@ class StepRunner:
 
         cfg = self.cfg
         st.D.requires_grad_(False)  # no D weight gradients in the G step
-        z = self._latents(reals.shape[0], st.G.z_dim)
         with autocast(self.amp, self.device):
-            fakes = self.G_fwd(z, c)
-            if cfg.channels_last:
-                fakes = fakes.contiguous(memory_format=torch.channels_last)
+            if self._fakes is not None:  # G's output of the last D step, with its graph
+                fakes, self._fakes = self._fakes[0], None
+            else:
+                fakes = self.G_fwd(self._latents(reals.shape[0], st.G.z_dim), c)
+                if cfg.channels_last:
+                    fakes = fakes.contiguous(memory_format=torch.channels_last)
             fake_logits = self.D_fwd(self._noisy(fakes, noise_sigma), c).float()
             real_logits = None
             if cfg.loss == "relativistic":
