@@ -41,13 +41,13 @@ def _folder(root: Path, n: int = 3) -> Path:
 def test_prepare_info_grid_builtin(tmp_path, capsys):
     out = tmp_path / "fm"
     assert main(["dataset", "prepare", "builtin", "--out", str(out), "--max-images", "100"]) == 0
-    assert f"{out}: 100 images, 1x28x28, 10 classes" in capsys.readouterr().out
+    assert f"{out}: 100 images, 1x32x32, 10 classes" in capsys.readouterr().out  # builtin defaults to 32x32
     assert main(["dataset", "info", str(out), "--verify"]) == 0
     text = capsys.readouterr().out
-    assert "100 images, 1x28x28, 10 classes" in text and "Ankle boot" in text and "hash matches" in text
+    assert "100 images, 1x32x32, 10 classes" in text and "Ankle boot" in text and "hash matches" in text
     assert main(["dataset", "grid", str(out), "--out", str(tmp_path / "reals.png"), "--num", "16"]) == 0
     grid = Image.open(tmp_path / "reals.png")
-    assert grid.mode == "L" and grid.size == ((4 * (28 + 2) + 2) * 3,) * 2  # 4x4 tiles, upscaled x3 to >= 64 px
+    assert grid.mode == "L" and grid.size == ((4 * (32 + 2) + 2) * 2,) * 2  # 4x4 tiles, upscaled x2 to >= 64 px
 
 
 def test_skipped_images_are_counted_and_listed(tmp_path, capsys):
@@ -153,7 +153,8 @@ def test_bad_archives(damage, tmp_path, capsys):
 
 def test_channels_and_labels_options(tmp_path, capsys):
     out = tmp_path / "rgb"
-    argv = ["dataset", "prepare", "builtin", "--out", str(out), "--max-images", "5", "--channels", "3", "--no-labels"]
+    argv = ["dataset", "prepare", "builtin", "--out", str(out), "--max-images", "5", "--channels", "3", "--no-labels",
+            "--resolution", "28"]
     assert main(argv) == 0
     assert "5 images, 3x28x28, unlabelled" in capsys.readouterr().out
     from growgan.data import open_archive

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ from growgan.data._text import brief
 from growgan.data.archive import ArchiveWriter, check_writable
 from growgan.data.transform import CROPS, FILTERS, ImageSpec, convert_array, convert_image
 from growgan.errors import GrowganError
+
+
+BUILTIN_RESOLUTION = 32  # the built-in 28x28 data is packed at 32x32 unless --resolution says otherwise
 
 
 @dataclass
@@ -117,6 +120,8 @@ def prepare(source: str, out: str | Path, opts: PrepareOptions | None = None) ->
     _check_options(opts)
     out = Path(out)
     check_writable(out, opts.overwrite)
+    if opts.resolution is None and named.canonical_name(source) == "builtin" and not Path(source).exists():
+        opts = replace(opts, resolution=(BUILTIN_RESOLUTION, BUILTIN_RESOLUTION))  # as builtin_archive()
     src = open_source(source, opts)
     if isinstance(src, sources.ArraySource):
         return _pack_arrays(src, out, opts)
