@@ -107,3 +107,29 @@ def test_missing_and_foreign_paths(tmp_path):
         open_archive(tmp_path / "f.txt")
     with pytest.raises(GrowganError, match="meta.json is missing"):
         open_archive(tmp_path)
+
+
+def test_killed_prepare_never_leaves_a_valid_looking_half_archive(tmp_path):
+    """SIGKILL the dataset tool while it writes: the target is absent (or, had it finished, whole)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "A"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "growgan", "dataset", "prepare", "builtin", "--out", str(out), "--resolution", "64"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "GROWGAN_CACHE": str(tmp_path)},
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".A.tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if out.exists():  # it finished before the kill: then it must be complete
+        assert len(open_archive(out, verify=True)) == 10000
+    else:
+        leftovers = list(tmp_path.glob(".A.tmp-*"))
+        assert leftovers, "the kill should have caught the writer mid-way"
+        with pytest.raises(GrowganError, match="an interrupted write"):
+            open_archive(leftovers[0])
