@@ -32,6 +32,17 @@ def test_unlabelled_archive(tmp_path):
     assert a.labels is None and a.num_classes == 0 and not (tmp_path / "u" / "labels.npy").exists()
 
 
+def test_num_classes_follows_label_names(tmp_path):
+    x = np.zeros((2, 1, 2, 2), np.uint8)
+    a = open_archive(write_archive(tmp_path / "a", x, np.array([0, 1]), {"label_names": ["a", "b", "c"]}))
+    assert a.num_classes == 3 and a.label_names == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="out of range"):
+        write_archive(tmp_path / "b", x, np.array([0, 3]), {"label_names": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match="labels >= 0"):
+        write_archive(tmp_path / "c", x, np.array([0, -1]), {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
 def test_hash_depends_on_pixels_and_labels():
     x = np.zeros((4, 1, 2, 2), np.uint8)
     y = np.arange(4, dtype=np.int64)

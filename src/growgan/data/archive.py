@@ -190,8 +190,8 @@ class ArchiveWriter:
         self._hash.update(data)
         if labels is not None:
             labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-            if len(labels) != len(images):
-                raise ValueError(f"{len(labels)} labels for {len(images)} images")
+            if len(labels) != len(images) or (len(labels) and labels.min() < 0):
+                raise ValueError(f"need {len(images)} labels >= 0, got {labels.tolist()[:8]}...")
             self._labels.append(labels)
         self.count += len(images)
 
@@ -218,7 +218,10 @@ class ArchiveWriter:
         if labels is None:
             full["num_classes"], full["label_names"] = 0, None
         else:
-            full.setdefault("num_classes", int(labels.max()) + 1 if len(labels) else 0)
+            names = full.get("label_names")
+            full.setdefault("num_classes", len(names) if names else int(labels.max()) + 1)
+            if int(labels.max()) >= full["num_classes"]:
+                raise ValueError(f"label {int(labels.max())} is out of range for {full['num_classes']} classes")
         _fsynced_write(self.tmp / "meta.json", (json.dumps(full, indent=2, sort_keys=True) + "\n").encode())
         _fsync_dir(self.tmp)
         _publish(self.tmp, self.out, self.overwrite)
