@@ -179,6 +179,12 @@ def test_idx_without_labels_file(tmp_path, capsys):
            "no labels file beside it (my-labels-idx1-ubyte.gz)", "--no-labels")
     assert main(["dataset", "prepare", str(tmp_path / "idx"), "--out", str(tmp_path / "a")]) == 0
     assert "2 images, 1x3x3, unlabelled" in capsys.readouterr().out
+    # Kaggle's spelling, uncompressed, with its labels file: found and paired
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "train-images.idx3-ubyte").write_bytes(body)
+    (tmp_path / "k" / "train-labels.idx1-ubyte").write_bytes(struct.pack(">4BI", 0, 0, 8, 1, 2) + bytes([4, 7]))
+    assert main(["dataset", "prepare", str(tmp_path / "k"), "--out", str(tmp_path / "b")]) == 0
+    assert "2 images, 1x3x3, 8 classes" in capsys.readouterr().out
 
 
 def test_info_and_grid_accept_builtin(builtin_path, monkeypatch, tmp_path, capsys):

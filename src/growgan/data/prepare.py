@@ -66,7 +66,7 @@ def open_source(source: str, opts: PrepareOptions) -> sources.ArraySource | sour
             f"{source}: no such file or folder, and not a dataset name ({', '.join(named.NAMES)}); check the path"
         )
     if path.is_dir():
-        idx = sorted(path.glob("*-idx3-ubyte*"))
+        idx = sorted(path.glob("*idx3-ubyte*"))  # train-images-idx3-ubyte.gz, train-images.idx3-ubyte, ...
         if idx:
             pick = [p for p in idx if p.name.startswith("train" if opts.split == "train" else "t10k")] or idx
             return _idx_with_labels(pick[0], opts)

@@ -67,7 +67,10 @@ def _over_white(img: Image.Image) -> Image.Image:
 
 def normalize_mode(img: Image.Image, channels: int) -> Image.Image:
     """Any Pillow mode -> 'L' (channels=1) or 'RGB' (channels=3)."""
-    img = ImageOps.exif_transpose(img)
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a damaged EXIF block should not cost a readable image
+        pass
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         img = _scale_to_8bit(img)
     elif img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
