@@ -35,14 +35,14 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", metavar="SOURCE", help="dataset name, idx file or folder, cifar tar.gz, image folder or zip")
-    p.add_argument("--out", required=True, type=Path, help="archive folder to create")
-    p.add_argument("--from", dest="from_dir", type=Path, help="folder holding a named dataset's files")
+    p.add_argument("--out", required=True, type=Path, metavar="ARCHIVE", help="archive folder to create")
+    p.add_argument("--from", dest="from_dir", type=Path, metavar="DIR", help="folder holding a named dataset's files")
     p.add_argument("--split", choices=("train", "test"), default="train", help="split of a named dataset")
-    p.add_argument("--resolution", help="N or HxW, e.g. 32 or 48x64 (default: the source's size)")
-    p.add_argument("--resize-filter", choices=tuple(FILTERS), default="lanczos")
-    p.add_argument("--crop", choices=CROPS, default="center-crop", help="aspect policy")
+    p.add_argument("--resolution", metavar="HxW", help="N or HxW, e.g. 32 or 48x64 (default: the source's size; builtin: 32)")
+    p.add_argument("--resize-filter", choices=tuple(FILTERS), default="lanczos", help="default: lanczos (FID depends on it)")
+    p.add_argument("--crop", choices=CROPS, default="center-crop", help="aspect mismatch: center-crop (default), pad, stretch")
     p.add_argument("--channels", type=int, choices=(1, 3), help="default: the source's (3 if any image is colour)")
-    p.add_argument("--max-images", type=int, help="keep a random subset of this many images")
+    p.add_argument("--max-images", type=int, metavar="N", help="keep a random subset of N images")
     p.add_argument("--seed", type=int, default=0, help="seed of the --max-images subset")
     p.add_argument(
         "--labels",
