@@ -96,15 +96,17 @@ class Trainer:
 
     resume: the `extra` dict of a checkpoint (per-rank RNG and loader states) to continue
     exactly where it was saved; the caller restores `state` from the same checkpoint.
+    dist: the process group view (default: torchrun's, if initialised); pass
+    `DistInfo()` to train alone inside a torchrun job (e.g. one search candidate per rank).
     """
 
     def __init__(self, config: TrainConfig, data: Any, state: TrainState | None = None, run_dir: str | Path | None = None,
                  device: str | torch.device | None = None, verbose: bool = True, handle_signals: bool = False,
-                 resume: dict | None = None):
+                 resume: dict | None = None, dist: "dist_utils.DistInfo | None" = None):
         from growgan.data.loader import BatchLoader
         from growgan.growth import make_growth
 
-        self.dist = dist_utils.current()
+        self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
         self.archive = _open_data(data)
         self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
         self.device = torch.device(device) if device is not None else _default_device(self.config.device, self.dist)
@@ -154,7 +156,7 @@ class Trainer:
     def resume_extra(self) -> dict:
         """Per-rank RNG states and the loader position (a collective call under torchrun)."""
         mine = {"rng": capture_rng(), "gen": self.gen.get_state()}
-        allr = dist_utils.gather_objects(mine)
+        allr = dist_utils.gather_objects(mine) if self.dist.enabled else [mine]
         return {"rng": [r["rng"] for r in allr], "gen": [r["gen"] for r in allr],
                 "loader": self.loader.state_dict(), "world_size": self.dist.world_size}
 
