@@ -38,11 +38,11 @@ class MetricContext:
     ms_ssim_real: bool = True  # also the real set's diversity and real-vs-fake pairs
     inception_weights: str | None = None
     classifier: str | None = None  # path of a trained fid-classifier (for *-classifier metrics)
+    memo: dict = field(default_factory=dict)  # features shared by the metrics of one compute() call
 
 
 MetricFn = Callable[[ImageSource, ImageSource, MetricContext], MetricResult]
 _METRICS: dict[str, MetricFn] = {}
-DEFAULT_NUM = {"swd": 16384, "ms-ssim": 10_000, "fid": 50_000, "kid": 50_000, "is": 50_000, "pr": 50_000}
 
 
 def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
@@ -62,10 +62,7 @@ def _load_all() -> None:
     # Metric modules register themselves on import.
     import growgan.metrics.basic  # noqa: F401
 
-    try:
-        import growgan.metrics.feature_metrics  # noqa: F401
-    except ImportError:  # pragma: no cover - only while that module is being written
-        pass
+    import growgan.metrics.feature_metrics  # noqa: F401
 
 
 def normalize_names(names: str | list[str]) -> list[str]:
@@ -89,7 +86,11 @@ def compute(
         raise GrowganError(
             f"{real.name} has {real.channels} channel(s) but {fake.name} has {fake.channels}; compare like with like"
         )
-    return {name: _METRICS[name](real, fake, ctx) for name in normalize_names(names)}
+    names = normalize_names(names)
+    try:
+        return {name: _METRICS[name](real, fake, ctx) for name in names}
+    finally:
+        ctx.memo.clear()  # features and networks are not kept past the call
 
 
 def flatten(results: dict[str, MetricResult]) -> dict[str, float]:

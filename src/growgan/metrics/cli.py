@@ -107,14 +107,14 @@ def format_table(results) -> str:
         for note in res.notes:
             lines.append(f"# {note}")
         if name == "swd":
-            lines.append(f"{'SWD resolution':<20}{'SWD x1e3':>12}")
+            lines.append(f"{'SWD resolution':<28}{'SWD x1e3':>12}")
             for key, val in res.values.items():
                 size = key[len("swd_"):]
                 label = "average" if key == "swd" else size if "x" in size else f"{size}x{size}"
-                lines.append(f"{label:<20}{val:>12.4f}")
+                lines.append(f"{label:<28}{val:>12.4f}")
         else:
             for key, val in res.values.items():
-                lines.append(f"{key:<20}{val:>12.4f}")
+                lines.append(f"{key:<28}{val:>12.4f}")
     return "\n".join(lines)
 
 

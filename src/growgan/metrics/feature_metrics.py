@@ -1,0 +1,80 @@
+"""Registration of the feature-based metrics: FID, KID, IS and precision/recall on the FID
+Inception, and the same (except IS) on growgan's offline classifier under their own names
+(fid-classifier -> key "fid_classifier", ...), never reported as FID."""
+
+from __future__ import annotations
+
+from growgan.metrics.api import MetricContext, MetricResult, register_metric
+from growgan.metrics.features import build_extractor, extract, real_features
+from growgan.metrics.scores import fid_from_features, inception_score, kid_from_features, precision_recall
+from growgan.metrics.sources import ImageSource
+
+DEFAULT_NUM = 50_000
+
+
+def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: MetricContext):
+    """(real features or None, fake features) for one extractor, computed once per compute() call."""
+    memo = ctx.memo.setdefault(kind, {})
+    if "extractor" not in memo:
+        memo["extractor"] = build_extractor(kind, ctx)
+    ext = memo["extractor"]
+    if "fake" not in memo:
+        n_fake = min(ctx.num_images or DEFAULT_NUM, fake.num)
+        memo["fake"] = extract(ext, fake.subset(n_fake, ctx.seed + 1), ctx.batch_size, ctx.device)
+    if real is not None and "real" not in memo:
+        n_real = min(ctx.num_images or DEFAULT_NUM, real.num)
+        memo["real"] = real_features(ext, real.subset(n_real, ctx.seed), ctx)
+    return memo.get("real"), memo["fake"]
+
+
+def _note(kind: str, real, fake) -> str:
+    n_r = len(real["pool"]) if real is not None else 0
+    what = "FID Inception-v3 (pool 2048-d)" if kind == "inception" else "offline fid-classifier (not the Inception: not comparable with published FID)"
+    return f"{what}; {n_r} real / {len(fake['pool'])} fake images"
+
+
+def _suffix(kind: str) -> str:
+    return "" if kind == "inception" else "_classifier"
+
+
+def _fid(kind: str):
+    def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+        r, f = _features(kind, real, fake, ctx)
+        return MetricResult({f"fid{_suffix(kind)}": fid_from_features(r["pool"], f["pool"])}, [_note(kind, r, f)])
+
+    return fn
+
+
+def _kid(kind: str):
+    def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+        r, f = _features(kind, real, fake, ctx)
+        mean, std = kid_from_features(r["pool"], f["pool"], seed=ctx.seed)
+        m = min(1000, len(r["pool"]), len(f["pool"]))
+        key = f"kid{_suffix(kind)}"
+        return MetricResult({key: mean, f"{key}_std": std}, [_note(kind, r, f) + f"; KID: 100 subsets of {m}"])
+
+    return fn
+
+
+def _pr(kind: str):
+    def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+        r, f = _features(kind, real, fake, ctx)
+        p, rec = precision_recall(r["pool"], f["pool"], k=3)
+        key = f"pr{_suffix(kind)}"
+        return MetricResult({f"{key}_precision": p, f"{key}_recall": rec}, [_note(kind, r, f) + "; k=3"])
+
+    return fn
+
+
+@register_metric("is")
+def _is(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+    _, f = _features("inception", None, fake, ctx)
+    mean, std = inception_score(f["logits"], splits=10)
+    return MetricResult({"is": mean, "is_std": std}, [f"IS: {len(f['logits'])} fake images, 10 splits, softmax over the first 1000 of 1008 logits"])
+
+
+for _kind in ("inception", "classifier"):
+    _name = "" if _kind == "inception" else "-classifier"
+    register_metric(f"fid{_name}")(_fid(_kind))
+    register_metric(f"kid{_name}")(_kid(_kind))
+    register_metric(f"pr{_name}")(_pr(_kind))

@@ -1,0 +1,72 @@
+"""Feature extraction (stage 1 of features -> statistics -> value) and the real-data cache.
+
+A feature extractor maps uint8 [n, C, H, W] to {"pool": [n, D], "logits": [n, K]}. The
+extractors are the FID Inception ("inception") and growgan's offline classifier
+("classifier"). Features of a real archive are cached as a file named after a hash of
+(archive content hash, extractor and its weights, options such as resize/subset/count),
+written atomically, so a second evaluation against the same data skips the real pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from growgan.metrics.sources import ImageSource
+from growgan.utils.io import atomic_torch_save
+
+
+def build_extractor(kind: str, ctx) -> torch.nn.Module:
+    """kind: "inception" (needs the weights file) or "classifier" (needs ctx.classifier)."""
+    if kind == "inception":
+        from growgan.metrics.inception import load_inception
+
+        return load_inception(ctx.inception_weights, ctx.cache_dir, ctx.device)
+    if kind == "classifier":
+        from growgan.metrics.classifier import load_classifier
+
+        return load_classifier(ctx.classifier, ctx.device)
+    raise ValueError(f"unknown feature extractor {kind!r}")
+
+
+@torch.no_grad()
+def extract(extractor: torch.nn.Module, source: ImageSource, batch_size: int = 50, device=None) -> dict[str, torch.Tensor]:
+    """All features of a source -> {"pool": float64 [N, D], "logits": float64 [N, K]} on the CPU."""
+    device = device or next(extractor.parameters()).device
+    parts: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, source.num, batch_size):
+        out = extractor(source.get(start, start + batch_size).to(device))
+        for k, v in out.items():
+            parts.setdefault(k, []).append(v.to(torch.float64).cpu())
+    return {k: torch.cat(v) for k, v in parts.items()}
+
+
+def cache_key(source: ImageSource, extractor: torch.nn.Module) -> str | None:
+    """Readable, content-addressed cache name, or None when the source has no content hash."""
+    if source.content_hash is None:
+        return None
+    ident = {"data": source.content_hash, "num": source.num, "options": source.options,
+             "extractor": extractor.name, "weights": getattr(extractor, "weights_id", "")}
+    digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    return f"features-{extractor.name}-{source.content_hash[:8]}-{source.num}-{digest}.pt"
+
+
+def real_features(extractor: torch.nn.Module, source: ImageSource, ctx) -> dict[str, torch.Tensor]:
+    """Features of real images, from the cache when this (data, extractor, options) was seen."""
+    from growgan.metrics.inception import default_cache_dir
+
+    name = cache_key(source, extractor)
+    path = Path(ctx.cache_dir or default_cache_dir()) / "stats" / name if name else None
+    if path is not None and path.is_file():
+        try:
+            return {k: v.to(torch.float64) for k, v in torch.load(path, map_location="cpu", weights_only=True).items()}
+        except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
+            pass
+    feats = extract(extractor, source, ctx.batch_size, ctx.device)
+    if path is not None:
+        atomic_torch_save({k: v.to(torch.float32) for k, v in feats.items()}, path)
+        feats = {k: v.to(torch.float32).to(torch.float64) for k, v in feats.items()}  # same values as a cache hit
+    return feats
