@@ -10,10 +10,13 @@ skipped and listed (or, with strict=True, stop the run with the file's name).
 from __future__ import annotations
 
 import io
+import os
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -27,6 +30,7 @@ from growgan.data.transform import CROPS, FILTERS, ImageSpec, convert_array, con
 from growgan.errors import GrowganError
 
 
+T, R = TypeVar("T"), TypeVar("R")
 BUILTIN_RESOLUTION = 32  # the built-in 28x28 data is packed at 32x32 unless --resolution says otherwise
 
 
@@ -146,7 +150,7 @@ def _meta(src_description: str, opts: PrepareOptions, spec: ImageSpec, label_nam
     return meta
 
 
-def _pack_arrays(src: sources.ArraySource, out: Path, opts: PrepareOptions, chunk: int = 2048) -> PrepareResult:
+def _pack_arrays(src: sources.ArraySource, out: Path, opts: PrepareOptions, chunk: int = 512) -> PrepareResult:
     keep = _subset(len(src.images), opts)
     _, c, h, w = src.images.shape
     spec = ImageSpec(opts.channels or c, opts.resolution or (h, w), opts.resize_filter, opts.crop)
@@ -154,10 +158,14 @@ def _pack_arrays(src: sources.ArraySource, out: Path, opts: PrepareOptions, chun
     label_names = src.label_names if labels is not None else None
     if labels is not None and label_names is None:
         label_names = [str(i) for i in range(int(labels.max()) + 1)]
+    blocks = [keep[i : i + chunk] for i in range(0, len(keep), chunk)]
+
+    def convert(idx: np.ndarray) -> np.ndarray:  # in worker threads: Pillow releases the GIL
+        return convert_array(src.images[idx], spec)
+
     with ArchiveWriter(out, spec.channels, spec.resolution, overwrite=opts.overwrite) as writer:
-        for i in tqdm(range(0, len(keep), chunk), desc="packing", unit="chunk", disable=None, leave=False):
-            idx = keep[i : i + chunk]
-            writer.append(convert_array(src.images[idx], spec), None if labels is None else labels[idx])
+        for idx, images in zip(blocks, _ordered_map(convert, tqdm(blocks, desc="packing", disable=None, leave=False))):
+            writer.append(images, None if labels is None else labels[idx])
         meta = _meta(src.description, opts, spec, label_names, [], {"source_files": src.files})
         path = writer.close(meta)
     return PrepareResult(path, meta)
@@ -191,6 +199,26 @@ def _palette_is_gray(img: Image.Image) -> bool:
     return bool((pal == pal[:, :1]).all())
 
 
+def _ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None, window: int = 256) -> Iterator[R]:
+    """`map(fn, items)` on a thread pool, results in order, at most `window` items in flight."""
+    workers = workers or min(8, os.cpu_count() or 1)
+    if workers == 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:  # the consumer stopped early (an error, Ctrl-C): drop what has not started
+            for future in pending:
+                future.cancel()
+
+
 def _pack_files(src: sources.FileSource, out: Path, opts: PrepareOptions) -> PrepareResult:
     keep = _subset(len(src.names), opts)
     channels, resolution = opts.channels, opts.resolution
@@ -205,17 +233,23 @@ def _pack_files(src: sources.FileSource, out: Path, opts: PrepareOptions) -> Pre
             resolution = next(iter(sizes), (1, 1))
     spec = ImageSpec(channels, resolution, opts.resize_filter, opts.crop)
     skipped: list[str] = []
+
+    def load(i: int) -> np.ndarray | Exception:
+        try:
+            return convert_image(_decode(src.open(i)), spec)
+        except Exception as exc:  # Pillow raises many types for damaged files
+            return exc
+
     with ArchiveWriter(out, spec.channels, spec.resolution, overwrite=opts.overwrite) as writer:
-        for i in tqdm(keep, desc="packing", unit="img", disable=None, leave=False):
+        results = _ordered_map(load, [int(i) for i in keep])
+        for i, arr in zip(keep, tqdm(results, total=len(keep), desc="packing", unit="img", disable=None, leave=False)):
             name = src.names[int(i)]
-            try:
-                arr = convert_image(_decode(src.open(int(i))), spec)
-            except Exception as exc:  # Pillow raises many types for damaged files
+            if isinstance(arr, Exception):
                 if opts.strict:
                     raise GrowganError(
-                        f"{src.description}/{name}: unreadable image ({brief(exc)}); remove or replace it, or drop --strict"
+                        f"{src.description}/{name}: unreadable image ({brief(arr)}); remove or replace it, or drop --strict"
                     ) from None
-                skipped.append(f"{name}: {type(exc).__name__}: {brief(exc)}")
+                skipped.append(f"{name}: {type(arr).__name__}: {brief(arr)}")
                 continue
             writer.append(arr[None], None if src.labels is None else src.labels[int(i) : int(i) + 1])
         if writer.count == 0:

@@ -108,7 +108,11 @@ def fit_aspect(img: Image.Image, resolution: tuple[int, int], crop: str) -> Imag
 
 def convert_image(img: Image.Image, spec: ImageSpec) -> np.ndarray:
     """A Pillow image -> uint8 [C, H, W] following `spec`."""
-    img = normalize_mode(img, spec.channels)
+    return _fit_and_resize(normalize_mode(img, spec.channels), spec)
+
+
+def _fit_and_resize(img: Image.Image, spec: ImageSpec) -> np.ndarray:
+    """An 'L' or 'RGB' image -> uint8 [C, H, W]."""
     img = fit_aspect(img, spec.resolution, spec.crop)
     th, tw = spec.resolution
     if img.size != (tw, th):
@@ -125,7 +129,9 @@ def convert_array(images: np.ndarray, spec: ImageSpec) -> np.ndarray:
     if (h, w) == tuple(spec.resolution) and c == 1 and spec.channels == 3:
         return np.repeat(images, 3, axis=1)  # gray -> RGB is exact, no Pillow needed
     out = np.empty((n, spec.channels, *spec.resolution), dtype=np.uint8)
+    mode = "L" if spec.channels == 1 else "RGB"
     for i in range(n):
         arr = images[i, 0] if c == 1 else images[i].transpose(1, 2, 0)  # [C, h, w] -> [h, w(, C)]
-        out[i] = convert_image(Image.fromarray(np.ascontiguousarray(arr)), spec)
+        img = Image.fromarray(np.ascontiguousarray(arr))  # 'L' or 'RGB': no mode work or EXIF here
+        out[i] = _fit_and_resize(img if c == spec.channels else img.convert(mode), spec)
     return out
