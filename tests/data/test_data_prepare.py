@@ -203,3 +203,20 @@ def test_cifar_pickles_cannot_run_code(tmp_path):
     tar, _, _ = _cifar_tar(tmp_path, batch_dict={b"data": _Evil(), b"labels": [0]})
     with pytest.raises(GrowganError, match=r"data_batch_1 is damaged \(refusing to load"):
         prepare(str(tar), tmp_path / "a")
+
+
+def test_ordered_map_keeps_order_and_stops_early():
+    import time
+
+    from growgan.data.prepare import _ordered_map
+
+    def slow_when_even(i: int) -> int:
+        time.sleep(0.002 if i % 2 == 0 else 0)
+        return i * i
+
+    assert list(_ordered_map(slow_when_even, range(200), workers=4, window=7)) == [i * i for i in range(200)]
+    started = []
+    gen = _ordered_map(started.append, range(10_000), workers=2, window=5)
+    next(gen)
+    gen.close()  # the consumer gave up: the rest is cancelled, not run
+    assert len(started) < 100
