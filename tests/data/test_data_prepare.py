@@ -220,3 +220,25 @@ def test_ordered_map_keeps_order_and_stops_early():
     next(gen)
     gen.close()  # the consumer gave up: the rest is cancelled, not run
     assert len(started) < 100
+
+
+def test_every_image_mode_from_real_files(tmp_path):
+    """Files as saved by other tools: palette (with transparency), RGBA, LA, 1-bit, 16-bit, CMYK JPEG."""
+    src = tmp_path / "modes"
+    src.mkdir()
+    pal = Image.new("P", (4, 4), 1)
+    pal.putpalette([0, 0, 0, 10, 20, 30] + [0] * 762)
+    pal.save(src / "a_palette.png")
+    pal.save(src / "b_palette_transparent.png", transparency=1)
+    Image.new("RGBA", (4, 4), (40, 50, 60, 255)).save(src / "c_rgba.png")
+    Image.new("LA", (4, 4), (70, 0)).save(src / "d_la.png")
+    Image.new("1", (4, 4), 1).save(src / "e_bilevel.png")
+    Image.fromarray(np.full((4, 4), 257 * 90, np.uint16)).save(src / "f_16bit.png")
+    Image.new("CMYK", (4, 4), (0, 255, 255, 0)).save(src / "g_cmyk.jpg", quality=100)
+    Image.new("L", (4, 4), 33).save(src / "h_gray.jpg", quality=100)
+    res = prepare(str(src), tmp_path / "a", PrepareOptions(strict=True))
+    a = open_archive(res.path)
+    assert (len(a), a.channels, a.resolution, res.skipped) == (8, 3, (4, 4), [])
+    got = [a.images[i, :, 1, 1].tolist() for i in range(8)]
+    assert got[:6] == [[10, 20, 30], [255, 255, 255], [40, 50, 60], [255, 255, 255], [255, 255, 255], [90, 90, 90]]
+    assert np.abs(np.array(got[6]) - [255, 0, 0]).max() <= 3 and np.abs(np.array(got[7]) - 33).max() <= 1  # JPEG
