@@ -136,7 +136,7 @@ def download(url: str, dest: Path, checksum: str, timeout: float = 60.0) -> Path
     return dest
 
 
-def _fetch(ds: NamedDataset, filename: str, cache: Path, from_dir: Path | None) -> Path:
+def _fetch(ds: NamedDataset, filename: str, split: str, cache: Path, from_dir: Path | None) -> Path:
     dest = cache / "downloads" / ds.name / filename
     errors = []
     for base in ds.mirrors:
@@ -148,12 +148,8 @@ def _fetch(ds: NamedDataset, filename: str, cache: Path, from_dir: Path | None) 
     where = from_dir if from_dir is not None else dest.parent
     raise GrowganError(
         f"{ds.name}: {filename} was not found locally and could not be downloaded ({errors[-1]}); "
-        f"put {', '.join(_needed_files(ds))} into {where}" + ("" if from_dir else " or pass --from DIR")
+        f"put {', '.join(sorted(ds.files[split].values()))} into {where}" + ("" if from_dir else " or pass --from DIR")
     )
-
-
-def _needed_files(ds: NamedDataset) -> list[str]:
-    return sorted({f for split in ds.files.values() for f in split.values()})
 
 
 def locate(name: str, split: str, from_dir: Path | None = None, cache: Path | None = None) -> dict[str, Path]:
@@ -167,7 +163,7 @@ def locate(name: str, split: str, from_dir: Path | None = None, cache: Path | No
     dirs = _search_dirs(ds, from_dir, cache)
     found = {}
     for role, filename in ds.files[split].items():
-        found[role] = _find(filename, dirs) or _fetch(ds, filename, cache, from_dir)
+        found[role] = _find(filename, dirs) or _fetch(ds, filename, split, cache, from_dir)
     return found
 
 
