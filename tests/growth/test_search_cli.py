@@ -70,3 +70,22 @@ def test_search_user_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("growgan: error:") and len(err.strip().splitlines()) == 1
     assert main(["search", "--resume", str(tmp_path / "nope")]) == 2
     assert "search_config.json" in capsys.readouterr().err
+
+
+def test_torchrun_two_processes_share_the_children(archive, tmp_path):
+    """The real engine under torchrun (gloo, CPU): both ranks train children, rank 0 writes."""
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
+           "-m", "growgan", "search", "--preset", "dggan-mnist-32", "--data", str(archive), "--out", str(tmp_path),
+           "--quiet", "--set", "growth.search.p=1.0"]
+    for s in SETS:
+        cmd += ["--set", s]
+    proc = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = next(tmp_path.glob("00000-*"))
+    rows = [json.loads(line) for line in (run_dir / "search.jsonl").read_text().splitlines()]
+    assert {r["rank"] for r in rows if r["type"] == "candidate"} == {0, 1}
+    assert (run_dir / "best_spec.json").is_file() and list((run_dir / "checkpoints").glob("*.pt"))

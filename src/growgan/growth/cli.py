@@ -98,11 +98,15 @@ def run_search(args) -> int:
         log(f"search in {run_dir} ({info.world_size} process(es))")
     search = Search(config, archive, run_dir, rank=info.rank, world_size=info.world_size, log=log)
     best = search.run()
+    if info.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
     if info.is_main:
         log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
         train_final(search, best, log, quiet=args.quiet)
         log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
-    dist_utils.barrier()
     return 0
 
 

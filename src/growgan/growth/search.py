@@ -89,6 +89,7 @@ class Candidate:
     scores: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
     spec: dict = field(default_factory=dict)
+    rank: int = 0  # the process that trained it
 
     @property
     def sort_key(self) -> float:
@@ -213,6 +214,7 @@ class Search:
         cand.scores = {k: float(v) for k, v in self.score_fn(state.G_ema, self.archive, self.cfg).items()}
         cand.score = cand.scores.get(self.cfg.metric)
         cand.wall_s = round(time.time() - t0, 3)
+        cand.rank = self.rank
         save_checkpoint(self._cand_dir(cand.id) / "checkpoint.pt", state, config, {"candidate": cand.id})
         atomic_write_json(self._cand_dir(cand.id) / "result.json", asdict(cand))  # now it counts
         return cand
@@ -244,7 +246,7 @@ class Search:
                 row = {"type": "candidate", "id": c.id, "parent": c.parent, "step": c.step,
                        "action": action_name(c.action) if c.action else "start", "spec": c.spec,
                        "arch": describe(c.spec), "kimg": c.images_seen / 1000.0, "score": c.score,
-                       "scores": c.scores, "wall_s": c.wall_s}
+                       "scores": c.scores, "wall_s": c.wall_s, "rank": c.rank}
                 self._write_row(row)
                 self.log(f"  {c.id}: {row['action']:<18} {self.cfg.metric}={c.score}  {row['arch']}")
 
