@@ -49,3 +49,10 @@ def test_resolve_archive(builtin_path, monkeypatch, tmp_path):
     assert resolve_archive(str(builtin_path)) == builtin_path
     with pytest.raises(GrowganError, match="no such archive"):
         resolve_archive(tmp_path / "missing")
+
+
+def test_unwritable_cache_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(GrowganError, match="set GROWGAN_CACHE to a writable folder"):
+        builtin_archive(cache_dir=blocker / "cache")

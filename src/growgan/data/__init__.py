@@ -43,10 +43,15 @@ def builtin_archive(cache_dir: str | os.PathLike | None = None, resolution: int 
     opts = PrepareOptions(resolution=(resolution, resolution), overwrite=out.exists())
     try:
         prepare("builtin", out, opts)
-    except (GrowganError, OSError):
+    except (GrowganError, OSError) as exc:
         if (out / "meta.json").is_file():  # another process published it first
             open_archive(out)
             return out
+        if isinstance(exc, OSError):
+            raise GrowganError(
+                f"{out}: cannot write the built-in archive ({exc.strerror or exc}); "
+                "set GROWGAN_CACHE to a writable folder"
+            ) from None
         raise
     return out
 
