@@ -109,3 +109,8 @@ def test_downsample_is_block_mean():
     assert u.dtype == torch.uint8 and u.item() == 1
     with pytest.raises(ValueError):
         downsample(x, (3, 3))
+
+
+def test_batch_larger_than_the_archive_spans_epochs(small_archive):
+    ids = _ids(next(BatchLoader(small_archive, 100, seed=4)))  # 37 + 37 + 26
+    assert len(ids) == 100 and sorted(ids[:37]) == sorted(ids[37:74]) == list(range(37))
