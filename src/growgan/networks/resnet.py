@@ -36,7 +36,9 @@ def _conv(cin: int, cout: int, k: int, gain: float = 1.0) -> nn.Conv2d:
 
 
 class ResUpBlock(nn.Module):
-    """[N, cin, H, W] -> [N, cout, 2H, 2W]; the skip path upsamples and applies a 1x1 conv."""
+    """[N, cin, H, W] -> [N, cout, 2H, 2W]; the skip path upsamples and applies a 1x1 conv.
+    Both resamplings are linear with weights summing to one, so they commute with a 1x1
+    conv: the skip runs the conv at the low resolution (4x fewer FLOPs), same function."""
 
     def __init__(self, cin: int, cout: int, upsample: str = "nearest"):
         super().__init__()
@@ -53,13 +55,13 @@ class ResUpBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv1(self._up(F.relu(self.bn1(x))))  # [N, cout, 2H, 2W]
         h = self.conv2(F.relu(self.bn2(h)))
-        return h + self.skip(self._up(x))
+        return h + self._up(self.skip(x))  # == skip(up(x))
 
 
 class ResDownBlock(nn.Module):
     """[N, cin, H, W] -> [N, cout, H/2, W/2] (or same size with `down=False`). A 1x1 conv
-    sits on the skip path when channels or size change; `first` drops the pre-activation
-    (the input is the image itself)."""
+    sits on the skip path when channels or size change (run after the pooling, which
+    commutes with it); `first` drops the pre-activation (the input is the image itself)."""
 
     def __init__(self, cin: int, cout: int, down: bool = True, first: bool = False):
         super().__init__()
@@ -70,12 +72,8 @@ class ResDownBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv1(x if self.first else F.relu(x))
         h = self.conv2(F.relu(h))
-        s = x
-        if self.first and self.down:  # pool before the 1x1 conv: cheaper on the image
-            s = self.skip(F.avg_pool2d(s, 2))
-        elif self.skip is not None:
-            s = self.skip(s)
-            s = F.avg_pool2d(s, 2) if self.down else s
+        s = F.avg_pool2d(x, 2) if self.down else x  # pooling commutes with the 1x1 conv:
+        s = self.skip(s) if self.skip is not None else s  # pool first, 4x fewer FLOPs
         if self.down:
             h = F.avg_pool2d(h, 2)  # [N, cout, H, W] -> [N, cout, H/2, W/2]
         return h + s
