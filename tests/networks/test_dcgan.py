@@ -98,3 +98,12 @@ def test_spectral_norm_bounds_each_layer():
     norms = [torch.linalg.matrix_norm(m.weight.flatten(1), ord=2).item() for m in plain.modules() if isinstance(m, nn.Conv2d)]
     assert max(abs(n - 1.0) for n in norms) > 0.1  # without it, the layers are not normalised
     assert sum(hasattr(m, "parametrizations") for m in G.modules()) == 4
+
+
+@pytest.mark.parametrize("kw", [{"g_channels": 0, "d_channels": 0}, {"z_dim": 0}, {"c_dim": -1}, {"img_channels": "3"}])
+def test_bad_sizes_are_user_errors(kw):
+    key = next(iter(kw))
+    with pytest.raises(GrowganError, match=f"dcgan network spec: {key}="):
+        DCGANGenerator(**{k: v for k, v in kw.items() if k != "d_channels"})
+    with pytest.raises(GrowganError, match="dcgan network spec"):
+        DCGANDiscriminator(**{k: v for k, v in kw.items() if k != "g_channels"})

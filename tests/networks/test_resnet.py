@@ -62,7 +62,7 @@ def test_upsample_mode_changes_the_output():
     b.load_state_dict(g.state_dict())  # same weights, other resampling
     z = torch.randn(2, 8)
     assert not torch.allclose(g(z), b(z), atol=1e-4)
-    with pytest.raises(ValueError, match="upsample"):
+    with pytest.raises(GrowganError, match="upsample='transposed' is invalid"):
         ResNetGenerator(upsample="transposed")
 
 
@@ -117,3 +117,12 @@ def test_unsupported_resolution_is_a_user_error(bad):
         ResNetGenerator(img_resolution=bad)
     with pytest.raises(GrowganError):
         ResNetDiscriminator(img_resolution=bad)
+
+
+@pytest.mark.parametrize("kw", [{"channels": 0}, {"z_dim": -1}, {"c_dim": -2}, {"img_channels": 2.0}, {"channel_max": True}])
+def test_bad_sizes_are_user_errors(kw):
+    key = next(iter(kw))
+    with pytest.raises(GrowganError, match=f"resnet network spec: {key}="):
+        ResNetGenerator(**kw)
+    with pytest.raises(GrowganError, match=f"resnet network spec: {key}="):
+        ResNetDiscriminator(**kw)

@@ -44,6 +44,8 @@ class DCGANGenerator(Network):
     ):
         super().__init__()
         res = square_resolution(img_resolution, DCGAN_RESOLUTIONS, "dcgan")
+        check_sizes("dcgan", c_dim, z_dim=z_dim, img_channels=img_channels, g_channels=g_channels,
+                    channel_max=channel_max, **({"embed_dim": embed_dim} if embed_dim else {}))
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
                           g_channels=g_channels, channel_max=channel_max, embed_dim=embed_dim, spectral_norm=spectral_norm)
         self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
@@ -86,6 +88,7 @@ class DCGANDiscriminator(Network):
     ):
         super().__init__()
         res = square_resolution(img_resolution, DCGAN_RESOLUTIONS, "dcgan")
+        check_sizes("dcgan", c_dim, z_dim=z_dim, img_channels=img_channels, d_channels=d_channels, channel_max=channel_max)
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
                           d_channels=d_channels, channel_max=channel_max, batchnorm=batchnorm, spectral_norm=spectral_norm)
         self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
@@ -132,6 +135,16 @@ def square_resolution(img_resolution: int | Sequence[int], allowed: Sequence[int
         raise GrowganError(f"{family} networks cannot be built for {h}x{w} images; "
                            f"use a square resolution among {sizes} (repack or resize the data)")
     return h
+
+
+def check_sizes(family: str, c_dim: int, **positive: int) -> None:
+    """Spec values that must be positive integers (widths, z_dim, ...) and c_dim >= 0."""
+    bad = [f"{k}={v!r}" for k, v in positive.items() if not isinstance(v, int) or isinstance(v, bool) or v <= 0]
+    if not isinstance(c_dim, int) or isinstance(c_dim, bool) or c_dim < 0:
+        bad.append(f"c_dim={c_dim!r}")
+    if bad:
+        raise GrowganError(f"{family} network spec: {', '.join(bad)} is invalid; use positive integers "
+                           "(c_dim: 0 for unconditional, else the number of classes)")
 
 
 def check_labels(c: torch.Tensor | None, c_dim: int, n: int) -> torch.Tensor:

@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from growgan.networks.dcgan import apply_spectral_norm_, check_labels, square_resolution
+from growgan.networks.dcgan import apply_spectral_norm_, check_labels, check_sizes, square_resolution
+from growgan.errors import GrowganError
 from growgan.networks.registry import Network, register_family
 
 RESNET_RESOLUTIONS = (32, 64, 128, 256)
@@ -97,8 +98,10 @@ class ResNetGenerator(Network):
     ):
         super().__init__()
         res = square_resolution(img_resolution, RESNET_RESOLUTIONS, "resnet")
+        check_sizes("resnet", c_dim, z_dim=z_dim, img_channels=img_channels, channels=channels,
+                    channel_max=channel_max, **({"embed_dim": embed_dim} if embed_dim else {}))
         if upsample not in UPSAMPLE_MODES:
-            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+            raise GrowganError(f"resnet network spec: upsample={upsample!r} is invalid; use one of {', '.join(UPSAMPLE_MODES)}")
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
                           channels=channels, channel_max=channel_max, embed_dim=embed_dim, upsample=upsample,
                           spectral_norm=spectral_norm)
@@ -141,6 +144,7 @@ class ResNetDiscriminator(Network):
     ):
         super().__init__()
         res = square_resolution(img_resolution, RESNET_RESOLUTIONS, "resnet")
+        check_sizes("resnet", c_dim, z_dim=z_dim, img_channels=img_channels, channels=channels, channel_max=channel_max)
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
                           channels=channels, channel_max=channel_max, spectral_norm=spectral_norm)
         self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
