@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from growgan import losses
+from growgan.errors import GrowganError
 
 R = [1.0, -2.0, 0.5]  # real logits
 F_ = [0.5, 3.0, -1.0]  # fake logits
@@ -62,7 +63,7 @@ def test_wgan_and_hinge_by_hand():
     assert abs(want - 9.0 / 3) < 1e-12
     close(losses.d_loss("hinge", t(R), t(F_)), 3.0)
     close(losses.g_loss("hinge", t(F_)), -mean(F_))
-    with pytest.raises(ValueError):
+    with pytest.raises(GrowganError, match="label smoothing is not defined for the hinge loss"):
         losses.d_loss("hinge", t(R), t(F_), label_smoothing=0.1)
 
 
@@ -99,7 +100,7 @@ def test_logits_shapes_dtypes_and_large_values():
     assert torch.isfinite(losses.d_loss("nonsaturating", big, -big))
     # real term mean(softplus(-200), softplus(200)) = 100, fake term the same
     close(losses.d_loss("nonsaturating", big, -big), 200.0, tol=1e-4)
-    with pytest.raises(ValueError, match="unknown loss"):
+    with pytest.raises(GrowganError, match="unknown loss 'vanilla'"):
         losses.d_loss("vanilla", t(R), t(F_))
 
 

@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from growgan.errors import GrowganError
+
 LOSS_KINDS = ("nonsaturating", "minimax", "wgan", "hinge", "lsgan", "relativistic")
 _SMOOTHABLE = ("nonsaturating", "minimax", "lsgan", "relativistic")
 
@@ -40,7 +42,7 @@ __all__ = [
 
 def _check_kind(kind: str) -> None:
     if kind not in LOSS_KINDS:
-        raise ValueError(f"unknown loss kind {kind!r}; choose one of {', '.join(LOSS_KINDS)}")
+        raise GrowganError(f"unknown loss {kind!r} in the training config; choose one of {', '.join(LOSS_KINDS)}")
 
 
 def _flat(logits: torch.Tensor) -> torch.Tensor:
@@ -63,7 +65,8 @@ def d_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor, labe
     (logistic, lsgan and relativistic losses; wgan and hinge have no target to smooth)."""
     _check_kind(kind)
     if label_smoothing and kind not in _SMOOTHABLE:
-        raise ValueError(f"label smoothing is not defined for the {kind} loss")
+        raise GrowganError(f"label smoothing is not defined for the {kind} loss; set label_smoothing=0 "
+                           f"or use one of {', '.join(_SMOOTHABLE)}")
     r, f = _flat(real_logits), _flat(fake_logits)
     t = 1.0 - float(label_smoothing)
     if kind in ("nonsaturating", "minimax"):
