@@ -4,11 +4,17 @@ it skip with a reason when it is absent (a user's checkout has no ../shared)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Test folders share basenames (tests/*/test_cli.py), so pytest imports them with
+# --import-mode=importlib, which puts no test folder on sys.path; the training tests'
+# helper module is imported by name, so its folder goes on the path here.
+sys.path.insert(0, str(REPO_ROOT / "tests" / "training"))
+
 SHARED_DATA = Path(os.environ.get("GROWGAN_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except GrowganError as exc:
         print(f"growgan: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `growgan dataset info A | head -1`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("growgan: interrupted", file=sys.stderr)
         return 130
