@@ -138,7 +138,7 @@ def train_classifier(
                 sched.step()
             step += 1
         acc = _accuracy(model, arc.images[hold], arc.labels[hold], device) if n_hold else float("nan")
-        log(f"epoch {epoch + 1}/{epochs}: loss {float(loss):.4f}, held-out accuracy {acc:.4f}, {time.time() - t0:.0f} s")
+        log(f"epoch {epoch + 1}/{epochs}: loss {float(loss.detach()):.4f}, held-out accuracy {acc:.4f}, {time.time() - t0:.0f} s")
     meta = {"archive": str(archive), "archive_sha256": arc.content_hash, "epochs": epochs, "seed": seed,
             "heldout_accuracy": acc, "heldout_images": n_hold}
     spec_d = asdict(spec)

@@ -5,7 +5,7 @@ Inception, and the same (except IS) on growgan's offline classifier under their 
 from __future__ import annotations
 
 from growgan.metrics.api import MetricContext, MetricResult, register_metric
-from growgan.metrics.features import build_extractor, extract, real_features
+from growgan.metrics import features
 from growgan.metrics.scores import fid_from_features, inception_score, kid_from_features, precision_recall
 from growgan.metrics.sources import ImageSource
 
@@ -16,14 +16,14 @@ def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: Metri
     """(real features or None, fake features) for one extractor, computed once per compute() call."""
     memo = ctx.memo.setdefault(kind, {})
     if "extractor" not in memo:
-        memo["extractor"] = build_extractor(kind, ctx)
+        memo["extractor"] = features.build_extractor(kind, ctx)
     ext = memo["extractor"]
     if "fake" not in memo:
         n_fake = min(ctx.num_images or DEFAULT_NUM, fake.num)
-        memo["fake"] = extract(ext, fake.subset(n_fake, ctx.seed + 1), ctx.batch_size, ctx.device)
+        memo["fake"] = features.extract(ext, fake.subset(n_fake, ctx.seed + 1), ctx.batch_size, ctx.device)
     if real is not None and "real" not in memo:
         n_real = min(ctx.num_images or DEFAULT_NUM, real.num)
-        memo["real"] = real_features(ext, real.subset(n_real, ctx.seed), ctx)
+        memo["real"] = features.real_features(ext, real.subset(n_real, ctx.seed), ctx)
     return memo.get("real"), memo["fake"]
 
 

@@ -26,7 +26,7 @@ def mean_cov(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray, eps: float = 1e-6) -> float:
     """Frechet distance between Gaussians N(mu1, s1) and N(mu2, s2)."""
     diff = mu1 - mu2
-    covmean, _ = scipy.linalg.sqrtm(s1.dot(s2), disp=False)
+    covmean = scipy.linalg.sqrtm(s1.dot(s2))
     if not np.isfinite(covmean).all():  # singular product: offset the diagonals (pytorch-fid)
         offset = np.eye(s1.shape[0]) * eps
         covmean = scipy.linalg.sqrtm((s1 + offset).dot(s2 + offset))

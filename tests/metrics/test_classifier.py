@@ -1,0 +1,73 @@
+"""The offline fid-classifier: trains on a labelled archive, loads from its file, gives its own
+metric names, and real features are cached under a content hash."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from growgan.errors import GrowganError
+from growgan.metrics import archive_source, compute
+from growgan.metrics.api import MetricContext
+from growgan.metrics.classifier import load_classifier, train_classifier
+
+
+def stripes(n: int, vertical: bool, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    period = rng.integers(3, 6, (n, 1, 1, 1))
+    phase = rng.integers(0, 6, (n, 1, 1, 1))
+    r = np.arange(16).reshape(1, 1, 1, 16) if vertical else np.arange(16).reshape(1, 1, 16, 1)
+    img = ((r + phase) % period < period / 2) * 200 + rng.normal(0, 10, (n, 1, 16, 16))  # broadcast to 16x16
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory, make_blobs):
+    from growgan.data.archive import ArchiveWriter
+
+    root = tmp_path_factory.mktemp("clf")
+    parts = [make_blobs(120, 16, 1, seed=7), stripes(120, False, 8), stripes(120, True, 9)]
+    w = ArchiveWriter(root / "train", channels=1, resolution=(16, 16))
+    w.append(np.concatenate(parts), np.repeat(np.arange(3), 120))
+    w.close({"source": "synthetic 3-class"})
+    meta = train_classifier(root / "train", root / "clf.pt", epochs=3, batch_size=32, width=8, log=lambda s: None)
+    return root, meta, parts
+
+
+def test_trains_to_high_accuracy_and_reloads(labelled):
+    root, meta, parts = labelled
+    assert meta["heldout_accuracy"] > 0.9 and meta["heldout_images"] == 36
+    clf = load_classifier(root / "clf.pt")
+    x = torch.from_numpy(parts[1][:8])
+    out = clf(x)
+    assert out["pool"].shape == (8, 32) and out["logits"].shape == (8, 3)
+    assert (out["logits"].argmax(1) == 1).float().mean() > 0.7
+    with pytest.raises(GrowganError, match="train-classifier"):
+        load_classifier(None)
+    with pytest.raises(GrowganError, match="not a growgan fid-classifier"):
+        torch.save({"x": torch.zeros(1)}, root / "other.pt")
+        load_classifier(root / "other.pt")
+
+
+def test_classifier_metrics_names_values_and_cache(labelled, tmp_path, monkeypatch):
+    root, _, parts = labelled
+    import growgan.metrics.features as features
+
+    calls = []
+    real_extract = features.extract
+    monkeypatch.setattr(features, "extract", lambda *a, **k: calls.append(a[1].name) or real_extract(*a, **k))
+    ctx = lambda: MetricContext(classifier=str(root / "clf.pt"), cache_dir=tmp_path, seed=0)  # noqa: E731
+    real = archive_source(root / "train")
+    from growgan.metrics.sources import array_source
+
+    same = compute("fid-classifier,kid-classifier,pr-classifier", real, real, ctx())
+    flat = {k: v for r in same.values() for k, v in r.values.items()}
+    assert {"fid_classifier", "kid_classifier", "pr_classifier_precision"} <= set(flat) and "fid" not in flat
+    assert abs(flat["fid_classifier"]) < 1e-4 and flat["pr_classifier_recall"] == 1.0
+    assert len(list((tmp_path / "stats").glob("features-classifier-*.pt"))) == 1
+    n_calls = len(calls)
+    stripes_only = array_source(np.concatenate([parts[1], parts[2]]))
+    other = compute("fid-classifier", real, stripes_only, ctx())["fid-classifier"].values["fid_classifier"]
+    assert len(calls) == n_calls + 1  # only the fake set was extracted: reals came from the cache
+    assert other > 0.1 and "not comparable" in same["fid-classifier"].notes[0]
