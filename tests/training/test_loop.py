@@ -131,3 +131,13 @@ def test_periodic_metrics_are_logged_and_do_not_perturb_training(tiny_archive, t
     assert seen == [(str(tiny_archive), ("swd",), 10)] * 3
     rows = [json.loads(x) for x in (tmp_path / "metric-swd.jsonl").read_text().splitlines()]
     assert [r["images_seen"] for r in rows] == [16, 32, 48]
+
+
+def test_seed_makes_runs_reproducible(tiny_archive):
+    runs = []
+    for seed in (0, 0, 1):
+        tr = Trainer(tiny_config(seed=seed, xflip=True), tiny_archive, verbose=False)
+        tr.train_until(24)
+        runs.append(state_to_dict(tr.state))
+    assert_same(runs[0], runs[1])
+    assert not torch.equal(runs[0]["G"]["main.0.weight"], runs[2]["G"]["main.0.weight"])

@@ -53,7 +53,10 @@ def build_config(args):
     from growgan.training.presets import get_preset
 
     if args.zoo_config:
-        from growgan.training.zoo_config import config_from_zoo_json
+        try:
+            from growgan.training.zoo_config import config_from_zoo_json
+        except ImportError:
+            raise GrowganError("--zoo-config is not available in this build (growgan.training.zoo_config missing)") from None
 
         config = config_from_zoo_json(args.zoo_config)
     else:
