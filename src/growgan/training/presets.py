@@ -3,7 +3,9 @@
 A preset is a function returning a fresh `TrainConfig`. Network keys left as None
 (`img_channels`, `img_resolution`, `c_dim`) are filled in from the training archive, so
 `dcgan-32` trains on 1-channel Fashion-MNIST and 3-channel CIFAR-10 alike.
-DCGAN settings follow Radford et al. 2016 (Adam lr 2e-4, beta1 0.5, batch 64); the
+DCGAN settings follow Radford et al. 2016 (Adam lr 2e-4, beta1 0.5, batch 64) with
+narrow widths (G 128-64-32 channels at 4-8-16 px, D 32-64-128), sized for a CPU: on
+Fashion-MNIST it draws recognisable clothing within minutes on 2 cores. The
 ResNet GAN uses hinge loss with spectral norm on D, as SNGAN (Miyato et al. 2018).
 """
 
@@ -59,8 +61,8 @@ def _data_keys() -> dict:
 def dcgan_32() -> TrainConfig:
     net = {
         "family": "dcgan",
-        "G": {"z_dim": 100, "g_channels": 64, **_data_keys()},
-        "D": {"z_dim": 100, "d_channels": 64, **_data_keys()},
+        "G": {"z_dim": 100, "g_channels": 32, **_data_keys()},
+        "D": {"z_dim": 100, "d_channels": 32, **_data_keys()},
     }
     return TrainConfig(
         network=net, loss="nonsaturating", lr_G=2e-4, lr_D=2e-4, betas_G=(0.5, 0.999), betas_D=(0.5, 0.999),
