@@ -135,8 +135,9 @@ def spec_for(spec: dict, phase: Phase) -> dict:
 class ProGrowth:
     """`growgan.growth.Growth` for ProGAN."""
 
-    def __init__(self, cfg: ProGrowthConfig, base_lr_G: float, base_lr_D: float):
+    def __init__(self, cfg: ProGrowthConfig, base_lr_G: float, base_lr_D: float, seed: int = 0):
         self.cfg = cfg
+        self.seed = int(seed)
         self.base_lr = {"G": base_lr_G, "D": base_lr_D}
 
     @classmethod
@@ -145,7 +146,7 @@ class ProGrowth:
             raise GrowganError(
                 f"config: growth kind 'progan' needs a progan network, got family {config.network.get('family')!r}"
             )
-        return cls(ProGrowthConfig.from_dict(config.growth or {}), config.lr_G, config.lr_D)
+        return cls(ProGrowthConfig.from_dict(config.growth or {}), config.lr_G, config.lr_D, getattr(config, "seed", 0))
 
     def phase(self, images_seen: int) -> Phase:
         return phase_at(images_seen, self.cfg)
@@ -156,7 +157,11 @@ class ProGrowth:
         replaced = spec != state.spec
         history = list(state.growth.get("history", [])) if state.growth else []
         if replaced:
-            regrow(state, spec, reset_optimizers=self.cfg.reset_optimizers)
+            # New layers are drawn from a seed fixed by the schedule, not from the global RNG: every
+            # rank of a multi-process run builds the same layers, and no RNG state shifts.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed * 1_000_003 + int(state.images_seen))
+                regrow(state, spec, reset_optimizers=self.cfg.reset_optimizers)
             history.append({"images_seen": int(state.images_seen), "resolution": ph.resolution, "fade_in": ph.fade_in})
         for net in (state.G, state.G_ema, state.D):
             net.alpha = ph.alpha
@@ -176,6 +181,12 @@ class ProGrowth:
 
     def prepare_reals(self, reals: torch.Tensor, state: TrainState) -> torch.Tensor:
         spec = state.spec["D"]
+        side = reals.shape[-1]
+        if side % self.cfg.target_resolution:
+            raise GrowganError(
+                f"data: images are {reals.shape[-2]}x{side} but growth.target_resolution is "
+                f"{self.cfg.target_resolution}; use an archive whose side is a multiple of it or lower the target"
+            )
         return fade_reals(reals, stage_resolution(spec["num_stages"] - 1), spec["fade_in"], float(state.D.alpha))
 
 

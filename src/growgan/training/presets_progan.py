@@ -30,11 +30,13 @@ def progan_network(z_dim: int, fmap_base: int, fmap_max: int, mbstd_group_size: 
 
 
 def progan_config(network: dict, growth: dict, batch_size: int, kimg: float, **extra) -> TrainConfig:
-    return TrainConfig(
+    """The official training settings around `network` and `growth`; `extra` overrides any key."""
+    keys = dict(
         network=network, growth={"kind": "progan", **growth}, loss="wgan", n_critic=1, gp_lambda=10.0,
         drift_epsilon=0.001, lr_G=0.001, lr_D=0.001, betas_G=(0.0, 0.99), betas_D=(0.0, 0.99), adam_eps=1e-8,
-        batch_size=batch_size, ema_kimg=ema_kimg_for_decay(batch_size), ema_rampup=None, kimg=kimg, **extra,
+        batch_size=batch_size, ema_kimg=ema_kimg_for_decay(batch_size), ema_rampup=None, kimg=kimg,
     )
+    return TrainConfig(**{**keys, **extra})
 
 
 def _total_kimg(num_stages: int, stabilise: float, fade: float) -> float:
