@@ -13,6 +13,16 @@ import torch
 from growgan.networks.registry import build_networks, network_spec
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_intra_op_thread():
+    """These nets are tiny: one thread is as fast uncontended and avoids OpenMP spin-waits
+    on the shared, oversubscribed CI cores. Restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _spec(family: str, ch: int, res: int, c_dim: int = 0, sn_g: bool = False, sn_d: bool = False, **extra) -> dict:
     common = {"z_dim": 16, "c_dim": c_dim, "img_channels": ch, "img_resolution": [res, res], "channel_max": 16}
     g = {**common, "spectral_norm": sn_g}

@@ -12,6 +12,16 @@ from growgan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from growgan.networks.registry import build_networks
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_intra_op_thread():
+    """These nets are tiny: one thread is as fast uncontended and avoids OpenMP spin-waits
+    on the shared, oversubscribed CI cores. Restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.mark.parametrize("res,n_convT", [(32, 4), (64, 5), (128, 6)])
 def test_generator_layers_follow_dcgan(res, n_convT):
     G = DCGANGenerator(z_dim=8, img_channels=3, img_resolution=res, g_channels=4)
