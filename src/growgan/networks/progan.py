@@ -39,6 +39,17 @@ def num_features(stage: int, fmap_base: int, fmap_max: int, fmap_decay: float = 
     return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
 
 
+def stage_channels(num_stages: int, fmap_base: int, fmap_max: int, fmap_decay: float, channels: list | None) -> list[int]:
+    """``nf(k)`` for k = 0..num_stages: G's stage s and D's stage s work on entry s + 1, D's dense
+    layer has entry 0. With an explicit `channels` list (pytorch_GAN_zoo's depthScales, one per
+    stage) entry 0 repeats the 4x4 stage's depth, as the zoo's discriminator does."""
+    if channels is None:
+        return [num_features(k, fmap_base, fmap_max, fmap_decay) for k in range(num_stages + 1)]
+    if len(channels) < num_stages or any(int(c) < 1 for c in channels):
+        raise GrowganError(f"progan: channels lists {len(channels)} depths for {num_stages} stages; give one positive depth per stage")
+    return [int(channels[0])] + [int(c) for c in channels[:num_stages]]
+
+
 def stage_resolution(stage: int) -> int:
     """Side length of stage `stage` (0 -> 4, 1 -> 8, ...)."""
     return 4 * 2**stage
@@ -103,6 +114,7 @@ class ProGenerator(Network):
         fmap_decay: float = 1.0,
         normalize_latents: bool = True,
         c_dim: int | None = 0,
+        channels: list | None = None,
     ):
         super().__init__()
         _check_common(num_stages, img_channels)
@@ -112,13 +124,13 @@ class ProGenerator(Network):
             raise GrowganError("progan: fade_in needs num_stages >= 2; fix the network spec")
         self._record_spec(
             z_dim=z_dim, img_channels=img_channels, num_stages=num_stages, fade_in=fade_in, fmap_base=fmap_base,
-            fmap_max=fmap_max, fmap_decay=fmap_decay, normalize_latents=normalize_latents, c_dim=0,
+            fmap_max=fmap_max, fmap_decay=fmap_decay, normalize_latents=normalize_latents, c_dim=0, channels=channels,
         )
         self.z_dim, self.c_dim, self.img_channels = z_dim, 0, img_channels
         self.num_stages, self.fade_in, self.normalize_latents = num_stages, fade_in, normalize_latents
         self.img_resolution = (stage_resolution(num_stages - 1),) * 2
         self.alpha = 1.0  # fade-in weight of the newest stage; set by the growth controller
-        nf = [num_features(s + 1, fmap_base, fmap_max, fmap_decay) for s in range(num_stages)]
+        nf = stage_channels(num_stages, fmap_base, fmap_max, fmap_decay, channels)[1:]  # per stage
         self.blocks = nn.ModuleDict({"0": _GStem(z_dim, nf[0])})
         for s in range(1, num_stages):
             self.blocks[str(s)] = _GBlock(nf[s - 1], nf[s])
@@ -185,6 +197,7 @@ class ProDiscriminator(Network):
         fmap_decay: float = 1.0,
         mbstd_group_size: int = 4,
         c_dim: int | None = 0,
+        channels: list | None = None,
     ):
         super().__init__()
         _check_common(num_stages, img_channels)
@@ -194,13 +207,13 @@ class ProDiscriminator(Network):
             raise GrowganError("progan: fade_in needs num_stages >= 2; fix the network spec")
         self._record_spec(
             img_channels=img_channels, num_stages=num_stages, fade_in=fade_in, fmap_base=fmap_base,
-            fmap_max=fmap_max, fmap_decay=fmap_decay, mbstd_group_size=mbstd_group_size, c_dim=0,
+            fmap_max=fmap_max, fmap_decay=fmap_decay, mbstd_group_size=mbstd_group_size, c_dim=0, channels=channels,
         )
         self.c_dim, self.img_channels = 0, img_channels
         self.num_stages, self.fade_in = num_stages, fade_in
         self.img_resolution = (stage_resolution(num_stages - 1),) * 2
         self.alpha = 1.0
-        nf = [num_features(s, fmap_base, fmap_max, fmap_decay) for s in range(num_stages + 1)]
+        nf = stage_channels(num_stages, fmap_base, fmap_max, fmap_decay, channels)
         # stage s works on nf[s + 1] channels and hands nf[s] to the stage below
         self.blocks = nn.ModuleDict({"0": _DFinal(nf[1], nf[0], mbstd_group_size)})
         for s in range(1, num_stages):
