@@ -92,3 +92,4 @@ def test_average_is_mean_of_levels_and_rgb_works(make_blobs):
     a, b = make_blobs(16, 32, 3, seed=1), make_blobs(16, 32, 3, seed=2)
     r = swd(a, b, seed=0, cfg=SWDConfig(nhoods_per_image=16))
     assert r["swd"] == pytest.approx((r["swd_32"] + r["swd_16"]) / 2)
+

@@ -145,12 +145,15 @@ def _std(desc: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
     return (acc / (desc.shape[0] * desc.shape[2] * desc.shape[3])).sqrt()
 
 
-def _sorted_projections(desc: torch.Tensor, dirs: torch.Tensor, pool: ThreadPoolExecutor) -> np.ndarray:
-    """[n, D] @ [D, k] -> projections sorted per direction, as [k, n] float32."""
-    proj = np.ascontiguousarray((desc @ dirs).T.numpy())  # [n, k] -> [k, n]
-    # numpy's sort is vectorised (AVX-512/AVX2); rows are sorted in parallel threads.
-    list(pool.map(lambda row: row.sort(), proj))
-    return proj
+def sorted_abs_diff_sum(pa: torch.Tensor, pb: torch.Tensor) -> torch.Tensor:
+    """sum_i |sort(pa)_i - sort(pb)_i| per row. [k, n] x 2 -> float64 [k].
+
+    numpy's sort (vectorised with AVX-512/AVX2) is about twice as fast as torch.sort here;
+    the two sets are sorted in two threads (numpy releases the GIL).
+    """
+    with ThreadPoolExecutor(2) as pool:
+        sa, sb = pool.map(lambda p: np.sort(p.numpy(), axis=1), (pa, pb))
+    return torch.from_numpy(np.abs(sa - sb, out=sa).sum(axis=1, dtype=np.float64))
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, cfg: SWDConfig, gen: torch.Generator) -> float:
@@ -158,18 +161,17 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, cfg: SWDConfig, gen: to
     if a.shape != b.shape:
         raise ValueError(f"descriptor sets differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
     n = a.shape[0]
-    chunk = max(1, min(cfg.dirs_per_repeat, (1 << 24) // n))  # directions per pass: bounds memory
+    chunk = max(1, min(cfg.dirs_per_repeat, (1 << 22) // n))  # directions per pass: bounds memory
     results = []
-    with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:
-        for _ in range(cfg.dir_repeats):
-            dirs = torch.randn(a.shape[1], cfg.dirs_per_repeat, generator=gen, dtype=torch.float64)
-            dirs = (dirs / dirs.square().sum(dim=0, keepdim=True).sqrt()).to(torch.float32)  # unit columns
-            total = 0.0
-            for j in range(0, cfg.dirs_per_repeat, chunk):
-                pa = _sorted_projections(a, dirs[:, j : j + chunk], pool)
-                pb = _sorted_projections(b, dirs[:, j : j + chunk], pool)
-                total += float(np.abs(pa - pb, out=pa).sum(dtype=np.float64))
-            results.append(total / (n * cfg.dirs_per_repeat))
+    for _ in range(cfg.dir_repeats):
+        dirs = torch.randn(a.shape[1], cfg.dirs_per_repeat, generator=gen, dtype=torch.float64)
+        dirs = (dirs / dirs.square().sum(dim=0, keepdim=True).sqrt()).to(torch.float32)  # unit columns
+        total = torch.zeros((), dtype=torch.float64)
+        for j in range(0, cfg.dirs_per_repeat, chunk):
+            d = dirs[:, j : j + chunk]
+            pa, pb = d.T @ a.T, d.T @ b.T  # [k, n] projections
+            total += sorted_abs_diff_sum(pa, pb).sum()
+        results.append(float(total) / (n * cfg.dirs_per_repeat))
     return float(np.mean(results))
 
 
