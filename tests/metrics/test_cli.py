@@ -53,3 +53,29 @@ def test_image_folder_matches_archive(two_archives, tmp_path, capsys):
     assert main(["metrics", "--real", str(a), "--fake", str(tmp_path), "--metrics", "ms-ssim", "--pairs", "40"]) == 0
     rows = dict(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("ms_ssim"))
     assert float(rows["ms_ssim"]) == pytest.approx(float(rows["ms_ssim_real"]), abs=1e-6)  # PNG is lossless
+
+
+def test_run_folder_scores_generator_and_appends_jsonl(two_archives, tmp_path, monkeypatch, tiny_g, capsys):
+    import json
+
+    import growgan.training.checkpoint as ckpt
+
+    run = tmp_path / "00001-run"
+    (run / "checkpoints").mkdir(parents=True)
+    G = tiny_g(res=32)
+    # The checkpoint machinery belongs to the training engine; here only its two entry points are stood in.
+    monkeypatch.setattr(ckpt, "load_generator", lambda target, ema=True, device="cpu": G)
+    monkeypatch.setattr(ckpt, "resolve_checkpoint",
+                        lambda target: (run / "checkpoints" / "ckpt-000005000.pt", {"state": {"images_seen": 5000}}))
+    a, _ = two_archives
+    argv = ["metrics", str(run), "--data", str(a), "--metrics", "swd,ms-ssim", "--num", "24", "--pairs", "30"]
+    assert main(argv) == 0
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "32x32" in out and "appended to" in out
+    rows = [json.loads(line) for line in (run / "metric-swd.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and rows[0]["kimg"] == 5.0 and rows[0]["num_images"] == 24
+    assert rows[0]["value"] == rows[0]["results"]["swd"] == rows[1]["value"]  # seeded: same result twice
+    assert set(rows[0]["results"]) == {"swd", "swd_32", "swd_16"}
+    ms = json.loads((run / "metric-ms_ssim.jsonl").read_text().splitlines()[0])
+    assert 0 <= ms["value"] <= 1
