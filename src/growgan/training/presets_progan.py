@@ -46,14 +46,14 @@ def _total_kimg(num_stages: int, stabilise: float, fade: float) -> float:
 
 @register_preset("progan-mnist-32")
 def progan_mnist_32() -> TrainConfig:
-    """CPU-sized: 4 -> 32 px, 64 channels at most, 20k + 20k images per phase (140 kimg)."""
+    """CPU-sized: 4 -> 32 px, 64 channels at most, 12k + 12k images per phase (84 kimg)."""
     growth = {
-        "target_resolution": 32, "stabilise_kimg": 20.0, "fade_kimg": 20.0, "reset_optimizers": True,
+        "target_resolution": 32, "stabilise_kimg": 12.0, "fade_kimg": 12.0, "reset_optimizers": True,
         "batch_sizes": {"4": 64, "8": 64, "16": 32, "32": 32},
     }
     return progan_config(
         progan_network(z_dim=128, fmap_base=512, fmap_max=64), growth, batch_size=32,
-        kimg=_total_kimg(4, 20.0, 20.0), log_kimg=2.0, grid_kimg=5.0, checkpoint_kimg=10.0,
+        kimg=_total_kimg(4, 12.0, 12.0), log_kimg=2.0, grid_kimg=6.0, checkpoint_kimg=6.0,
     )
 
 
