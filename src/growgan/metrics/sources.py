@@ -80,6 +80,8 @@ def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None =
     """A packed growgan archive, optionally area-downsampled to `resolution` (never upsampled)."""
     from growgan.data.archive import open_archive
 
+    if path is None:
+        raise GrowganError("metrics need the real-image archive; the data is not a packed archive (pack it first)")
     arc = open_archive(path)
     res = tuple(arc.resolution)
     src = array_source(arc.images, name=str(path))
