@@ -18,10 +18,11 @@ def tiny_archive_rgb(tmp_path_factory) -> Path:
     return make_archive(tmp_path_factory.mktemp("data") / "blobs3", channels=3)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     """One intra-op thread for these tiny nets: on a shared 2-core machine, two threads
-    spinning against other processes make each step ~30x slower. Restored afterwards."""
+    spinning against other processes make each step ~30x slower. Module-scoped, so the
+    module-scoped fixtures that train run under it too; restored after each module."""
     import torch
 
     n = torch.get_num_threads()

@@ -89,7 +89,7 @@ def _weights(ckpt_path: Path) -> dict:
 
 
 def test_kill_9_between_checkpoints_then_resume_is_exact(tiny_archive, tmp_path):
-    cfg = tiny_config(checkpoint_kimg=0.032, keep_checkpoints=100, xflip=True, tensorboard=True)
+    cfg = tiny_config(checkpoint_kimg=0.032, keep_checkpoints=100, xflip=True)
     cfg_file = tmp_path / "cfg.json"
     cfg_file.write_text(json.dumps(cfg.to_dict()))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
