@@ -25,7 +25,7 @@ import torch
 
 from growgan.errors import GrowganError
 from growgan.training import distributed as dist_utils
-from growgan.training.amp import amp_dtype, autocast
+from growgan.training.amp import amp_dtype
 from growgan.training.checkpoint import (
     capture_rng,
     checkpoint_name,
