@@ -58,12 +58,14 @@ def progan(data: str, out: Path, seed: int, images: int, name: str) -> Path:
     return newest(out, name)
 
 
-def score(run_dir: Path, data: str, num: int) -> dict:
+def score(run_dir: Path, data: str, num: int, classifier: str | None = None) -> dict:
     from growgan.metrics import evaluate_generator, metric_names
     from growgan.training.checkpoint import load_generator
 
-    names = ["swd"] + (["fid-classifier"] if "fid-classifier" in metric_names() else [])
-    return evaluate_generator(load_generator(run_dir), data, names, num, seed=2024)
+    # fid-classifier needs a classifier file (growgan metrics train-classifier); SWD needs nothing
+    names = ["swd"] + (["fid-classifier"] if classifier and "fid-classifier" in metric_names() else [])
+    kw = {"classifier": classifier} if len(names) > 1 else {}
+    return evaluate_generator(load_generator(run_dir), data, names, num, seed=2024, **kw)
 
 
 def main() -> None:
