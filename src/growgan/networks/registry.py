@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import inspect
 from typing import Any
 
 import torch.nn as nn
@@ -66,14 +67,24 @@ def _check_spec(spec: dict) -> None:
         raise GrowganError('a network spec needs the keys "family", "G" and "D"')
 
 
+def _construct(cls: type, kwargs: dict, part: str, family: str) -> nn.Module:
+    """cls(**kwargs), with a one-line error for a misspelled spec key."""
+    params = inspect.signature(cls.__init__).parameters
+    unknown = sorted(set(kwargs) - set(params) - {"self"})
+    if unknown and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        allowed = ", ".join(k for k in params if k != "self")
+        raise GrowganError(f"network spec {part}: unknown key(s) {', '.join(unknown)} for the {family} family; use {allowed}")
+    return cls(**kwargs)
+
+
 def build_generator(spec: dict) -> nn.Module:
     _check_spec(spec)
-    return _family(spec["family"])[0](**spec["G"])
+    return _construct(_family(spec["family"])[0], spec["G"], "G", spec["family"])
 
 
 def build_discriminator(spec: dict) -> nn.Module:
     _check_spec(spec)
-    return _family(spec["family"])[1](**spec["D"])
+    return _construct(_family(spec["family"])[1], spec["D"], "D", spec["family"])
 
 
 def build_networks(spec: dict) -> tuple[nn.Module, nn.Module]:

@@ -102,6 +102,10 @@ def cmd_train(args) -> int:
         return _resume(args)
     if not (args.preset or args.config or args.arch or args.zoo_config):
         raise GrowganError("give --preset NAME (see --preset help), --config FILE, --arch SPEC.json or --zoo-config FILE")
+    if args.zoo_config and not args.data:  # a zoo config names its data in "pathDB"
+        from growgan.training.zoo_config import zoo_archive
+
+        args.data = str(zoo_archive(args.zoo_config))
     config = build_config(args)
     if args.dry_run:
         if args.data:
