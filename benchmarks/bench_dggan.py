@@ -68,6 +68,26 @@ def score(run_dir: Path, data: str, num: int, classifier: str | None = None) -> 
     return evaluate_generator(load_generator(run_dir), data, names, num, seed=2024, **kw)
 
 
+def grids(results: list[dict], out: Path) -> None:
+    """One picture per seed: DGGAN | ProGAN equal final | ProGAN equal total, 36 G_ema samples
+    each from the same latents (seed 0)."""
+    import torch
+
+    from growgan.training.checkpoint import load_generator
+    from growgan.utils.image import make_grid, save_image, to_uint8
+
+    for row in results:
+        panels = []
+        for key in ("dggan", "progan_equal_final", "progan_equal_total"):
+            G = load_generator(Path(row[key])).eval()
+            z = torch.randn(36, G.z_dim, generator=torch.Generator().manual_seed(0))
+            with torch.no_grad():
+                panels.append(make_grid(to_uint8(G(z)), ncols=6, pad=2))
+        gap = torch.full((panels[0].shape[0], panels[0].shape[1], 8), 255, dtype=torch.uint8)
+        pic = torch.cat([panels[0], gap, panels[1], gap, panels[2]], dim=2)
+        save_image(pic, out / f"grids-s{row['seed']}.png")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -77,6 +97,7 @@ def main() -> None:
     ap.add_argument("--final-kimg", type=float, default=12.0)
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--eval-images", type=int, default=1000)
+    ap.add_argument("--classifier", default=None, help="fid-classifier network (growgan metrics train-classifier)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -94,19 +115,20 @@ def main() -> None:
         total, final = search_images(dg)
         row = {"seed": seed, "dggan": str(dg), "dggan_final_images": final, "dggan_total_images": total,
                "dggan_wall_s": round(t_dg), "best_spec": json.loads((dg / "best_spec.json").read_text())}
-        row["dggan_scores"] = score(dg, args.data, args.eval_images)
+        row["dggan_scores"] = score(dg, args.data, args.eval_images, args.classifier)
         for tag, images in (("progan_equal_final", final), ("progan_equal_total", total)):
             t0 = time.time()
             rd = progan(args.data, out, seed, images, f"{tag}-s{seed}")
             row[tag] = str(rd)
             row[f"{tag}_wall_s"] = round(time.time() - t0)
-            row[f"{tag}_scores"] = score(rd, args.data, args.eval_images)
+            row[f"{tag}_scores"] = score(rd, args.data, args.eval_images, args.classifier)
         results.append(row)
         from growgan.utils.io import atomic_write_json
 
         atomic_write_json(res_path, results)
         print(json.dumps(row, indent=1), flush=True)
     table(results)
+    grids(results, out)
 
 
 def table(results: list[dict]) -> None:

@@ -113,7 +113,6 @@ def run_search(args) -> int:
 def train_final(search, best, log, quiet: bool = False) -> None:
     """Train the best candidate on to `final_kimg` in the search's run folder (resumable from
     its own checkpoints), then score it with the selection metric into final.json."""
-    from growgan.growth.search import single_process
     from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state
     from growgan.training.loop import Trainer
     from growgan.training.rundir import write_config
@@ -131,9 +130,10 @@ def train_final(search, best, log, quiet: bool = False) -> None:
         path = search._cand_dir(best.id) / "checkpoint.pt"
         state = restore_state(load_checkpoint(path), config, "cpu", path)
     write_config(run_dir, config)
-    with single_process():
-        trainer = Trainer(config, search.archive, state=state, run_dir=run_dir, verbose=not quiet,
-                          handle_signals=True, resume=resume)
+    from growgan.training.distributed import DistInfo
+
+    trainer = Trainer(config, search.archive, state=state, run_dir=run_dir, verbose=not quiet,
+                      handle_signals=True, resume=resume, dist=DistInfo())  # rank 0 alone trains the best
     target = int(round(search.cfg.final_kimg * 1000))
     if trainer.train_until(max(target, state.images_seen)) != "done":
         raise KeyboardInterrupt

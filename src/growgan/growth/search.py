@@ -19,7 +19,6 @@ Under torchrun, each rank trains its share of a step's children; rank 0 writes t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import random
@@ -56,7 +55,9 @@ class SearchConfig:
     max_steps: int = 50
     final_kimg: float = 30.0  # the best trains on until it has seen this many kimg in all
     include_parents: bool = False
-    metric: str = "swd"  # a key of growgan.metrics.evaluate_generator
+    metric: str = "swd"  # a metric name (swd, fid-classifier, fid, kid, ...); lower is better
+    classifier: str | None = None  # network file for the *-classifier metrics
+    inception_weights: str | None = None  # for fid/kid (else GROWGAN_INCEPTION_WEIGHTS / the cache)
     eval_images: int = 512
     eval_seed: int = 123
     seed: int = 0
@@ -212,7 +213,7 @@ class Search:
         cand.images_seen = int(state.images_seen)
         cand.spec = settle(spec_at(config.network, self.growth_cfg_for(cand), cand.images_seen)[0])
         cand.scores = {k: float(v) for k, v in self.score_fn(state.G_ema, self.archive, self.cfg).items()}
-        cand.score = cand.scores.get(self.cfg.metric)
+        cand.score = cand.scores.get(self.cfg.metric.replace("-", "_"))
         cand.wall_s = round(time.time() - t0, 3)
         cand.rank = self.rank
         save_checkpoint(self._cand_dir(cand.id) / "checkpoint.pt", state, config, {"candidate": cand.id})
@@ -304,27 +305,14 @@ def _barrier() -> None:
 
 
 # --------------------------------------------------------------------------- engine adapters
-@contextlib.contextmanager
-def single_process():
-    """Let a Trainer built inside run as one process even under torchrun: the search gives
-    each rank its own candidates, so no gradients may be averaged across ranks."""
-    from growgan.training import distributed as dist_utils
-
-    saved = dist_utils.current
-    dist_utils.current = dist_utils.DistInfo  # DistInfo() = rank 0 of 1
-    try:
-        yield
-    finally:
-        dist_utils.current = saved
-
-
 def engine_train(config, archive: Path, state, until: int):
     """Train with the growgan engine from `state` (None: fresh) until `until` images seen,
-    in this process alone, without a run folder."""
+    in this process alone, without a run folder: under torchrun the search gives each rank
+    its own candidates, so no gradients may be averaged across ranks (DistInfo() = rank 0 of 1)."""
+    from growgan.training.distributed import DistInfo
     from growgan.training.loop import Trainer
 
-    with single_process():
-        trainer = Trainer(config, archive, state=state, run_dir=None, verbose=False)
+    trainer = Trainer(config, archive, state=state, run_dir=None, verbose=False, dist=DistInfo())
     trainer.train_until(until)
     return trainer.state
 
@@ -350,4 +338,5 @@ def engine_score(G, archive: Path, cfg: SearchConfig) -> dict[str, float]:
     from growgan.metrics import evaluate_generator
 
     size = tuple(open_archive(archive).resolution)
-    return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=cfg.eval_seed)
+    return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=cfg.eval_seed,
+                              classifier=cfg.classifier, inception_weights=cfg.inception_weights)

@@ -109,6 +109,8 @@ def evaluate_generator(
     batch_size: int = 64,
     device: torch.device | str | None = None,
     cache_dir: str | os.PathLike | None = None,
+    classifier: str | os.PathLike | None = None,
+    inception_weights: str | os.PathLike | None = None,
 ) -> dict[str, float]:
     """Generate `num_images` from G (fixed seed) and score them against the archive.
 
@@ -124,5 +126,7 @@ def evaluate_generator(
         num_images=num_images, seed=seed, batch_size=batch_size,
         device=torch.device(device) if device is not None else None,
         cache_dir=Path(cache_dir) if cache_dir is not None else None, ms_ssim_real=False,
+        classifier=str(classifier) if classifier is not None else None,
+        inception_weights=str(inception_weights) if inception_weights is not None else None,
     )
     return flatten(compute(names, real, fake, ctx))
