@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
@@ -39,3 +41,47 @@ def test_update_lerps_params_and_copies_buffers():
     update_ema(G_ema, G, beta=0.5)
     assert G_ema[0].weight.item() == pytest.approx(0.875)  # 0.5 * 0.75 + 0.5 * 1
     assert G[0].weight.item() == 1.0  # G untouched
+
+
+def _dcgan_G():
+    from growgan.networks.registry import build_generator
+
+    return build_generator({"family": "dcgan", "G": {"z_dim": 16, "img_channels": 1, "img_resolution": 32,
+                                                     "g_channels": 8}, "D": {}})
+
+
+def test_standing_stats_recompute_batchnorm_for_the_averaged_weights():
+    from growgan.training.ema import standing_stats
+
+    torch.manual_seed(0)
+    G = _dcgan_G()
+    for m in G.modules():  # stale statistics, as G_ema gets them copied from G
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.fill_(3.0)
+            m.running_var.fill_(0.01)
+    z = torch.randn(512, 16)
+    with torch.no_grad():
+        ref = copy.deepcopy(G).train()(z)  # batch statistics of a large batch
+        stale = G.eval()(z)
+    rng = torch.get_rng_state()
+    G2 = standing_stats(G, batches=16, batch_size=64)
+    assert torch.equal(torch.get_rng_state(), rng)  # the global RNG is untouched
+    assert G2 is not G and not G2.training
+    with torch.no_grad():
+        fixed = G2(z)
+    err_fixed, err_stale = (fixed - ref).abs().mean().item(), (stale - ref).abs().mean().item()
+    assert err_fixed < 0.05 < err_stale, (err_fixed, err_stale)
+    bn = next(m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert torch.all(bn.running_mean == 3.0) and bn.momentum == 0.1  # the original is unchanged
+    bn2 = next(m for m in G2.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert bn2.momentum == 0.1
+    # deterministic: the same statistics twice
+    assert torch.equal(bn2.running_var, next(m for m in standing_stats(G).modules()
+                                              if isinstance(m, torch.nn.BatchNorm2d)).running_var)
+
+
+def test_standing_stats_leave_nets_without_batchnorm_alone():
+    from growgan.training.ema import standing_stats
+
+    G = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    assert standing_stats(G) is G

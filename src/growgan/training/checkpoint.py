@@ -132,7 +132,8 @@ def resolve_checkpoint(run_dir_or_checkpoint: str | Path) -> tuple[Path, dict]:
 
 def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: torch.device | str = "cpu") -> nn.Module:
     """The generator (G_ema by default, else raw G) of a run folder's newest checkpoint or of
-    a checkpoint file, in eval mode without gradients. Growth alpha is set to 1 where the
+    a checkpoint file, in eval mode without gradients; G_ema with BatchNorm gets standing
+    statistics (growgan.training.ema.standing_stats). Growth alpha is set to 1 where the
     network has one only if the checkpoint's growth state does not say otherwise."""
     from growgan.networks.registry import build_generator
 
@@ -147,7 +148,12 @@ def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: 
     alpha = _growth_alpha(state.get("growth") or {})
     if alpha is not None and hasattr(G, "alpha"):
         G.alpha = alpha
-    return G.to(device).eval().requires_grad_(False)
+    G = G.to(device).eval().requires_grad_(False)
+    if ema:  # G_ema's BatchNorm buffers are G's: recompute them for the averaged weights
+        from growgan.training.ema import standing_stats
+
+        G = standing_stats(G)
+    return G
 
 
 def _growth_alpha(growth: dict) -> Any:

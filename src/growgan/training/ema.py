@@ -39,3 +39,40 @@ def update_ema(G_ema: nn.Module, G: nn.Module, beta: float) -> None:
     ema_bufs = dict(G_ema.named_buffers())
     for name, b in G.named_buffers():
         ema_bufs[name].copy_(b)
+
+
+@torch.no_grad()
+def standing_stats(G: nn.Module, batches: int = 16, batch_size: int = 64, seed: int = 0) -> nn.Module:
+    """G with its BatchNorm statistics recomputed for its own weights ("standing statistics",
+    Brock et al. 2019, BigGAN; as PyTorch-StudioGAN's evaluation option).
+
+    G_ema's buffers are copies of G's running statistics, which belong to G's weights, not to
+    the averaged ones; sampling G_ema in eval mode with them gives washed-out or broken images.
+    Returns G itself when it has no BatchNorm with running statistics; otherwise an eval-mode
+    copy whose statistics are the plain average over `batches` batches of fresh latents (and
+    uniform labels) from a private generator, so neither G nor the global RNG changes.
+    """
+    def bns(net: nn.Module) -> list:
+        return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+    if not bns(G):
+        return G
+    import copy
+
+    G2 = copy.deepcopy(G)
+    device = next((p.device for p in G2.parameters()), torch.device("cpu"))
+    momenta = []
+    for m in bns(G2):
+        momenta.append(m.momentum)
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: the mean over all batches
+    gen = torch.Generator().manual_seed(seed)
+    G2.train()
+    c_dim = int(getattr(G2, "c_dim", 0) or 0)
+    for _ in range(batches):
+        z = torch.randn(batch_size, G2.z_dim, generator=gen).to(device)
+        c = torch.randint(0, c_dim, (batch_size,), generator=gen).to(device) if c_dim > 0 else None
+        G2(z, c)
+    for m, momentum in zip(bns(G2), momenta):
+        m.momentum = momentum
+    return G2.eval().requires_grad_(False)

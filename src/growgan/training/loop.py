@@ -302,9 +302,12 @@ class Trainer:
     @torch.no_grad()
     def sample_images(self) -> dict[str, torch.Tensor]:
         """float [N, C, H, W] images of the fixed latents through G (eval mode) and G_ema.
-        Eval mode: BatchNorm uses running statistics and nothing in the state changes."""
+        Eval mode: BatchNorm uses running statistics (G_ema's recomputed on a copy, see
+        standing_stats) and nothing in the state changes."""
+        from growgan.training.ema import standing_stats
+
         out = {}
-        for tag, net in (("raw", self.state.G), ("ema", self.state.G_ema)):
+        for tag, net in (("raw", self.state.G), ("ema", standing_stats(self.state.G_ema))):
             was = net.training
             net.eval()
             out[tag] = torch.cat([net(z, c).float().cpu() for z, c in _chunks(self._grid_z, self._grid_c, 64)])
@@ -335,10 +338,11 @@ class Trainer:
         if not self.dist.is_main:
             return {}
         from growgan.metrics import evaluate_generator
+        from growgan.training.ema import standing_stats
 
         cfg = self.config
         with torch.random.fork_rng(devices=[self.device.index or 0] if self.device.type == "cuda" else []):
-            scores = evaluate_generator(self.state.G_ema, getattr(self.archive, "path", None), list(cfg.metrics),
+            scores = evaluate_generator(standing_stats(self.state.G_ema), getattr(self.archive, "path", None), list(cfg.metrics),
                                         cfg.metrics_num_images, seed=cfg.seed, device=self.device)
         for k, v in scores.items():
             self.log.metric(k, float(v), self.state.images_seen)
