@@ -8,14 +8,14 @@ layer, and a 4x4 conv to one logit. Conditional D is a projection discriminator 
 Koyama 2018): logit = psi(phi(x)) + <embed(c), phi(x)>. Weights start from N(0, 0.02) as
 in the paper. Spectral normalisation (Miyato et al. 2018) is switchable on G and D.
 
-The helpers at the bottom (resolution parsing, spectral norm, label checks) are shared with
+The helpers at the bottom (the constructors' spec checks, spectral norm, label checks) are shared with
 the ResNet family.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn as nn
@@ -43,12 +43,9 @@ class DCGANGenerator(Network):
         spectral_norm: bool = False,
     ):
         super().__init__()
-        res = square_resolution(img_resolution, DCGAN_RESOLUTIONS, "dcgan")
-        check_sizes("dcgan", c_dim, z_dim=z_dim, img_channels=img_channels, g_channels=g_channels,
-                    channel_max=channel_max, **({"embed_dim": embed_dim} if embed_dim else {}))
-        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
-                          g_channels=g_channels, channel_max=channel_max, embed_dim=embed_dim, spectral_norm=spectral_norm)
-        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
+        res = square_net_head(self, "dcgan", DCGAN_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
+                              sizes=dict(g_channels=g_channels, channel_max=channel_max, embed_dim=embed_dim),
+                              options=dict(spectral_norm=spectral_norm))
         n_up = int(math.log2(res)) - 2  # stride-2 layers after the 4x4 one
         widths = [min(g_channels * 2 ** (n_up - 1 - i), channel_max) for i in range(n_up)]  # 4x4 .. res/2
         self.embed = nn.Embedding(c_dim, embed_dim or z_dim) if c_dim > 0 else None
@@ -64,9 +61,7 @@ class DCGANGenerator(Network):
             apply_spectral_norm_(self)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        x = z.reshape(z.shape[0], self.z_dim)
-        if self.embed is not None:
-            x = torch.cat([x, self.embed(check_labels(c, self.c_dim, z.shape[0]))], dim=1)  # [N, z+e]
+        x = latent_input(z, c, self.z_dim, self.c_dim, self.embed)  # [N, z+e]
         return self.main(x[:, :, None, None])  # [N, z+e, 1, 1] -> [N, C, H, W]
 
 
@@ -87,11 +82,9 @@ class DCGANDiscriminator(Network):
         spectral_norm: bool = False,
     ):
         super().__init__()
-        res = square_resolution(img_resolution, DCGAN_RESOLUTIONS, "dcgan")
-        check_sizes("dcgan", c_dim, z_dim=z_dim, img_channels=img_channels, d_channels=d_channels, channel_max=channel_max)
-        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
-                          d_channels=d_channels, channel_max=channel_max, batchnorm=batchnorm, spectral_norm=spectral_norm)
-        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
+        res = square_net_head(self, "dcgan", DCGAN_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
+                              sizes=dict(d_channels=d_channels, channel_max=channel_max),
+                              options=dict(batchnorm=batchnorm, spectral_norm=spectral_norm))
         n_down = int(math.log2(res)) - 2  # stride-2 layers down to 4x4
         widths = [min(d_channels * 2**i, channel_max) for i in range(n_down)]
         layers: list[nn.Module] = [nn.Conv2d(img_channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
@@ -124,6 +117,29 @@ register_family("dcgan", DCGANGenerator, DCGANDiscriminator)
 # ---- helpers shared with growgan.networks.resnet ----------------------------------------
 
 
+def square_net_head(
+    net: Network,
+    family: str,
+    allowed: Sequence[int],
+    z_dim: int,
+    c_dim: int,
+    img_channels: int,
+    img_resolution: int | Sequence[int],
+    sizes: dict[str, int],
+    options: dict[str, Any],
+) -> int:
+    """The shared start of the dcgan and resnet constructors: check the resolution (square,
+    in `allowed`) and `sizes` (positive integers; `embed_dim` only when set, as 0 means
+    z_dim), record the spec (z_dim, c_dim, img_channels, img_resolution, then `sizes` and
+    `options` in their order) and set the contract attributes. Returns the side length."""
+    res = square_resolution(img_resolution, allowed, family)
+    check_sizes(family, c_dim, z_dim=z_dim, img_channels=img_channels,
+                **{k: v for k, v in sizes.items() if k != "embed_dim" or v})
+    net._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res], **sizes, **options)
+    net.z_dim, net.c_dim, net.img_channels, net.img_resolution = z_dim, c_dim, img_channels, (res, res)
+    return res
+
+
 def square_resolution(img_resolution: int | Sequence[int], allowed: Sequence[int], family: str) -> int:
     """An int or (H, W) -> the side of a square resolution in `allowed`, else GrowganError."""
     if isinstance(img_resolution, int):
@@ -154,6 +170,15 @@ def check_labels(c: torch.Tensor | None, c_dim: int, n: int) -> torch.Tensor:
     if c.dtype != torch.long or c.shape != (n,):
         raise ValueError(f"class labels must be int64 [{n}], got {c.dtype} {tuple(c.shape)}")
     return c
+
+
+def latent_input(z: torch.Tensor, c: torch.Tensor | None, z_dim: int, c_dim: int, embed: nn.Module | None) -> torch.Tensor:
+    """G's input: z [N, z_dim] (or [N, z_dim, 1, 1]) as [N, z_dim], with embed(c) appended
+    when G is conditional: [N, z_dim + e]."""
+    x = z.reshape(z.shape[0], z_dim)
+    if embed is not None:
+        x = torch.cat([x, embed(check_labels(c, c_dim, z.shape[0]))], dim=1)  # [N, z+e]
+    return x
 
 
 @torch.no_grad()

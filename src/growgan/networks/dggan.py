@@ -67,6 +67,31 @@ def _check_fade(fade: str | None, stages: Stages, who: str) -> None:
         raise GrowganError(f"dggan {who} spec: a 'stage' fade needs two stages")
 
 
+def _checked_spec(
+    stages: Stages, base_resolution: list[int] | tuple[int, int], fade: str | None, c_dim: int, who: str
+) -> tuple[Stages, list[int]]:
+    """A constructor's (stages, base_resolution) as plain ints, checked with its fade and c_dim."""
+    stages = copy.deepcopy([[dict(k=int(l["k"]), w=int(l["w"])) for l in s] for s in stages])
+    base = [int(base_resolution[0]), int(base_resolution[1])]
+    _check_stages(stages, who)
+    _check_fade(fade, stages, who)
+    if c_dim:
+        raise GrowganError("dggan networks are unconditional; set c_dim to 0")
+    return stages, base
+
+
+def _rgb_taps(layout: Stages, fade: str | None) -> list[tuple[str, int]]:
+    """(key, width) of G's toRGB or D's fromRGB layers: the one at the RGB end of the top stage
+    (``layout[-1][-1]`` in both nets), plus the parent's while fading."""
+    s = len(layout) - 1
+    taps = [(f"s{s}l{len(layout[s]) - 1}", layout[s][-1]["w"])]
+    if fade == "layer":
+        taps.append((f"s{s}l{len(layout[s]) - 2}", layout[s][-2]["w"]))
+    elif fade == "stage":
+        taps.append((f"s{s - 1}l{len(layout[s - 1]) - 1}", layout[s - 1][-1]["w"]))
+    return taps
+
+
 def _resolution(base: list[int], num_stages: int) -> tuple[int, int]:
     scale = 2 ** (num_stages - 1)
     return (int(base[0]) * scale, int(base[1]) * scale)
@@ -97,12 +122,7 @@ class DGGenerator(Network):
         c_dim: int = 0,
     ):
         super().__init__()
-        stages = copy.deepcopy([[dict(k=int(l["k"]), w=int(l["w"])) for l in s] for s in stages])
-        base = [int(base_resolution[0]), int(base_resolution[1])]
-        _check_stages(stages, "G")
-        _check_fade(fade, stages, "G")
-        if c_dim:
-            raise GrowganError("dggan networks are unconditional; set c_dim to 0")
+        stages, base = _checked_spec(stages, base_resolution, fade, c_dim, "G")
         self._record_spec(stages=stages, z_dim=z_dim, img_channels=img_channels, base_resolution=base, fade=fade, c_dim=0)
         self.z_dim, self.c_dim, self.img_channels = z_dim, 0, img_channels
         self.img_resolution = _resolution(base, len(stages))
@@ -119,17 +139,7 @@ class DGGenerator(Network):
                 layers.append(ConvLayer(cin, layer["w"], layer["k"], pixel_norm=True))
                 cin = layer["w"]
             self.stages.append(layers)
-        self.to_rgb = nn.ModuleDict({key: EqualizedConv2d(w, img_channels, 1, gain=1.0) for key, w in self._rgb_taps()})
-
-    def _rgb_taps(self) -> list[tuple[str, int]]:
-        """(key, width) of the toRGB layers: the top layer's, plus the parent's while fading."""
-        s = len(self.layout) - 1
-        taps = [(f"s{s}l{len(self.layout[s]) - 1}", self.layout[s][-1]["w"])]
-        if self.fade == "layer":
-            taps.append((f"s{s}l{len(self.layout[s]) - 2}", self.layout[s][-2]["w"]))
-        elif self.fade == "stage":
-            taps.append((f"s{s - 1}l{len(self.layout[s - 1]) - 1}", self.layout[s - 1][-1]["w"]))
-        return taps
+        self.to_rgb = nn.ModuleDict({key: EqualizedConv2d(w, img_channels, 1, gain=1.0) for key, w in _rgb_taps(stages, fade)})
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = self.input(self.input_norm(z)).reshape(z.shape[0], -1, self.base[0], self.base[1])
@@ -175,12 +185,7 @@ class DGDiscriminator(Network):
         c_dim: int = 0,
     ):
         super().__init__()
-        stages = copy.deepcopy([[dict(k=int(l["k"]), w=int(l["w"])) for l in s] for s in stages])
-        base = [int(base_resolution[0]), int(base_resolution[1])]
-        _check_stages(stages, "D")
-        _check_fade(fade, stages, "D")
-        if c_dim:
-            raise GrowganError("dggan networks are unconditional; set c_dim to 0")
+        stages, base = _checked_spec(stages, base_resolution, fade, c_dim, "D")
         self._record_spec(
             stages=stages, img_channels=img_channels, base_resolution=base, head_width=head_width,
             mbstd_group=mbstd_group, fade=fade, c_dim=0,
@@ -197,20 +202,11 @@ class DGDiscriminator(Network):
                 layers.append(ConvLayer(layer["w"], cout, layer["k"], pixel_norm=False))
                 cout = layer["w"]
             self.stages.append(layers)
-        self.from_rgb = nn.ModuleDict({key: EqualizedConv2d(img_channels, w, 1) for key, w in self._rgb_taps()})
+        self.from_rgb = nn.ModuleDict({key: EqualizedConv2d(img_channels, w, 1) for key, w in _rgb_taps(stages, fade)})
         self.mbstd = MinibatchStd(mbstd_group)
         self.head_conv = EqualizedConv2d(head_width + 1, head_width, 3)
         self.head_fc = EqualizedLinear(head_width * base[0] * base[1], head_width)
         self.head_out = EqualizedLinear(head_width, 1, gain=1.0)
-
-    def _rgb_taps(self) -> list[tuple[str, int]]:
-        s = len(self.layout) - 1
-        taps = [(f"s{s}l{len(self.layout[s]) - 1}", self.layout[s][-1]["w"])]
-        if self.fade == "layer":
-            taps.append((f"s{s}l{len(self.layout[s]) - 2}", self.layout[s][-2]["w"]))
-        elif self.fade == "stage":
-            taps.append((f"s{s - 1}l{len(self.layout[s - 1]) - 1}", self.layout[s - 1][-1]["w"]))
-        return taps
 
     def _from_rgb(self, key: str, img: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(self.from_rgb[key](img), 0.2)

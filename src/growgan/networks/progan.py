@@ -59,11 +59,21 @@ def _lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2)
 
 
-def _check_common(num_stages: int, img_channels) -> None:
+def _check_spec(num_stages: int, img_channels, c_dim: int | None, fade_in: bool, part: str) -> None:
+    """The checks shared by G's and D's constructors (`part` names the net in the hint)."""
     if not isinstance(num_stages, int) or num_stages < 1:
         raise GrowganError(f"progan: num_stages must be an integer >= 1, got {num_stages!r}; fix the network spec")
     if not isinstance(img_channels, int) or img_channels < 1:
         raise GrowganError(f"progan: img_channels must be a positive integer, got {img_channels!r}; fix the network spec")
+    if c_dim:
+        raise GrowganError(f"progan: conditional training (c_dim > 0) is not implemented yet; set network.{part}.c_dim=0")
+    if fade_in and num_stages < 2:
+        raise GrowganError("progan: fade_in needs num_stages >= 2; fix the network spec")
+
+
+def _rgb_stages(num_stages: int, fade_in: bool) -> list[int]:
+    """The stages with a toRGB / fromRGB layer: the newest, and the one below while fading in."""
+    return [num_stages - 2, num_stages - 1] if fade_in else [num_stages - 1]
 
 
 class _GStem(nn.Module):
@@ -117,11 +127,7 @@ class ProGenerator(Network):
         channels: list | None = None,
     ):
         super().__init__()
-        _check_common(num_stages, img_channels)
-        if c_dim:
-            raise GrowganError("progan: conditional training (c_dim > 0) is not implemented yet; set network.G.c_dim=0")
-        if fade_in and num_stages < 2:
-            raise GrowganError("progan: fade_in needs num_stages >= 2; fix the network spec")
+        _check_spec(num_stages, img_channels, c_dim, fade_in, "G")
         self._record_spec(
             z_dim=z_dim, img_channels=img_channels, num_stages=num_stages, fade_in=fade_in, fmap_base=fmap_base,
             fmap_max=fmap_max, fmap_decay=fmap_decay, normalize_latents=normalize_latents, c_dim=0, channels=channels,
@@ -134,8 +140,9 @@ class ProGenerator(Network):
         self.blocks = nn.ModuleDict({"0": _GStem(z_dim, nf[0])})
         for s in range(1, num_stages):
             self.blocks[str(s)] = _GBlock(nf[s - 1], nf[s])
-        rgb_stages = [num_stages - 2, num_stages - 1] if fade_in else [num_stages - 1]
-        self.to_rgb = nn.ModuleDict({str(s): EqualizedConv2d(nf[s], img_channels, 1, gain=1.0) for s in rgb_stages})
+        self.to_rgb = nn.ModuleDict(
+            {str(s): EqualizedConv2d(nf[s], img_channels, 1, gain=1.0) for s in _rgb_stages(num_stages, fade_in)}
+        )
         self.latent_norm = PixelNorm()
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -200,11 +207,7 @@ class ProDiscriminator(Network):
         channels: list | None = None,
     ):
         super().__init__()
-        _check_common(num_stages, img_channels)
-        if c_dim:
-            raise GrowganError("progan: conditional training (c_dim > 0) is not implemented yet; set network.D.c_dim=0")
-        if fade_in and num_stages < 2:
-            raise GrowganError("progan: fade_in needs num_stages >= 2; fix the network spec")
+        _check_spec(num_stages, img_channels, c_dim, fade_in, "D")
         self._record_spec(
             img_channels=img_channels, num_stages=num_stages, fade_in=fade_in, fmap_base=fmap_base,
             fmap_max=fmap_max, fmap_decay=fmap_decay, mbstd_group_size=mbstd_group_size, c_dim=0, channels=channels,
@@ -218,8 +221,9 @@ class ProDiscriminator(Network):
         self.blocks = nn.ModuleDict({"0": _DFinal(nf[1], nf[0], mbstd_group_size)})
         for s in range(1, num_stages):
             self.blocks[str(s)] = _DBlock(nf[s + 1], nf[s])
-        rgb_stages = [num_stages - 2, num_stages - 1] if fade_in else [num_stages - 1]
-        self.from_rgb = nn.ModuleDict({str(s): EqualizedConv2d(img_channels, nf[s + 1], 1) for s in rgb_stages})
+        self.from_rgb = nn.ModuleDict(
+            {str(s): EqualizedConv2d(img_channels, nf[s + 1], 1) for s in _rgb_stages(num_stages, fade_in)}
+        )
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         top = self.num_stages - 1

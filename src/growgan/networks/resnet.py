@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from growgan.networks.dcgan import apply_spectral_norm_, check_labels, check_sizes, square_resolution
+from growgan.networks.dcgan import apply_spectral_norm_, check_labels, latent_input, square_net_head
 from growgan.errors import GrowganError
 from growgan.networks.registry import Network, register_family
 
@@ -97,15 +97,11 @@ class ResNetGenerator(Network):
         spectral_norm: bool = False,
     ):
         super().__init__()
-        res = square_resolution(img_resolution, RESNET_RESOLUTIONS, "resnet")
-        check_sizes("resnet", c_dim, z_dim=z_dim, img_channels=img_channels, channels=channels,
-                    channel_max=channel_max, **({"embed_dim": embed_dim} if embed_dim else {}))
+        res = square_net_head(self, "resnet", RESNET_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
+                              sizes=dict(channels=channels, channel_max=channel_max, embed_dim=embed_dim),
+                              options=dict(upsample=upsample, spectral_norm=spectral_norm))
         if upsample not in UPSAMPLE_MODES:
             raise GrowganError(f"resnet network spec: upsample={upsample!r} is invalid; use one of {', '.join(UPSAMPLE_MODES)}")
-        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
-                          channels=channels, channel_max=channel_max, embed_dim=embed_dim, upsample=upsample,
-                          spectral_norm=spectral_norm)
-        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
         n = int(math.log2(res)) - 2  # up blocks: 4x4 -> res
         widths = [min(channels * 2 ** (n - i), channel_max) for i in range(n + 1)]  # at 4x4, 8x8, ..., res
         e = (embed_dim or z_dim) if c_dim > 0 else 0
@@ -119,9 +115,7 @@ class ResNetGenerator(Network):
             apply_spectral_norm_(self)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        x = z.reshape(z.shape[0], self.z_dim)
-        if self.embed is not None:
-            x = torch.cat([x, self.embed(check_labels(c, self.c_dim, z.shape[0]))], dim=1)  # [N, z+e]
+        x = latent_input(z, c, self.z_dim, self.c_dim, self.embed)  # [N, z+e]
         h = self.fc(x).reshape(z.shape[0], -1, 4, 4)  # [N, C0, 4, 4]
         for block in self.blocks:
             h = block(h)  # [N, C, H, W] -> [N, C', 2H, 2W]
@@ -143,11 +137,8 @@ class ResNetDiscriminator(Network):
         spectral_norm: bool = False,
     ):
         super().__init__()
-        res = square_resolution(img_resolution, RESNET_RESOLUTIONS, "resnet")
-        check_sizes("resnet", c_dim, z_dim=z_dim, img_channels=img_channels, channels=channels, channel_max=channel_max)
-        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res],
-                          channels=channels, channel_max=channel_max, spectral_norm=spectral_norm)
-        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (res, res)
+        res = square_net_head(self, "resnet", RESNET_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
+                              sizes=dict(channels=channels, channel_max=channel_max), options=dict(spectral_norm=spectral_norm))
         n = int(math.log2(res)) - 2  # down blocks: res -> 4x4
         widths = [img_channels] + [min(channels * 2**i, channel_max) for i in range(n)]
         blocks = [ResDownBlock(a, b, first=(i == 0)) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
