@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from engine_helpers import assert_same
 
 from growgan.training.checkpoint import load_checkpoint, restore_state
 from growgan.training.config import TrainConfig
@@ -45,21 +46,6 @@ def tiny_progan(**changes) -> TrainConfig:
                         log_kimg=0.016, grid_kimg=0.032, checkpoint_kimg=0.032, grid_size=4, tensorboard=False,
                         xflip=True, ema_kimg=0.05)
     return cfg.copy(**changes) if changes else cfg
-
-
-def assert_same(a, b, where="state"):
-    if isinstance(a, dict):
-        assert set(a) == set(b), where
-        for k in a:
-            assert_same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif torch.is_tensor(a):
-        assert torch.equal(a, b), f"{where} differs"
-    else:
-        assert a == b, f"{where}: {a} != {b}"
 
 
 @pytest.mark.parametrize("reset", [False, True])

@@ -1,4 +1,4 @@
-"""Helpers for the engine's tests. Tiny archives and configs for the engine's tests: DCGAN at 32 px with 4-8 channels,
+"""Helpers for the engine's tests (also imported by tests/growth). Tiny archives and configs for the engine's tests: DCGAN at 32 px with 4-8 channels,
 batch 8, a 64-image archive, so a training step takes milliseconds."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from growgan.training.config import TrainConfig
 
 
@@ -36,3 +37,17 @@ def tiny_config(**changes) -> TrainConfig:
     return TrainConfig(**base)
 
 
+def assert_same(a, b, where="state"):
+    """Bitwise equality of nested dicts/lists of tensors and plain values."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), where
+        for k in a:
+            assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif torch.is_tensor(a):
+        assert torch.equal(a, b), f"{where} differs"
+    else:
+        assert a == b, f"{where}: {a} != {b}"

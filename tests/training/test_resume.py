@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import tiny_config
+from engine_helpers import assert_same, tiny_config
 
 from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state
 from growgan.training.config import TrainConfig
@@ -21,22 +21,6 @@ from growgan.training.loop import Trainer
 from growgan.training.state import state_to_dict
 
 GROWGAN = [sys.executable, "-m", "growgan"]
-
-
-def assert_same(a, b, where="state"):
-    """Bitwise equality of nested dicts/lists of tensors and plain values."""
-    if isinstance(a, dict):
-        assert set(a) == set(b), where
-        for k in a:
-            assert_same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif torch.is_tensor(a):
-        assert torch.equal(a, b), f"{where} differs"
-    else:
-        assert a == b, f"{where}: {a} != {b}"
 
 
 CONFIGS = {
