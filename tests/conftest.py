@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Test folders share basenames (tests/*/test_cli.py), so pytest imports them with
@@ -24,3 +25,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (set GROWGAN_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def one_intra_op_thread():
+    """One intra-op thread for a module of tiny nets (use it with
+    ``pytestmark = pytest.mark.usefixtures("one_intra_op_thread")``): as fast uncontended, and
+    no OpenMP spin-waits on the shared, oversubscribed CI cores. Restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -13,14 +13,9 @@ from growgan import losses
 from growgan.errors import GrowganError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """These nets are tiny: one thread is as fast uncontended and avoids OpenMP spin-waits
-    on the shared, oversubscribed CI cores. Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny nets: one intra-op thread (fixture in tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
 
 R = [1.0, -2.0, 0.5]  # real logits
 F_ = [0.5, 3.0, -1.0]  # fake logits

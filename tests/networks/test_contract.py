@@ -13,14 +13,8 @@ import torch
 from growgan.networks.registry import build_networks, network_spec
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """These nets are tiny: one thread is as fast uncontended and avoids OpenMP spin-waits
-    on the shared, oversubscribed CI cores. Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny nets: one intra-op thread (fixture in tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 def _spec(family: str, ch: int, res: int, c_dim: int = 0, sn_g: bool = False, sn_d: bool = False, **extra) -> dict:

@@ -12,14 +12,8 @@ from growgan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from growgan.networks.registry import build_networks
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """These nets are tiny: one thread is as fast uncontended and avoids OpenMP spin-waits
-    on the shared, oversubscribed CI cores. Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny nets: one intra-op thread (fixture in tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 @pytest.mark.parametrize("res,n_convT", [(32, 4), (64, 5), (128, 6)])

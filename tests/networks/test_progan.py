@@ -24,6 +24,18 @@ def _randomise(net):
     return net
 
 
+def _grown(side, seed):
+    """(old, new): G (side 0) or D (side 1) of a randomised 2-stage pair, and the 3-stage net
+    fading in grown from it; only the new stage and its RGB layer are fresh."""
+    torch.manual_seed(seed)
+    old = _randomise(_pair(2)[side])
+    new = _pair(3, fade=True)[side]
+    fresh = inherit_weights(new, old)
+    rgb = ("to_rgb", "from_rgb")[side]
+    assert all(n.startswith(("blocks.2.", f"{rgb}.2.")) for n in fresh)
+    return old, new
+
+
 def test_official_channel_counts_and_paper_parameter_totals():
     # nf(stage) for fmap_base 8192, fmap_max 512: 512 up to 64x64, then halving (Table 2 of the paper)
     assert [num_features(s, 8192, 512) for s in range(1, 10)] == [512, 512, 512, 512, 256, 128, 64, 32, 16]
@@ -71,12 +83,7 @@ def test_spec_rebuilds_the_same_networks():
 
 
 def test_grown_generator_at_alpha_zero_is_old_output_upsampled():
-    torch.manual_seed(0)
-    old, _ = _pair(2)
-    _randomise(old)
-    new, _ = _pair(3, fade=True)
-    fresh = inherit_weights(new, old)
-    assert all(n.startswith(("blocks.2.", "to_rgb.2.")) for n in fresh)
+    old, new = _grown(0, seed=0)
     z = torch.randn(4, 16)
     new.alpha = 0.0
     torch.testing.assert_close(new(z), upsample2x(old(z)), rtol=0, atol=0)
@@ -88,12 +95,7 @@ def test_grown_generator_at_alpha_zero_is_old_output_upsampled():
 
 
 def test_grown_discriminator_at_alpha_zero_sees_the_downsampled_input():
-    torch.manual_seed(1)
-    _, old = _pair(2)
-    _randomise(old)
-    _, new = _pair(3, fade=True)
-    fresh = inherit_weights(new, old)
-    assert all(n.startswith(("blocks.2.", "from_rgb.2.")) for n in fresh)
+    old, new = _grown(1, seed=1)
     img = torch.randn(8, 1, 16, 16)
     new.alpha = 0.0
     torch.testing.assert_close(new(img), old(downsample2x(img)), rtol=0, atol=0)

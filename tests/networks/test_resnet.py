@@ -13,14 +13,8 @@ from growgan.errors import GrowganError
 from growgan.networks.resnet import ResDownBlock, ResNetDiscriminator, ResNetGenerator, ResUpBlock
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """These nets are tiny: one thread is as fast uncontended and avoids OpenMP spin-waits
-    on the shared, oversubscribed CI cores. Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny nets: one intra-op thread (fixture in tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 def _zero_residual_(block: nn.Module) -> None:
