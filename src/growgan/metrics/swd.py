@@ -110,44 +110,96 @@ def laplacian_pyramid(images: torch.Tensor, num_levels: int) -> list[torch.Tenso
 
 def _patches(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, size: int) -> torch.Tensor:
     """Gather patches. level [B, C, h, w]; ys, xs [B, K] centres -> [B*K, C, size, size]."""
-    b, c = level.shape[:2]
+    b, c, h, w = level.shape
     r = size // 2
-    d = torch.arange(-r, r + 1, device=level.device)
-    img = torch.arange(b, device=level.device).view(b, 1, 1, 1, 1)
-    chan = torch.arange(c, device=level.device).view(1, 1, c, 1, 1)
-    yy = (ys.view(b, -1, 1, 1, 1) + d.view(1, 1, 1, -1, 1))
-    xx = (xs.view(b, -1, 1, 1, 1) + d.view(1, 1, 1, 1, -1))
-    return level[img, chan, yy, xx].reshape(-1, c, size, size)  # [B, K, C, s, s] -> [B*K, C, s, s]
+    level = level.contiguous()
+    # all size x size windows as a strided view, then one index op (no per-pixel index tensors)
+    sb, sc, sh, sw = level.stride()
+    win = level.as_strided((b, c, h - 2 * r, w - 2 * r, size, size), (sb, sc, sh, sw, sh, sw))
+    img = torch.arange(b, device=level.device).view(b, 1).expand_as(ys).reshape(-1)
+    return win[img, :, (ys - r).reshape(-1), (xs - r).reshape(-1)]  # [B*K, C, s, s]
+
+
+def _gather_kernel(level, ys, xs, size, out, sums):  # pragma: no cover - compiled by numba
+    """out[i*K + k, (c, dy, dx)] = level[i, c, ys[i,k] - r + dy, xs[i,k] - r + dx]; adds each
+    column's sum and sum of squares (float64) to sums [2, C * size * size]."""
+    nimg, nch = level.shape[0], level.shape[1]
+    kk = ys.shape[1]
+    r = size // 2
+    for i in range(nimg):
+        for k in range(kk):
+            row = i * kk + k
+            y0 = ys[i, k] - r
+            x0 = xs[i, k] - r
+            col = 0
+            for c in range(nch):
+                for dy in range(size):
+                    for dx in range(size):
+                        v = level[i, c, y0 + dy, x0 + dx]
+                        out[row, col] = v
+                        sums[0, col] += v
+                        sums[1, col] += np.float64(v) * v
+                        col += 1
+
+
+_gather_jit: list = []
+
+
+def _level_images(images: ImageFn, num: int, sizes: list[tuple[int, int]], cfg: SWDConfig, device) -> list[torch.Tensor]:
+    """The Laplacian pyramid of a whole set, computed once: float32 [num, C, h, w] per level
+    (band-pass levels, then the low-pass one), on the CPU; the images are read once."""
+    levels: list[torch.Tensor] = []
+    for start in range(0, num, cfg.batch_size):
+        stop = min(start + cfg.batch_size, num)
+        pyr = laplacian_pyramid(images(start, stop).to(device), len(sizes))
+        if not levels:
+            levels = [torch.empty((num, *p.shape[1:]), dtype=torch.float32) for p in pyr]
+        for out, p in zip(levels, pyr):
+            out[start:stop] = p.cpu()
+    return levels
+
+
+_DESC_CHUNK = 256  # images per gather chunk: fixed, so results never depend on cfg.batch_size
 
 
 def _descriptors(
-    images: ImageFn, num: int, level: int, sizes: list[tuple[int, int]], cfg: SWDConfig, gen: torch.Generator, device
+    level_images: torch.Tensor, cfg: SWDConfig, gen: torch.Generator, out: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Normalised descriptors of one pyramid level for a whole set: [num * K, C * s * s] float32."""
-    h, w = sizes[level]
-    r, k = cfg.nhood_size // 2, cfg.nhoods_per_image
-    # Centres for all images up front, so the result does not depend on the batch size.
+    """Normalised descriptors of one pyramid level for a whole set: [num * K, C * s * s] float32.
+
+    level_images: float32 [num, C, h, w] (one entry of `_level_images`). out: a buffer of that
+    shape to fill (reused across levels: fresh memory costs page faults, ~1 s per GB here).
+    """
+    num, c, h, w = level_images.shape
+    size, k = cfg.nhood_size, cfg.nhoods_per_image
+    r = size // 2
+    # Centres for all images up front, so the result does not depend on any batch size.
     ys = torch.randint(r, h - r, (num, k), generator=gen)
     xs = torch.randint(r, w - r, (num, k), generator=gen)
-    chunks = []
-    for start in range(0, num, cfg.batch_size):
-        stop = min(start + cfg.batch_size, num)
-        batch = images(start, stop).to(device)
-        lvl = laplacian_pyramid(batch, level + 1)[level]
-        chunks.append(_patches(lvl, ys[start:stop].to(device), xs[start:stop].to(device), cfg.nhood_size).cpu())
-    desc = torch.cat(chunks)  # [num*K, C, s, s]
-    mean = desc.mean(dim=(0, 2, 3), keepdim=True, dtype=torch.float64)
-    std = _std(desc, mean)
-    desc = ((desc - mean.float()) / std.float().clamp_min(1e-8)).reshape(desc.shape[0], -1)
+    shape = (num * k, c * size * size)
+    desc = out if out is not None and tuple(out.shape) == shape else torch.empty(shape, dtype=torch.float32)
+    col_sums = np.zeros((2, shape[1]), np.float64)
+    if numba is not None:
+        if not _gather_jit:
+            _gather_jit.append(numba.njit(nogil=True, cache=True)(_gather_kernel))
+        _gather_jit[0](level_images.contiguous().numpy(), ys.numpy(), xs.numpy(), size, desc.numpy(), col_sums)
+    else:
+        for start in range(0, num, _DESC_CHUNK):
+            stop = min(start + _DESC_CHUNK, num)
+            p = _patches(level_images[start:stop], ys[start:stop], xs[start:stop], size).reshape(-1, shape[1])
+            desc[start * k : stop * k] = p
+            p = p.double()
+            col_sums[0] += p.sum(dim=0).numpy()
+            col_sums[1] += p.square().sum(dim=0).numpy()
+    sums = col_sums.reshape(2, c, size * size).sum(axis=2)  # per channel
+    count = num * k * size * size
+    mean = sums[0] / count
+    std = np.sqrt(np.maximum(sums[1] / count - mean**2, 0.0))  # population std per channel
+    mean_col = torch.from_numpy(np.repeat(mean, size * size)).float()
+    std_col = torch.from_numpy(np.repeat(std, size * size)).float().clamp_min(1e-8)
+    for chunk in desc.split(1 << 16):
+        chunk.sub_(mean_col).div_(std_col)
     return desc
-
-
-def _std(desc: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
-    """Population std per channel without a float64 copy of the whole set. -> [1, C, 1, 1]"""
-    acc = torch.zeros_like(mean)
-    for chunk in desc.split(1 << 18):
-        acc += ((chunk.double() - mean) ** 2).sum(dim=(0, 2, 3), keepdim=True)
-    return (acc / (desc.shape[0] * desc.shape[2] * desc.shape[3])).sqrt()
 
 
 def sorted_abs_diff_sum(pa: torch.Tensor, pb: torch.Tensor) -> torch.Tensor:
@@ -357,9 +409,17 @@ def exact_abs_diff_sum(pa: torch.Tensor, pb: torch.Tensor, use_numba: bool | Non
 
 
 def sliced_wasserstein(
-    a: torch.Tensor, b: torch.Tensor, cfg: SWDConfig, gen: torch.Generator, use_numba: bool | None = None
+    a: torch.Tensor,
+    b: torch.Tensor,
+    cfg: SWDConfig,
+    gen: torch.Generator,
+    use_numba: bool | None = None,
+    work: dict | None = None,
 ) -> float:
-    """Mean over repeats of the mean |sorted(a @ dirs) - sorted(b @ dirs)|. a, b: [n, D]."""
+    """Mean over repeats of the mean |sorted(a @ dirs) - sorted(b @ dirs)|. a, b: [n, D].
+
+    work: a dict to keep the projection buffers in between calls (fresh memory page-faults).
+    """
     if a.shape != b.shape:
         raise ValueError(f"descriptor sets differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
     n = a.shape[0]
@@ -369,6 +429,8 @@ def sliced_wasserstein(
     # several copies of them, the exact path only the projections)
     budget = (1 << 26) if use_numba else (1 << 22)
     chunk = max(1, min(cfg.dirs_per_repeat, budget // n))
+    work = {} if work is None else work
+    bufs = work.get("proj")
     results = []
     for _ in range(cfg.dir_repeats):
         dirs = torch.randn(a.shape[1], cfg.dirs_per_repeat, generator=gen, dtype=torch.float64)
@@ -376,7 +438,10 @@ def sliced_wasserstein(
         total = torch.zeros((), dtype=torch.float64)
         for j in range(0, cfg.dirs_per_repeat, chunk):
             d = dirs[:, j : j + chunk].T.contiguous()
-            pa, pb = d @ a.T, d @ b.T  # [k, n] projections
+            if bufs is None or tuple(bufs[0].shape) != (d.shape[0], n):  # reused: fresh memory page-faults
+                bufs = work["proj"] = None  # free the old pair first
+                bufs = work["proj"] = torch.empty(d.shape[0], n), torch.empty(d.shape[0], n)
+            pa, pb = torch.mm(d, a.T, out=bufs[0]), torch.mm(d, b.T, out=bufs[1])  # [k, n] projections
             total += exact_abs_diff_sum(pa, pb, use_numba).sum()
         results.append(float(total) / (n * cfg.dirs_per_repeat))
     return float(np.mean(results))
@@ -410,12 +475,16 @@ def swd(
     sizes = swd_levels(res_r, cfg.min_resolution)
     gen = torch.Generator().manual_seed(seed)
     out: dict[str, float] = {}
+    real_levels = _level_images(real_fn, num, sizes, cfg, device)
+    fake_levels = _level_images(fake_fn, num, sizes, cfg, device)
+    a = b = None  # descriptor buffers, reused across levels (same shape)
+    work: dict = {}  # projection buffers, likewise
     for level, (h, w) in enumerate(sizes):
-        a = _descriptors(real_fn, num, level, sizes, cfg, gen, device)
-        b = _descriptors(fake_fn, num, level, sizes, cfg, gen, device)
+        a = _descriptors(real_levels[level], cfg, gen, out=a)
+        b = _descriptors(fake_levels[level], cfg, gen, out=b)
         key = f"swd_{h}" if h == w else f"swd_{h}x{w}"
-        out[key] = sliced_wasserstein(a, b, cfg, gen) * 1e3
-        del a, b
+        out[key] = sliced_wasserstein(a, b, cfg, gen, work=work) * 1e3
+        real_levels[level] = fake_levels[level] = None  # free as we go
     out["swd"] = float(np.mean(list(out.values())))
     return out
 
