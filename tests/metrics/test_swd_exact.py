@@ -138,3 +138,17 @@ def test_levels_are_the_full_pyramid_and_descriptors_match_torch_gather(make_blo
     # patches are the 7x7 neighbourhoods of the drawn centres
     p = _patches(levels[0][:2], torch.tensor([[3, 10]] * 2), torch.tensor([[5, 60]] * 2), 7)
     torch.testing.assert_close(p[1], levels[0][0, :, 7:14, 57:64])
+
+
+def test_swd_same_for_one_and_two_threads(blob_sets):
+    a, b = blob_sets
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = swd(a, b, seed=5)
+        torch.set_num_threads(2)
+        two = swd(a, b, seed=5)
+    finally:
+        torch.set_num_threads(threads)
+    for k in one:
+        assert one[k] == pytest.approx(two[k], rel=1e-6)

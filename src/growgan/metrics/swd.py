@@ -162,6 +162,14 @@ def _level_images(images: ImageFn, num: int, sizes: list[tuple[int, int]], cfg: 
 _DESC_CHUNK = 256  # images per gather chunk: fixed, so results never depend on cfg.batch_size
 
 
+def _centres(shape: torch.Size, cfg: SWDConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Patch centres (ys, xs) [num, K] for level images of `shape`, drawn for all images up
+    front, so nothing depends on any batch size."""
+    num, _, h, w = shape
+    r, k = cfg.nhood_size // 2, cfg.nhoods_per_image
+    return torch.randint(r, h - r, (num, k), generator=gen), torch.randint(r, w - r, (num, k), generator=gen)
+
+
 def _descriptors(
     level_images: torch.Tensor, cfg: SWDConfig, gen: torch.Generator, out: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -170,12 +178,15 @@ def _descriptors(
     level_images: float32 [num, C, h, w] (one entry of `_level_images`). out: a buffer of that
     shape to fill (reused across levels: fresh memory costs page faults, ~1 s per GB here).
     """
+    ys, xs = _centres(level_images.shape, cfg, gen)
+    return _descriptors_at(level_images, ys, xs, cfg, out)
+
+
+def _descriptors_at(
+    level_images: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, cfg: SWDConfig, out: torch.Tensor | None
+) -> torch.Tensor:
     num, c, h, w = level_images.shape
     size, k = cfg.nhood_size, cfg.nhoods_per_image
-    r = size // 2
-    # Centres for all images up front, so the result does not depend on any batch size.
-    ys = torch.randint(r, h - r, (num, k), generator=gen)
-    xs = torch.randint(r, w - r, (num, k), generator=gen)
     shape = (num * k, c * size * size)
     desc = out if out is not None and tuple(out.shape) == shape else torch.empty(shape, dtype=torch.float32)
     col_sums = np.zeros((2, shape[1]), np.float64)
@@ -480,8 +491,14 @@ def swd(
     a = b = None  # descriptor buffers, reused across levels (same shape)
     work: dict = {}  # projection buffers, likewise
     for level, (h, w) in enumerate(sizes):
-        a = _descriptors(real_levels[level], cfg, gen, out=a)
-        b = _descriptors(fake_levels[level], cfg, gen, out=b)
+        ca = _centres(real_levels[level].shape, cfg, gen)
+        cb = _centres(fake_levels[level].shape, cfg, gen)
+        jobs = ((real_levels[level], *ca, cfg, a), (fake_levels[level], *cb, cfg, b))
+        if torch.get_num_threads() > 1:  # the two sets in parallel (the gather releases the GIL)
+            with ThreadPoolExecutor(2) as pool:
+                a, b = pool.map(lambda job: _descriptors_at(*job), jobs)
+        else:
+            a, b = (_descriptors_at(*job) for job in jobs)
         key = f"swd_{h}" if h == w else f"swd_{h}x{w}"
         out[key] = sliced_wasserstein(a, b, cfg, gen, work=work) * 1e3
         real_levels[level] = fake_levels[level] = None  # free as we go
