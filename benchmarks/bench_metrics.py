@@ -2,7 +2,7 @@
 
     python benchmarks/bench_metrics.py swd --num 16384 --res 32 --channels 3 [--source cifar] [--impl new|sort|old]
     python benchmarks/bench_metrics.py ms-ssim --pairs 10000 --res 32
-    python benchmarks/bench_metrics.py inception --num 200 --batch 50
+    python benchmarks/bench_metrics.py inception --num 200 --batch 50 [--ref /tmp/tfid/x]
 
 Inputs are random uint8 images unless `--source cifar` (SWD: two disjoint sets of CIFAR-10
 training images from /work/shared/data/cifar-10, upsampled x2 bilinearly for --res 64); the
@@ -130,20 +130,38 @@ def bench_ms_ssim(args) -> dict:
     return {"seconds": sec, "pairs_per_s": args.pairs / sec, "value": val}
 
 
-def bench_inception(args) -> dict:
-    from growgan.metrics.inception import FIDInceptionV3
-
-    net = FIDInceptionV3().eval()
-    x = torch.randint(0, 256, (args.batch, 3, args.res, args.res), dtype=torch.uint8)
+def _time_net(net, x: torch.Tensor, num: int) -> dict:
     with torch.no_grad():
         net(x[:2])  # warm-up
         t0 = time.perf_counter()
         done = 0
-        while done < args.num:
+        while done < num:
             net(x)
-            done += args.batch
+            done += x.shape[0]
     sec = time.perf_counter() - t0
     return {"seconds": sec, "images": done, "img_per_s": done / sec}
+
+
+def bench_inception(args) -> dict:
+    """Ours (growgan.metrics.inception); with --ref DIR also torch-fidelity's network on the
+    same inputs (see benchmarks/ref_inception_loader.py), timed alternately."""
+    from growgan.metrics.inception import FIDInceptionV3
+
+    net = FIDInceptionV3().eval()
+    x = torch.randint(0, 256, (args.batch, 3, args.res, args.res), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    if not args.ref:
+        return _time_net(net, x, args.num)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from ref_inception_loader import load_reference_inception
+
+    ref = load_reference_inception(args.ref)
+    runs: dict[str, list[float]] = {"ours": [], "torch_fidelity": []}
+    for _ in range(args.rounds):
+        runs["ours"].append(_time_net(net, x, args.num)["img_per_s"])
+        runs["torch_fidelity"].append(_time_net(ref, x, args.num)["img_per_s"])
+    return {"img_per_s_best": {k: max(v) for k, v in runs.items()}, "img_per_s_runs": runs,
+            "ratio_ours_to_ref": max(runs["ours"]) / max(runs["torch_fidelity"])}
 
 
 def main() -> None:
@@ -156,6 +174,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--source", choices=["random", "cifar"], default="random", help="SWD inputs")
     p.add_argument("--impl", choices=["new", "sort", "old"], default="new", help="SWD implementation")
+    p.add_argument("--ref", default=None, help="inception: unpacked torch-fidelity wheel dir to compare with")
+    p.add_argument("--rounds", type=int, default=3, help="inception --ref: alternating timing rounds")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = p.parse_args()
     if args.threads:

@@ -15,6 +15,8 @@ from growgan.metrics.swd import (
     _patches,
     exact_abs_diff_sum,
     laplacian_pyramid,
+    pyr_down,
+    pyr_up,
     sorted_abs_diff_sum,
     swd,
     swd_levels,
@@ -152,3 +154,16 @@ def test_swd_same_for_one_and_two_threads(blob_sets):
         torch.set_num_threads(threads)
     for k in one:
         assert one[k] == pytest.approx(two[k], rel=1e-6)
+
+
+def test_separable_pyramid_matches_the_5x5_convolution():
+    # pyr_down/pyr_up are separable and polyphase; the reference is the plain 5x5 convolution
+    g = torch.Generator().manual_seed(6)
+    for shape in [(2, 3, 32, 32), (2, 1, 17, 23), (1, 3, 7, 8), (1, 2, 64, 48)]:
+        x = torch.rand(shape, generator=g) * 255
+        down = pyr_down(x)
+        torch.testing.assert_close(down, swd_mod._blur(x)[:, :, ::2, ::2], rtol=0, atol=1e-3)
+        zeros = x.new_zeros(shape[0], shape[1], 2 * down.shape[2], 2 * down.shape[3])
+        zeros[:, :, ::2, ::2] = down
+        want = swd_mod._blur(zeros, gain=4.0)[:, :, : shape[2], : shape[3]]
+        torch.testing.assert_close(pyr_up(down, shape[2:]), want, rtol=0, atol=1e-3)

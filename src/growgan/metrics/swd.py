@@ -80,23 +80,47 @@ def swd_rule(resolution: tuple[int, int], min_resolution: int = 16) -> str:
 
 
 def _blur(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-    """5x5 binomial filter with mirror borders, per channel. [N, C, H, W] -> same."""
+    """5x5 binomial filter with mirror borders, per channel. [N, C, H, W] -> same.
+    (The plain definition; pyr_down/pyr_up compute the same separably, tested against it.)"""
     c = x.shape[1]
     k = (_KERNEL * gain).to(x.device).expand(c, 1, 5, 5)
     return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), k, groups=c)
 
 
+def _down1d(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Along dim (2 or 3): [1, 4, 6, 4, 1] / 16 with mirror borders, even positions kept."""
+    n = x.shape[dim]
+    m = (n + 1) // 2
+    xp = F.pad(x, (2, 2, 0, 0) if dim == 3 else (0, 0, 2, 2), mode="reflect")
+
+    def tap(off: int) -> torch.Tensor:  # xp[off + 2i], i < m
+        return xp[..., off : off + 2 * m - 1 : 2] if dim == 3 else xp[:, :, off : off + 2 * m - 1 : 2]
+
+    return ((tap(0) + tap(4)) + 4.0 * (tap(1) + tap(3)) + 6.0 * tap(2)) * (1.0 / 16.0)
+
+
+def _up1d(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Along dim (2 or 3), n -> 2n: zero insertion then [1, 4, 6, 4, 1] / 8 with mirror borders
+    on the 2n grid, computed polyphase: even outputs (x[i-1] + 6 x[i] + x[i+1]) / 8, odd ones
+    (x[i] + x[i+1]) / 2, where the 2n grid's mirror gives x[-1] = x[1] and x[n] = x[n-1]."""
+    n = x.shape[dim]
+    xp = torch.cat([x.narrow(dim, min(1, n - 1), 1), x, x.narrow(dim, n - 1, 1)], dim)  # [.., n + 2, ..]
+    left, mid, right = xp.narrow(dim, 0, n), xp.narrow(dim, 1, n), xp.narrow(dim, 2, n)
+    even = ((left + right) + 6.0 * mid) * (1.0 / 8.0)
+    odd = (mid + right) * 0.5
+    return torch.stack([even, odd], dim + 1).flatten(dim, dim + 1)
+
+
 def pyr_down(x: torch.Tensor) -> torch.Tensor:
-    """[N, C, H, W] -> [N, C, ceil(H/2), ceil(W/2)] (as cv2.pyrDown / the official code)."""
-    return _blur(x)[:, :, ::2, ::2]
+    """[N, C, H, W] -> [N, C, ceil(H/2), ceil(W/2)] (as cv2.pyrDown / the official code): the
+    5x5 binomial filter with mirror borders, every other pixel (separable, only kept outputs)."""
+    return _down1d(_down1d(x, 2), 3)
 
 
 def pyr_up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """[N, C, h, w] -> [N, C, H, W]: zero insertion then the filter x4 (as cv2.pyrUp)."""
-    n, c, h, w = x.shape
-    up = x.new_zeros(n, c, 2 * h, 2 * w)
-    up[:, :, ::2, ::2] = x
-    return _blur(up, gain=4.0)[:, :, : size[0], : size[1]]
+    """[N, C, h, w] -> [N, C, H, W]: zero insertion then the filter x4 (as cv2.pyrUp),
+    separable and polyphase (no multiplications by the inserted zeros)."""
+    return _up1d(_up1d(x, 2), 3)[:, :, : size[0], : size[1]]
 
 
 def laplacian_pyramid(images: torch.Tensor, num_levels: int) -> list[torch.Tensor]:
@@ -437,8 +461,8 @@ def sliced_wasserstein(
     if use_numba is None:
         use_numba = numba is not None
     # directions per pass: bounds the memory of the [k, n] projections (the sort path holds
-    # several copies of them, the exact path only the projections)
-    budget = (1 << 26) if use_numba else (1 << 22)
+    # two more sorted copies, the exact path only the projections)
+    budget = (1 << 26) if use_numba else (1 << 25)
     chunk = max(1, min(cfg.dirs_per_repeat, budget // n))
     work = {} if work is None else work
     bufs = work.get("proj")
