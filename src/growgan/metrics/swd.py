@@ -23,6 +23,7 @@ both sets use the same number of images (the smaller of the two and `num_images`
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -167,6 +168,14 @@ def _gather_kernel(level, ys, xs, size, out, sums):  # pragma: no cover - compil
 
 
 _gather_jit: list = []
+_jit_lock = threading.Lock()
+
+
+def _gather_fn():
+    with _jit_lock:
+        if not _gather_jit:
+            _gather_jit.append(numba.njit(nogil=True, cache=True)(_gather_kernel))
+    return _gather_jit[0]
 
 
 def _level_images(images: ImageFn, num: int, sizes: list[tuple[int, int]], cfg: SWDConfig, device) -> list[torch.Tensor]:
@@ -215,9 +224,7 @@ def _descriptors_at(
     desc = out if out is not None and tuple(out.shape) == shape else torch.empty(shape, dtype=torch.float32)
     col_sums = np.zeros((2, shape[1]), np.float64)
     if numba is not None:
-        if not _gather_jit:
-            _gather_jit.append(numba.njit(nogil=True, cache=True)(_gather_kernel))
-        _gather_jit[0](level_images.contiguous().numpy(), ys.numpy(), xs.numpy(), size, desc.numpy(), col_sums)
+        _gather_fn()(level_images.contiguous().numpy(), ys.numpy(), xs.numpy(), size, desc.numpy(), col_sums)
     else:
         for start in range(0, num, _DESC_CHUNK):
             stop = min(start + _DESC_CHUNK, num)
@@ -373,6 +380,11 @@ _w1_jit: dict = {}
 
 
 def _w1_kernels():
+    with _jit_lock:
+        return _w1_kernels_locked()
+
+
+def _w1_kernels_locked():
     if not _w1_jit:
         jit = numba.njit(nogil=True, cache=True)
         _w1_jit["bin"] = jit(_w1_bin)
@@ -424,6 +436,7 @@ def exact_abs_diff_sum(pa: torch.Tensor, pb: torch.Tensor, use_numba: bool | Non
     n = pa.shape[1]
     if not use_numba or n == 0 or n >= 1 << 31:
         return sorted_abs_diff_sum(pa, pb)
+    _w1_kernels()  # set up once here, not concurrently in the worker threads
     pa, pb = pa.contiguous(), pb.contiguous()
     lo, hi = _grid_ranges(pa, pb)
     na, nb = pa.numpy(), pb.numpy()
