@@ -9,6 +9,8 @@ other processes hits every variant alike:
   plain          the textbook loop (pytorch/examples dcgan): G(z); D step on reals and
                  fake.detach(); G step on D(fake); torch.optim.Adam with its defaults
   plain+foreach  the same with multi-tensor Adam
+  engine-core    the engine's D and G steps alone (same runner and loader; no EMA, loss
+                 sums, progress bar or stats): engine / engine-core = the bookkeeping's cost
   engine         growgan's Trainer.train_until (EMA, stats, non-finite checks, loader)
   engine+cl      ... with channels_last
   engine+compile ... with torch.compile (only with --compile; compile time excluded)
@@ -86,6 +88,22 @@ class Engine:
         t.train_until(t.state.images_seen + steps * self.batch)
 
 
+class EngineCore(Engine):
+    """The engine's own D and G steps (same runner, loader and batch preparation) with the
+    bookkeeping taken out: no EMA update, no loss sums, no progress bar, no stats ticks.
+    engine / engine-core is the cost of the bookkeeping alone."""
+
+    def run(self, steps: int) -> None:
+        t = self.trainer
+        st = t.state
+        for _ in range(steps):
+            reals, c = t._next_reals()
+            t.runner.d_step(st, reals, c, st.step, 0.0, keep_fakes=True)
+            t.runner.g_step(st, reals, c, 0.0)
+            st.images_seen += reals.shape[0]
+            st.step += 1
+
+
 def flops_per_iteration(spec: dict, archive, batch: int) -> int:
     p = Plain(spec, archive, batch, None)
     p.step()
@@ -102,6 +120,7 @@ def bench_net(name: str, archive_path, args) -> dict:
     variants = {
         "plain": Plain(spec, archive, args.batch, None),
         "plain+foreach": Plain(spec, archive, args.batch, True),
+        "engine-core": EngineCore(config, archive_path),
         "engine": Engine(config, archive_path),
         "engine+cl": Engine(config, archive_path, channels_last=True),
     }
@@ -144,6 +163,10 @@ def main() -> None:
             gf = v * r["gflop_per_img"]
             rounds = ", ".join(f"{x:.0f}" for x in r["all_rounds"][k])
             print(f"| {k} | {v:.1f} | {v / base:.2f}x | {gf:.1f} | {100 * gf / peak:.0f}% | {rounds} |")
+        # bookkeeping: per-round ratio of time per image, engine over engine-core (paired rounds)
+        ratios = [c / e for e, c in zip(r["all_rounds"]["engine"], r["all_rounds"]["engine-core"])]
+        print(f"bookkeeping overhead (engine vs engine-core, median of paired rounds): "
+              f"{100 * (statistics.median(ratios) - 1):+.1f}%  (rounds: {', '.join(f'{100 * (x - 1):+.0f}%' for x in ratios)})")
 
 
 if __name__ == "__main__":
