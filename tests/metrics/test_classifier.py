@@ -71,3 +71,20 @@ def test_classifier_metrics_names_values_and_cache(labelled, tmp_path, monkeypat
     other = compute("fid-classifier", real, stripes_only, ctx())["fid-classifier"].values["fid_classifier"]
     assert len(calls) == n_calls + 1  # only the fake set was extracted: reals came from the cache
     assert other > 0.1 and "not comparable" in same["fid-classifier"].notes[0]
+
+
+def test_dggan_search_can_select_by_fid_classifier(labelled):
+    """The search's selection metric gets the classifier file and reads the score under the
+    metric's key (fid-classifier -> fid_classifier)."""
+    from growgan.growth.search import SearchConfig, engine_score
+    from growgan.networks.dggan import initial_spec
+    from growgan.networks.registry import build_generator
+
+    root, _, _ = labelled
+    torch.manual_seed(0)
+    G = build_generator(initial_spec(img_channels=1, z_dim=8, base_resolution=(4, 4), width=4)).eval()
+    cfg = SearchConfig.from_dict({"metric": "fid-classifier", "classifier": str(root / "clf.pt"), "eval_images": 48})
+    scores = engine_score(G, root / "train", cfg)  # 4x4 images scored at the archive's 16x16
+    assert np.isfinite(scores["fid_classifier"]) and scores["fid_classifier"] > 0
+    with pytest.raises(GrowganError, match="train-classifier"):  # no file: the metric says how to make one
+        engine_score(G, root / "train", SearchConfig.from_dict({"metric": "fid-classifier", "eval_images": 48}))
