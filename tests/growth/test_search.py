@@ -160,3 +160,23 @@ def test_two_processes_share_the_children_and_agree_with_one(tmp_path):
     # same candidates, actions and survivors; scores equal up to float summation order (threads)
     assert [r[:3] + r[4:] for r in two] == [r[:3] + r[4:] for r in ref]
     assert [r[3] for r in two if r[0] == "candidate"] == pytest.approx([r[3] for r in ref if r[0] == "candidate"], rel=1e-4)
+
+
+def test_run_seed_drives_the_search_proposals(tmp_path):
+    """--seed sets the search's own seed (proposals, new-layer init), so seeds give different
+    searches; a seed set under growth.search stays."""
+    import argparse
+
+    from growgan.growth.cli import _resolve_config
+
+    args = argparse.Namespace(resume=None, preset="dggan-mnist-32", config=None, overrides=[], seed=5, name=None)
+    cfg = _resolve_config(args)
+    assert cfg.seed == 5 and cfg.growth["search"]["seed"] == 5
+    config = small_config().copy(seed=7)
+    config.growth["search"].pop("seed")
+    assert Search(config, tmp_path, tmp_path / "run").cfg.seed == 7  # defaults to the run's seed
+    assert Search(small_config(), tmp_path, tmp_path / "run2").cfg.seed == 3  # an explicit one wins
+    parent = Candidate(id="root", parent=None, step=0, action=None, history=[], spec=small_config().network)
+    props = {s: json.dumps(propose(parent, 1, SearchConfig.from_dict({**SEARCH, "seed": s})), sort_keys=True)
+             for s in range(6)}
+    assert len(set(props.values())) > 1  # different seeds, different proposals

@@ -48,8 +48,10 @@ def _resolve_config(args):
         config = load_config_file(args.config, base=config)
     if args.overrides:
         config = apply_overrides(config, args.overrides)
-    if args.seed is not None:
-        config = config.copy(seed=args.seed)
+    if args.seed is not None:  # the seed of the search (proposals, new layers) and of training
+        growth = dict(config.growth or {})
+        growth["search"] = {**(growth.get("search") or {}), "seed": args.seed}
+        config = config.copy(seed=args.seed, growth=growth)
     if args.name:
         config = config.copy(name=args.name)
     if (config.growth or {}).get("kind") != "dggan" or config.network.get("family") != "dggan":

@@ -60,7 +60,7 @@ class SearchConfig:
     inception_weights: str | None = None  # for fid/kid (else GROWGAN_INCEPTION_WEIGHTS / the cache)
     eval_images: int = 512
     eval_seed: int = 123
-    seed: int = 0
+    seed: int = 0  # proposals and new-layer init; defaults to the run's --seed
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "SearchConfig":
@@ -160,7 +160,9 @@ class Search:
         self.config = config
         self.archive = Path(archive)
         self.run_dir = Path(run_dir)
-        self.cfg = SearchConfig.from_dict((config.growth or {}).get("search"))
+        search = dict((config.growth or {}).get("search") or {})
+        search.setdefault("seed", config.seed)  # proposals follow the run's seed unless set apart
+        self.cfg = SearchConfig.from_dict(search)
         self.growth_cfg = DGGrowthConfig.from_dict(config.growth or {})
         self.train_fn = train_fn or engine_train
         self.score_fn = score_fn or engine_score
