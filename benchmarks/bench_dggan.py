@@ -58,34 +58,48 @@ def progan(data: str, out: Path, seed: int, images: int, name: str) -> Path:
     return newest(out, name)
 
 
-def score(run_dir: Path, data: str, num: int, classifier: str | None = None) -> dict:
+def score(run_dir: Path, data: str, num: int, classifier: str | None = None, ema: bool = True) -> dict:
     from growgan.metrics import evaluate_generator, metric_names
     from growgan.training.checkpoint import load_generator
 
     # fid-classifier needs a classifier file (growgan metrics train-classifier); SWD needs nothing
     names = ["swd"] + (["fid-classifier"] if classifier and "fid-classifier" in metric_names() else [])
     kw = {"classifier": classifier} if len(names) > 1 else {}
-    return evaluate_generator(load_generator(run_dir), data, names, num, seed=2024, **kw)
+    return evaluate_generator(load_generator(run_dir, ema=ema), data, names, num, seed=2024, **kw)
+
+
+MODELS = ("dggan", "progan_equal_final", "progan_equal_total")
+
+
+def rescore(results: list[dict], args) -> None:
+    """Score every model's raw G and G_ema again (same seed and count): at these short budgets
+    the presets' EMA half-life (ProGAN's 0.999 per minibatch = ~22 kimg at batch 32) is longer
+    than the runs, so G_ema still carries much of its early average and raw G is also reported."""
+    for row in results:
+        for key in MODELS:
+            row[f"{key}_scores"] = score(Path(row[key]), args.data, args.eval_images, args.classifier, ema=True)
+            row[f"{key}_scores_raw"] = score(Path(row[key]), args.data, args.eval_images, args.classifier, ema=False)
+        print(f"rescored seed {row['seed']}", flush=True)
 
 
 def grids(results: list[dict], out: Path) -> None:
-    """One picture per seed: DGGAN | ProGAN equal final | ProGAN equal total, 36 G_ema samples
-    each from the same latents (seed 0)."""
+    """Pictures per seed: DGGAN | ProGAN equal final | ProGAN equal total, 36 samples each
+    from the same latents (seed 0), of G_ema (grids-sN.png) and raw G (grids-raw-sN.png)."""
     import torch
 
     from growgan.training.checkpoint import load_generator
     from growgan.utils.image import make_grid, save_image, to_uint8
 
-    for row in results:
+    for row, ema in [(r, e) for r in results for e in (True, False)]:
         panels = []
-        for key in ("dggan", "progan_equal_final", "progan_equal_total"):
-            G = load_generator(Path(row[key])).eval()
+        for key in MODELS:
+            G = load_generator(Path(row[key]), ema=ema).eval()
             z = torch.randn(36, G.z_dim, generator=torch.Generator().manual_seed(0))
             with torch.no_grad():
                 panels.append(make_grid(to_uint8(G(z)), ncols=6, pad=2))
         gap = torch.full((panels[0].shape[0], panels[0].shape[1], 8), 255, dtype=torch.uint8)
         pic = torch.cat([panels[0], gap, panels[1], gap, panels[2]], dim=2)
-        save_image(pic, out / f"grids-s{row['seed']}.png")
+        save_image(pic, out / f"grids-{'' if ema else 'raw-'}s{row['seed']}.png")
 
 
 def main() -> None:
@@ -98,11 +112,20 @@ def main() -> None:
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--eval-images", type=int, default=1000)
     ap.add_argument("--classifier", default=None, help="fid-classifier network (growgan metrics train-classifier)")
+    ap.add_argument("--rescore", action="store_true", help="only score the runs in OUT/results.json again (raw G and G_ema)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res_path = out / "results.json"
     results = json.loads(res_path.read_text()) if res_path.is_file() else []
+    if args.rescore:
+        from growgan.utils.io import atomic_write_json
+
+        rescore(results, args)
+        atomic_write_json(res_path, results)
+        table(results)
+        grids(results, out)
+        return
     for seed in args.seeds:
         t0 = time.time()
         run(GROWGAN + ["search", "--preset", "dggan-mnist-32", "--data", args.data, "--out", str(out), "--seed", str(seed),
@@ -116,12 +139,14 @@ def main() -> None:
         row = {"seed": seed, "dggan": str(dg), "dggan_final_images": final, "dggan_total_images": total,
                "dggan_wall_s": round(t_dg), "best_spec": json.loads((dg / "best_spec.json").read_text())}
         row["dggan_scores"] = score(dg, args.data, args.eval_images, args.classifier)
+        row["dggan_scores_raw"] = score(dg, args.data, args.eval_images, args.classifier, ema=False)
         for tag, images in (("progan_equal_final", final), ("progan_equal_total", total)):
             t0 = time.time()
             rd = progan(args.data, out, seed, images, f"{tag}-s{seed}")
             row[tag] = str(rd)
             row[f"{tag}_wall_s"] = round(time.time() - t0)
             row[f"{tag}_scores"] = score(rd, args.data, args.eval_images, args.classifier)
+            row[f"{tag}_scores_raw"] = score(rd, args.data, args.eval_images, args.classifier, ema=False)
         results.append(row)
         from growgan.utils.io import atomic_write_json
 
@@ -132,7 +157,7 @@ def main() -> None:
 
 
 def table(results: list[dict]) -> None:
-    keys = ["dggan_scores", "progan_equal_final_scores", "progan_equal_total_scores"]
+    keys = [f"{m}_scores{raw}" for raw in ("", "_raw") for m in MODELS if f"{m}_scores{raw}" in results[0]]
     print("| model | " + " | ".join(sorted(results[0]["dggan_scores"])) + " |")
     for k in keys:
         cols = []
@@ -140,7 +165,8 @@ def table(results: list[dict]) -> None:
             vals = [r[k][m] for r in results]
             sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
             cols.append(f"{statistics.mean(vals):.1f} ± {sd:.1f} (n={len(vals)})")
-        print(f"| {k.replace('_scores', '')} | " + " | ".join(cols) + " |")
+        name = k.replace("_scores_raw", " (raw G)").replace("_scores", " (G_ema)")
+        print(f"| {name} | " + " | ".join(cols) + " |")
 
 
 if __name__ == "__main__":
