@@ -22,17 +22,20 @@ def dggan_network(z_dim: int, width: int = 8) -> dict:
 
 
 def dggan_config(network: dict, growth: dict, batch_size: int, kimg: float, **extra) -> TrainConfig:
-    return TrainConfig(
+    keys = dict(
         network=network, growth={"kind": "dggan", **growth}, loss="wgan", n_critic=1, gp_lambda=10.0,
         drift_epsilon=0.001, lr_G=0.001, lr_D=0.001, betas_G=(0.0, 0.99), betas_D=(0.0, 0.99), adam_eps=1e-8,
-        batch_size=batch_size, ema_kimg=ema_kimg_for_decay(batch_size), ema_rampup=None, kimg=kimg, **extra,
+        batch_size=batch_size, ema_kimg=ema_kimg_for_decay(batch_size), ema_rampup=None, kimg=kimg,
     )
+    return TrainConfig(**{**keys, **extra})
 
 
 @register_preset("dggan-mnist-32")
 def dggan_mnist_32() -> TrainConfig:
     """CPU-sized: K = 2, at most 2 children per parent, T = 0.5 kimg, 8 -> 32 px in 6-7
-    steps (~20 candidates), then the best trains on to 20 kimg seen in all."""
+    steps (~20 candidates), then the best trains on to 20 kimg seen in all. G_ema ramps up
+    (half-life <= 0.05 x images seen) as in progan-mnist-32: candidates are scored on G_ema,
+    which with a 22 kimg half-life and no ramp would hardly have left its random start."""
     search = {
         "K": 2, "p": 0.3, "kernels": [1, 3, 5], "widths": [8, 16, 32], "max_layers_per_stage": 3,
         "max_children": 2, "candidate_kimg": 0.5, "target_resolution": 32, "steps_per_resolution": 2,
@@ -40,7 +43,7 @@ def dggan_mnist_32() -> TrainConfig:
     }
     growth = {"fade_kimg": 0.5, "batch_sizes": {"8": 32, "16": 32, "32": 32}, "search": search}
     return dggan_config(dggan_network(z_dim=64), growth, batch_size=32, kimg=20.0,
-                        log_kimg=2.0, grid_kimg=5.0, checkpoint_kimg=5.0, tensorboard=False)
+                        log_kimg=2.0, grid_kimg=5.0, checkpoint_kimg=5.0, tensorboard=False, ema_rampup=0.05)
 
 
 @register_preset("dggan-cifar10")

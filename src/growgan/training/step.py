@@ -18,6 +18,12 @@ from growgan.training.distributed import all_reduce_grads
 from growgan.training.state import TrainState
 
 
+def _spectral_normed(net: torch.nn.Module) -> bool:
+    from torch.nn.utils import parametrize
+
+    return any(parametrize.is_parametrized(m) for m in net.modules())
+
+
 class StepRunner:
     def __init__(self, config, device: torch.device, amp: torch.dtype | None, gen: torch.Generator, world_size: int):
         self.cfg, self.device, self.amp, self.gen, self.world = config, device, amp, gen, world_size
@@ -35,7 +41,10 @@ class StepRunner:
                 net.to(memory_format=torch.channels_last)
         self.G_fwd, self.D_fwd = st.G, st.D
         if self.cfg.compile:
-            self.G_fwd, self.D_fwd = torch.compile(st.G), torch.compile(st.D)
+            # spectral norm's power iteration updates its vectors in place inside forward,
+            # which compiled autograd graphs reject in backward: such a net runs eagerly
+            self.G_fwd = st.G if _spectral_normed(st.G) else torch.compile(st.G)
+            self.D_fwd = st.D if _spectral_normed(st.D) else torch.compile(st.D)
         self._wrapped = key
 
     def _latents(self, n: int, z_dim: int) -> torch.Tensor:
