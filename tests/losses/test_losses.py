@@ -246,3 +246,24 @@ def test_penalties_exact_under_bf16_autocast():
     assert not torch.allclose(naive_r1, want_r1, rtol=1e-4)
     r1.backward()
     assert D.l1.weight.grad is not None and D.l1.weight.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize("target", [1.0, 750.0, 0.3])
+def test_gradient_penalty_target_matches_direct_computation(target):
+    """Progressive GAN's form lambda * (||g|| - t)^2 / t^2, against finite-difference grads."""
+    D = TinyD()
+    g = torch.Generator().manual_seed(3)
+    reals, fakes = torch.randn(5, 2, 3, 3, generator=g) * 40, torch.randn(5, 2, 3, 3, generator=g)
+    gp = losses.gradient_penalty(D, reals, fakes, generator=torch.Generator().manual_seed(4), target=target)
+    a = torch.rand(5, 1, 1, 1, generator=torch.Generator().manual_seed(4))
+    norms = fd_input_grads(D, a * reals + (1 - a) * fakes).flatten(1).norm(dim=1)
+    close(gp, (((norms - target) ** 2).mean() / target**2).item(), tol=1e-5)
+    with pytest.raises(ValueError):
+        losses.gradient_penalty(D, reals, fakes, target=0.0)
+
+
+def test_progan_cifar10_uses_the_official_gp_target():
+    from growgan.training.presets import get_preset
+
+    assert get_preset("progan-cifar10").gp_target == 750.0
+    assert get_preset("progan-mnist-32").gp_target == 1.0

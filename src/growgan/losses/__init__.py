@@ -114,14 +114,20 @@ def gradient_penalty(
     fakes: torch.Tensor,
     c: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    target: float = 1.0,
 ) -> torch.Tensor:
-    """WGAN-GP (Gulrajani et al. 2017): mean over samples of (||grad_x D(x_hat)|| - 1)^2 at
-    x_hat = a reals + (1 - a) fakes, a ~ U[0, 1] per sample. Unscaled (multiply by lambda)."""
+    """WGAN-GP (Gulrajani et al. 2017): mean over samples of (||grad_x D(x_hat)|| - target)^2
+    / target^2 at x_hat = a reals + (1 - a) fakes, a ~ U[0, 1] per sample. Unscaled (multiply
+    by lambda). ``target`` is 1 in the WGAN-GP paper; Progressive GAN's official code
+    (loss.py, ``wgan_target``) divides by target^2 as here and uses 750 for CIFAR-10.
+    Raises ValueError for a target <= 0."""
+    if not target > 0:
+        raise ValueError(f"gradient penalty target must be positive, got {target}")
     a = torch.rand(reals.shape[0], 1, 1, 1, generator=generator, device=reals.device, dtype=torch.float32)
     x_hat = a * reals.detach().float() + (1.0 - a) * fakes.detach().float()  # [N, C, H, W]
     grad = _input_grad(D, x_hat, c)
     norm = grad.flatten(1).norm(2, dim=1)  # [N]
-    return (norm - 1.0).square().mean()
+    return (norm - target).square().mean() / (target * target)
 
 
 def r1_penalty(D: nn.Module, reals: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:

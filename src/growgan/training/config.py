@@ -29,6 +29,7 @@ class TrainConfig:
     loss: str = "nonsaturating"  # nonsaturating | minimax | wgan | hinge | lsgan | relativistic
     n_critic: int = 1  # D steps per G step
     gp_lambda: float = 0.0  # WGAN-GP weight (0 = off)
+    gp_target: float = 1.0  # WGAN-GP gradient-norm target: lambda * (||grad|| - t)^2 / t^2 (ProGAN CIFAR-10: 750)
     r1_gamma: float = 0.0  # R1 weight: loss += gamma/2 * ||grad D(x)||^2 (0 = off)
     r1_interval: int = 1  # lazy R1: every k D steps, scaled by k
     drift_epsilon: float = 0.0  # ProGAN drift: epsilon * D(x)^2
@@ -97,6 +98,8 @@ class TrainConfig:
         for k in ("betas_G", "betas_D"):
             if len(getattr(self, k)) != 2:
                 raise GrowganError(f"{source}: {k} needs two numbers, e.g. [0.5, 0.999]")
+        if not self.gp_target > 0:
+            raise GrowganError(f"{source}: gp_target must be > 0 (1 for WGAN-GP, 750 for ProGAN's CIFAR-10), got {self.gp_target}")
         if self.metrics and self.metrics_every_kimg < 0:
             raise GrowganError(f"{source}: metrics_every_kimg must be >= 0")
 

@@ -92,7 +92,7 @@ class StepRunner:
         stats = {"loss/D": loss.detach(), "D/real": real_logits.detach().mean(), "D/fake": fake_logits.detach().mean()}
         total = loss
         if cfg.gp_lambda > 0:
-            gp = losses.gradient_penalty(st.D, reals_in, fakes_in, c, generator=self.gen)
+            gp = losses.gradient_penalty(st.D, reals_in, fakes_in, c, generator=self.gen, target=cfg.gp_target)
             total = total + cfg.gp_lambda * gp
             stats["loss/gp"] = gp.detach()
         if cfg.drift_epsilon > 0:
