@@ -130,6 +130,8 @@ class Trainer:
                                   rank=self.dist.rank, world_size=self.dist.world_size)
         self.gen = torch.Generator(self.device).manual_seed(self.config.seed * 1_000_003 + self.dist.rank)
         self.amp = amp_dtype(self.config.amp, self.device)
+        self.flops = 0  # training FLOPs so far, all ranks (growgan.training.flops); kept in checkpoints
+        self.train_s = 0.0  # seconds spent in train_until so far (this rank); kept in checkpoints
         if resume:
             self._load_resume(resume)
         self.log = RunLogger(self.run_dir, tensorboard=self.config.tensorboard, verbose=verbose and self.dist.is_main)
@@ -152,13 +154,18 @@ class Trainer:
             self.loader.load_state_dict(extra["loader"])
         restore_rng(rngs[self.dist.rank])
         self.gen.set_state(gens[self.dist.rank])
+        self.flops = int(extra.get("flops", 0))
+        self.train_s = float(extra.get("train_s", 0.0))
 
     def resume_extra(self) -> dict:
-        """Per-rank RNG states and the loader position (a collective call under torchrun)."""
+        """Per-rank RNG states, the loader position, training FLOPs and seconds so far (a
+        collective call under torchrun). Passing it back as `resume=` continues the data
+        stream and every random draw exactly where this trainer stopped."""
         mine = {"rng": capture_rng(), "gen": self.gen.get_state()}
         allr = dist_utils.gather_objects(mine) if self.dist.enabled else [mine]
         return {"rng": [r["rng"] for r in allr], "gen": [r["gen"] for r in allr],
-                "loader": self.loader.state_dict(), "world_size": self.dist.world_size}
+                "loader": self.loader.state_dict(), "world_size": self.dist.world_size,
+                "flops": int(self.flops), "train_s": float(self.train_s)}
 
     # ------------------------------------------------------------------ one iteration
     def step(self) -> None:
@@ -170,6 +177,7 @@ class Trainer:
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
+        self._count_flops()
         for i in range(cfg.n_critic):
             reals, c = self._next_reals()
             d_index = st.step * cfg.n_critic + i
@@ -187,6 +195,14 @@ class Trainer:
             dist_utils.broadcast_module(st.D, params=False)
             dist_utils.broadcast_module(st.G_ema, params=False)
         st.step += 1
+
+    def _count_flops(self) -> None:
+        """Add this iteration's FLOPs (counted once per step shape, see training.flops)."""
+        from growgan.training.flops import step_flops
+
+        cfg, st = self.config, self.state
+        r1_now = cfg.r1_gamma > 0 and (st.step * cfg.n_critic) % cfg.r1_interval == 0
+        self.flops += step_flops(st, cfg, self.loader.batch_size, self.device, r1_now) * self.dist.world_size
 
     def _next_reals(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         from growgan.data.loader import downsample, prepare_batch
@@ -231,6 +247,7 @@ class Trainer:
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
                     disable=not (self.log.verbose), leave=False)
         t_tick, n_tick = time.time(), st.images_seen
+        t_start = time.time()
         self.log.line(f"training from kimg {st.kimg:.1f} to {target / 1000:.1f} on {self.device} "
                       f"({self.dist.world_size} process(es), batch {self.loader.batch_size} per process)")
         try:
@@ -254,6 +271,7 @@ class Trainer:
                 if cfg.metrics and (last or _crossed(before, st.images_seen, cfg.metrics_every_kimg)):
                     self.evaluate_metrics()
         finally:
+            self.train_s += time.time() - t_start
             pbar.close()
             self._restore_signals(old)
             self.log.flush()
@@ -282,7 +300,7 @@ class Trainer:
                                      f"lower the learning rates or use another loss{good}")
         dt = max(time.time() - t0, 1e-9)
         row.update({"kimg": st.kimg, "step": st.step, "img_per_s": (st.images_seen - n0) / dt,
-                    "sec_total": time.time() - self.log.t0, "lr_G": st.opt_G.param_groups[0]["lr"],
+                    "sec_total": time.time() - self.log.t0, "flops": float(self.flops), "lr_G": st.opt_G.param_groups[0]["lr"],
                     "lr_D": st.opt_D.param_groups[0]["lr"], "batch": self.loader.batch_size})
         if self.dist.is_main:
             self.log.stats(row, st.images_seen)
