@@ -23,9 +23,9 @@ from growgan.networks.dggan import initial_spec
 from growgan.training.config import TrainConfig
 from growgan.training.state import TrainState
 
-SEARCH = {"K": 2, "p": 0.5, "kernels": [1, 3], "widths": [4, 8], "max_layers_per_stage": 2, "max_children": 2,
-          "candidate_kimg": 0.016, "target_resolution": 8, "steps_per_resolution": 1, "search_kimg": 0.0,
-          "final_kimg": 0.1, "metric": "toy", "seed": 3}
+SEARCH = {"K": 2, "p": 0.5, "kernels": [1, 3], "widths": [4, 8], "root_widths": [4], "max_layers_per_stage": 2,
+          "max_children": 2, "settle_kimg": 0.008, "target_resolution": 8, "max_steps": 2, "final_kimg": 0.1,
+          "metric": "toy", "seed": 3}
 
 
 def small_config() -> TrainConfig:
@@ -33,7 +33,7 @@ def small_config() -> TrainConfig:
     return TrainConfig(network=spec, growth={"kind": "dggan", "fade_kimg": 0.008, "search": dict(SEARCH)}, batch_size=4)
 
 
-def standin_train(config, archive, state, until):
+def standin_train(config, archive, state, until, resume=None):
     """A few deterministic GAN steps with the DGGAN growth controller (not the engine)."""
     growth = DGGrowth.from_config(config)
     if state is None:
@@ -45,6 +45,7 @@ def standin_train(config, archive, state, until):
         G_ema.load_state_dict(G.state_dict())
         state = TrainState(spec=config.network, G=G, D=D, G_ema=G_ema.requires_grad_(False),
                            opt_G=torch.optim.Adam(G.parameters(), 1e-3), opt_D=torch.optim.Adam(D.parameters(), 1e-3))
+    start = state.images_seen
     gen = torch.Generator().manual_seed(len(config.growth["history"]) * 1000 + state.images_seen)
     while state.images_seen < until:
         growth.apply(state)
@@ -65,12 +66,13 @@ def standin_train(config, archive, state, until):
     if calls:
         with open(calls, "a") as f:
             f.write(f"{os.environ.get('RANK', '0')} {len(config.growth['history'])} {until}\n")
-    return state
+    flops = (resume or {}).get("flops", 0) + 1000 * (state.images_seen - start)
+    return state, {"flops": flops, "train_s": 0.0}
 
 
-def standin_score(G, archive, cfg):
+def standin_score(G, archive, cfg, seed):
     """A deterministic score from the generator's images (mean absolute pixel value)."""
-    gen = torch.Generator().manual_seed(cfg.eval_seed)
+    gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         img = G(torch.randn(8, G.z_dim, generator=gen))
     return {"toy": float(img.abs().mean())}
@@ -88,14 +90,16 @@ def test_action_space_and_proposals():
     cfg = SearchConfig.from_dict(SEARCH)
     spec = initial_spec(width=4, base_resolution=(4, 4))
     space = action_space(spec, cfg)
-    assert len(space) == 2 * 2 * 2 + 1  # G/D x kernels x widths + grow-resolution
+    assert len(space) == 2 * 2 * 2 + 2  # G/D x kernels x widths + grow-resolution x widths
     parent = Candidate(id="root", parent=None, step=0, action=None, history=[], spec=spec)
     picks = propose(parent, 1, cfg)
-    assert picks == propose(parent, 1, cfg) and 1 <= len(picks) <= cfg.max_children  # deterministic
-    parent.steps_at_res = 1
-    assert propose(parent, 1, cfg) == [{"op": "grow-resolution"}]  # the schedule forces growth
+    assert picks == propose(parent, 1, cfg) and 2 <= len(picks) <= cfg.max_children + 1  # deterministic
+    assert picks[0] == {"op": "keep"} and all(a in space for a in picks[1:])  # no growth is always tried
+    # the last step with a doubling still to do: only grow-resolution, no keep
+    last = propose(parent, cfg.max_steps, cfg)
+    assert last and all(a["op"] == "grow-resolution" for a in last)
     c = [Candidate(id=f"c{i}", parent="root", step=1, action=None, history=[], score=s) for i, s in enumerate([3.0, None, 1.0, 2.0])]
-    assert [x.id for x in select(c, [], cfg)] == ["c2", "c3"]  # lower is better; a missing score loses
+    assert [x.id for x in select(c, cfg)] == ["c2", "c3"]  # lower is better; a missing score loses
 
 
 def test_search_runs_logs_and_resumes_after_a_kill(tmp_path, monkeypatch):
@@ -106,7 +110,11 @@ def test_search_runs_logs_and_resumes_after_a_kill(tmp_path, monkeypatch):
     n_trained = len(calls.read_text().splitlines())
     rows = _rows(full)
     cand_rows = [r for r in rows if r["type"] == "candidate"]
-    assert len(cand_rows) == n_trained and {"id", "parent", "action", "spec", "kimg", "score", "wall_s"} <= set(cand_rows[0])
+    assert len(cand_rows) == n_trained
+    assert {"id", "parent", "action", "spec", "kimg", "score", "score_std", "flops", "train_s", "wall_s"} <= set(cand_rows[0])
+    for r in cand_rows:  # each candidate's own FLOPs (the stand-in counts 1000 per image trained)
+        parent_kimg = next((p["kimg"] for p in cand_rows if p["id"] == r["parent"]), 0.0)
+        assert r["flops"] == round(1000 * 1000 * (r["kimg"] - parent_kimg)) and r["score_std"] is not None
     assert best.spec == json.loads((full / "best_spec.json").read_text())
     assert best.spec["G"]["fade"] is None and len(best.spec["G"]["stages"]) == 2  # reached 8x8 from 4x4
     assert (full / "tree.png").stat().st_size > 0 and (full / "tree.html").is_file()

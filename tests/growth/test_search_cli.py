@@ -12,9 +12,9 @@ import pytest
 from growgan.cli import main
 
 SETS = ["tensorboard=false", "batch_size=16", "growth.fade_kimg=0.016", "growth.batch_sizes={}",
-        "growth.search.candidate_kimg=0.032", "growth.search.max_children=2", "growth.search.kernels=[1,3]",
-        "growth.search.widths=[8]", "growth.search.steps_per_resolution=1", "growth.search.target_resolution=16",
-        "growth.search.final_kimg=0.128", "growth.search.eval_images=64"]
+        "growth.search.settle_kimg=0.016", "growth.search.max_children=2", "growth.search.kernels=[1,3]",
+        "growth.search.widths=[8]", "growth.search.root_widths=[8]", "growth.search.max_steps=1",
+        "growth.search.target_resolution=16", "growth.search.final_kimg=0.128", "growth.search.eval_images=64"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,10 @@ def test_search_end_to_end_then_generate_metrics_and_resume(archive, tmp_path, c
     assert list((run_dir / "grids").glob("ema-*.png")) and list((run_dir / "checkpoints").glob("checkpoint-*.pt"))
     rows = [json.loads(line) for line in (run_dir / "search.jsonl").read_text().splitlines()]
     cands = [r for r in rows if r["type"] == "candidate"]
-    assert all(np.isfinite(r["score"]) for r in cands)
+    assert all(np.isfinite(r["score"]) and r["score_std"] is not None and len(r["score_by_seed"]) == 2 for r in cands)
+    assert all(r["flops"] > 0 and r["train_s"] > 0 and r["wall_s"] >= r["train_s"] for r in cands)
+    final = json.loads((run_dir / "final.json").read_text())
+    assert final["total_flops"] == final["search_flops"] + final["final_flops"] and final["final_flops"] > 0
     best = json.loads((run_dir / "best_spec.json").read_text())
     assert best["family"] == "dggan" and len(best["G"]["stages"]) == 2  # 8 -> 16
 
@@ -81,7 +84,7 @@ def test_torchrun_two_processes_share_the_children(archive, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
            "-m", "growgan", "search", "--preset", "dggan-mnist-32", "--data", str(archive), "--out", str(tmp_path),
            "--quiet", "--set", "growth.search.p=1.0"]
-    for s in SETS:
+    for s in SETS + ["growth.search.root_widths=[8,16]"]:  # two roots: one per rank at step 0
         cmd += ["--set", s]
     proc = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

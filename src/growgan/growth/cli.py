@@ -19,7 +19,7 @@ SEARCH_CONFIG = "search_config.json"
 def register(subparsers) -> None:
     """Add `growgan search` to the `growgan` parser."""
     p = subparsers.add_parser("search", help="DGGAN: grow G and D by architecture search, then train the best")
-    p.add_argument("--preset", help="dggan-mnist-32 (CPU-sized) or dggan-cifar10 (paper-sized)")
+    p.add_argument("--preset", help="dggan-mnist-32 (CPU-sized) or dggan-cifar10 (the paper's CIFAR-10 schedule as the seed reports it)")
     p.add_argument("--data", help="archive folder (growgan dataset prepare) or 'builtin'")
     p.add_argument("--out", default="runs", help="parent folder of run folders (default: runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a killed search; finished candidates are kept")
@@ -112,39 +112,6 @@ def run_search(args) -> int:
     return 0
 
 
-def train_final(search, best, log, quiet: bool = False) -> None:
-    """Train the best candidate on to `final_kimg` in the search's run folder (resumable from
-    its own checkpoints), then score it with the selection metric into final.json."""
-    from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state
-    from growgan.training.loop import Trainer
-    from growgan.training.rundir import write_config
-    from growgan.utils.io import atomic_write_json
-
-    run_dir = search.run_dir
-    config = search._config_for(best)
-    config = config.copy(growth={k: v for k, v in config.growth.items() if k != "search_data"})
-    resume = None
-    if list_checkpoints(run_dir):
-        path, ckpt = latest_checkpoint(run_dir)
-        state, resume = restore_state(ckpt, config, "cpu", path), ckpt["extra"]
-        log(f"resuming the final training from {path.name}")
-    else:
-        path = search._cand_dir(best.id) / "checkpoint.pt"
-        state = restore_state(load_checkpoint(path), config, "cpu", path)
-    write_config(run_dir, config)
-    from growgan.training.distributed import DistInfo
-
-    trainer = Trainer(config, search.archive, state=state, run_dir=run_dir, verbose=not quiet,
-                      handle_signals=True, resume=resume, dist=DistInfo())  # rank 0 alone trains the best
-    target = int(round(search.cfg.final_kimg * 1000))
-    if trainer.train_until(max(target, state.images_seen)) != "done":
-        raise KeyboardInterrupt
-    if not list_checkpoints(run_dir):  # already past the target: still leave a model behind
-        trainer.save_grids()
-        trainer.save_checkpoint()
-    from growgan.growth.search import engine_score
-
-    scores = engine_score(trainer.state.G_ema, search.archive, search.cfg)
-    atomic_write_json(run_dir / "final.json", {"candidate": best.id, "images_seen": trainer.state.images_seen,
-                                               "spec": best.spec, "scores": scores})
-    log("final " + " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
+def train_final(search, best, log, quiet: bool = False) -> dict:
+    """Train the best candidate on to `final_kimg` (see `Search.train_final`)."""
+    return search.train_final(best, log, quiet=quiet)

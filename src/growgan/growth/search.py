@@ -1,24 +1,31 @@
 """DGGAN architecture search by top-K greedy pruning (Liu et al., AAAI 2021, arXiv 2106.08505).
 
-Training alternates with growing. Every growing step, each of the K kept architectures
-proposes children: each action of the action space (``G+conv(k, w)``, ``D+conv(k, w)``,
-``grow-resolution``) is sampled with probability p. Each child starts from a copy of its
-parent's training state (weights, EMA, optimizer moments; the new layer fades in), trains
-for T kimg, and is scored by a selection metric (SWD by default) on a fixed evaluation
-seed and sample count; the best K children (optionally with their parents) survive. The
-search stops when every survivor is at the target resolution and has seen the search
-budget; then the best trains on to the final length.
+Training alternates with growing. Step 0 trains one starting net per root width. Every
+growing step, each of the K kept architectures proposes children: "keep" (itself, trained
+on without growth) and actions of the action space (``G+conv(k, w)``, ``D+conv(k, w)``,
+``grow-resolution`` with a new stage of width w) each sampled with probability p. Each
+child starts from its parent's full training state (weights, EMA, optimizer moments, data
+stream position and RNG states), fades its new layer in for ``growth.fade_kimg``, trains
+``settle_kimg`` more at full weight, and is scored by a selection metric (SWD by default,
+or fid-classifier, ...) on two evaluation seeds (mean and spread recorded); the best K
+children survive. Resolution growth is one of the actions, chosen by the score; the budget
+is ``max_steps`` growing steps, and when the steps left are only enough for the remaining
+resolution doublings, only growing the resolution is offered. Then the best trains on to
+``final_kimg``. Every candidate records its training FLOPs (growgan.training.flops) and its
+single-process training and evaluation seconds.
 
 Files (run folder): ``search.jsonl`` (one row per candidate, one per step with its
 survivors), ``candidates/<id>/checkpoint.pt`` + ``result.json`` (each written atomically;
 a candidate counts as finished only once its result exists, so a killed search resumes
 without retraining anything finished), ``tree.png`` / ``tree.html``, ``best_spec.json``,
+``final.json`` (the final model's scores, FLOPs of the search and of the final training),
 and the final model's ``checkpoints/``, ``grids/``, ``stats.jsonl`` (a normal run folder).
 Under torchrun, each rank trains its share of a step's children; rank 0 writes the logs.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -40,54 +47,66 @@ from growgan.utils.io import append_jsonl, atomic_write_json
 
 @dataclass
 class SearchConfig:
-    """Search settings, read from ``config.growth["search"]``. Defaults are CPU-sized."""
+    """Search settings, read from ``config.growth["search"]`` (each candidate's fade-in length
+    is ``config.growth["fade_kimg"]``). Defaults are small; see the presets for sized ones."""
 
-    K: int = 2  # architectures kept per step (the paper: 20)
+    K: int = 2  # architectures kept per step
     p: float = 0.5  # probability of sampling each action of the action space
     kernels: list[int] = field(default_factory=lambda: [1, 3, 5])
-    widths: list[int] = field(default_factory=lambda: [8, 16])
+    widths: list[int] = field(default_factory=lambda: [8, 16])  # for G+conv, D+conv and new stages
+    root_widths: list[int] = field(default_factory=lambda: [8])  # step 0: one starting net per width
     max_layers_per_stage: int = 3  # a stage is full at this many conv layers
-    max_children: int = 4  # per parent (0 = no cap); a random subset of the sampled actions
-    candidate_kimg: float = 2.0  # T: training of each child before it is scored
+    max_children: int = 4  # per parent, besides "keep" (0 = no cap); a random subset of the sampled actions
+    settle_kimg: float = 1.0  # after the fade-in, each child trains this long at full weight before scoring
     target_resolution: int = 32
-    steps_per_resolution: int = 2  # after this many steps at a resolution, the only child is grow-resolution
-    search_kimg: float = 0.0  # and the search goes on at least until its survivors have seen this
-    max_steps: int = 50
+    max_steps: int = 8  # the budget: growing steps; the search ends after this many
     final_kimg: float = 30.0  # the best trains on until it has seen this many kimg in all
-    include_parents: bool = False
     metric: str = "swd"  # a metric name (swd, fid-classifier, fid, kid, ...); lower is better
     classifier: str | None = None  # network file for the *-classifier metrics
     inception_weights: str | None = None  # for fid/kid (else GROWGAN_INCEPTION_WEIGHTS / the cache)
     eval_images: int = 512
-    eval_seed: int = 123
-    seed: int = 0  # proposals and new-layer init; defaults to the run's --seed
+    eval_seeds: list[int] = field(default_factory=lambda: [123, 124])  # score = mean, spread = std over these
+    seed: int = 0  # proposals; defaults to the run's --seed
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "SearchConfig":
+        """Parse and check ``config.growth.search``; bad keys or values raise GrowganError."""
         d = dict(d or {})
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
             raise GrowganError(f"config.growth.search: unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         cfg = cls(**d)
-        if cfg.K < 1 or not 0.0 < cfg.p <= 1.0 or cfg.candidate_kimg <= 0:
-            raise GrowganError("config.growth.search: need K >= 1, 0 < p <= 1 and candidate_kimg > 0")
+        if cfg.K < 1 or not 0.0 < cfg.p <= 1.0 or cfg.settle_kimg < 0 or cfg.max_steps < 0:
+            raise GrowganError("config.growth.search: need K >= 1, 0 < p <= 1, settle_kimg >= 0 and max_steps >= 0")
+        if not cfg.widths or not cfg.root_widths or not cfg.kernels or not cfg.eval_seeds:
+            raise GrowganError("config.growth.search: widths, root_widths, kernels and eval_seeds must not be empty")
         return cfg
 
 
 @dataclass
 class Candidate:
-    """One architecture with its training history; stored as result.json."""
+    """One architecture with its training history; stored as result.json.
+
+    flops / train_s: this candidate's own training (from its parent's state to its own);
+    lineage_flops: the training FLOPs of its whole line from scratch (what its net cost)."""
 
     id: str
     parent: str | None
     step: int
-    action: dict[str, Any] | None  # None for the root
+    action: dict[str, Any] | None  # None for a root
     history: list[dict[str, Any]]  # replayable growth history (actions with "at")
+    start: dict = field(default_factory=dict)  # the root's network spec the history applies to
     images_seen: int = 0
-    steps_at_res: int = 0  # growing steps since the last resolution change
-    score: float | None = None
-    scores: dict[str, float] = field(default_factory=dict)
+    score: float | None = None  # mean of the selection metric over the evaluation seeds
+    score_std: float | None = None  # sample std of it over the evaluation seeds
+    score_by_seed: list[float] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)  # every metric key, mean over seeds
+    flops: int = 0
+    lineage_flops: int = 0
+    train_s: float = 0.0
+    lineage_train_s: float = 0.0
+    eval_s: float = 0.0
     wall_s: float = 0.0
     spec: dict = field(default_factory=dict)
     rank: int = 0  # the process that trained it
@@ -99,60 +118,97 @@ class Candidate:
 
 
 # --------------------------------------------------------------------------- proposals
+def doublings_left(spec: dict, cfg: SearchConfig) -> int:
+    """How many grow-resolution steps separate `spec` from the target resolution."""
+    res, n = spec_resolution(spec)[0], 0
+    while res < cfg.target_resolution:
+        res, n = res * 2, n + 1
+    return n
+
+
 def action_space(spec: dict, cfg: SearchConfig) -> list[dict[str, Any]]:
-    """Every action allowed from `spec` (settled)."""
+    """Every growing action allowed from `spec` (settled): a conv layer of each kernel and
+    width appended to G's or inserted at D's input in the top stage (while it has fewer than
+    max_layers_per_stage layers), and a new resolution with one 3x3 layer per net of each
+    width (G and D the same width; k = 3 as ProGAN's). "keep" is not in it: every parent
+    always gets a keep child besides (see `propose`)."""
     actions: list[dict[str, Any]] = []
     for net, op in (("G", "G+conv"), ("D", "D+conv")):
         if len(spec[net]["stages"][-1]) < cfg.max_layers_per_stage:
             actions += [{"op": op, "k": k, "w": w} for k in cfg.kernels for w in cfg.widths]
-    if spec_resolution(spec)[0] < cfg.target_resolution:
-        actions.append({"op": "grow-resolution"})
+    if doublings_left(spec, cfg) > 0:
+        actions += [{"op": "grow-resolution", "k": 3, "g_w": w, "d_w": w} for w in cfg.widths]
     return actions
 
 
 def propose(parent: Candidate, step: int, cfg: SearchConfig) -> list[dict[str, Any]]:
-    """The actions `parent` tries at `step`: each sampled with probability p (at least one),
-    deterministic in (seed, step, parent id) so a resumed search proposes the same children."""
+    """The actions `parent` tries at `step` (1-based): "keep" (the parent trained on without
+    growth) plus each action of the space sampled with probability p (at least one), at most
+    max_children of them. Deterministic in (seed, step, parent id), so a resumed search
+    proposes the same children. When the steps left (this one included) are only enough for
+    the resolution doublings still needed, only grow-resolution actions are offered and no
+    keep: the budget ends every surviving line at the target resolution."""
     rng = random.Random(f"{cfg.seed}/{step}/{parent.id}")
     space = action_space(parent.spec, cfg)
-    grow = [a for a in space if a["op"] == "grow-resolution"]
-    if grow and parent.steps_at_res >= cfg.steps_per_resolution:
-        return grow  # the ProGAN-like schedule: move on to the next resolution
-    if not space:
-        return []
-    picked = [a for a in space if rng.random() < cfg.p] or [rng.choice(space)]
+    must_grow = doublings_left(parent.spec, cfg) >= cfg.max_steps - step + 1
+    if must_grow:
+        space = [a for a in space if a["op"] == "grow-resolution"]
+    picked = [a for a in space if rng.random() < cfg.p] or ([rng.choice(space)] if space else [])
     if cfg.max_children and len(picked) > cfg.max_children:
         picked = rng.sample(picked, cfg.max_children)
-    return picked
+    return picked if must_grow else [{"op": "keep"}] + picked
 
 
 def make_child(parent: Candidate, action: dict, step: int, index: int) -> Candidate:
-    grew = action["op"] == "grow-resolution"
+    """A child of `parent`: its history gains `action` at the parent's image count ("keep"
+    adds nothing)."""
+    grows = action["op"] != "keep"
     return Candidate(
         id=f"s{step}c{index}",
         parent=parent.id,
         step=step,
         action=dict(action),
-        history=parent.history + [dict(action, at=parent.images_seen)],
+        history=parent.history + ([dict(action, at=parent.images_seen)] if grows else []),
+        start=copy.deepcopy(parent.start),
         images_seen=parent.images_seen,
-        steps_at_res=0 if grew else parent.steps_at_res + 1,
     )
 
 
-def select(children: list[Candidate], parents: list[Candidate], cfg: SearchConfig) -> list[Candidate]:
-    """Top-K greedy pruning: the K best by score (lower is better), ties by id."""
-    pool = children + (parents if cfg.include_parents else [])
-    return sorted(pool, key=lambda c: (c.sort_key, c.id))[: cfg.K]
+def select(children: list[Candidate], cfg: SearchConfig) -> list[Candidate]:
+    """Top-K greedy pruning: the K best by score (lower is better; a missing or non-finite
+    score loses), ties by id. The keep children stand for the parents."""
+    return sorted(children, key=lambda c: (c.sort_key, c.id))[: cfg.K]
+
+
+def progan_path(widths: list[int], layers_per_stage: int = 2) -> tuple[int, list[dict[str, Any]]]:
+    """(root width, actions) that grow a root of one 3x3 layer into Progressive GAN's layer
+    layout from the first resolution on: per stage `layers_per_stage` 3x3 convs of
+    ``widths[stage]`` channels in G and in D (ProGAN: two per stage, nf(stage) wide). Used to
+    check that the search space contains ProGAN (tests, benchmarks)."""
+    actions: list[dict[str, Any]] = []
+    for i, w in enumerate(widths):
+        if i > 0:
+            actions.append({"op": "grow-resolution", "k": 3, "g_w": w, "d_w": w})
+        for _ in range(layers_per_stage - 1):
+            actions += [{"op": "G+conv", "k": 3, "w": w}, {"op": "D+conv", "k": 3, "w": w}]
+    return widths[0], actions
 
 
 # --------------------------------------------------------------------------- the search
-TrainFn = Callable[[Any, Any, Any, int], Any]  # (config, archive, state or None, until) -> state
-ScoreFn = Callable[[Any, Path, "SearchConfig"], dict[str, float]]
+# (config, archive, state or None, until images, resume extra or None) -> (state, resume extra)
+TrainFn = Callable[[Any, Any, Any, int, Any], tuple[Any, dict]]
+ScoreFn = Callable[[Any, Path, "SearchConfig", int], dict[str, float]]  # (G, archive, cfg, eval seed)
 
 
 class Search:
     """Runs (or resumes) a search in `run_dir`. `train_fn` and `score_fn` default to the
-    training engine and `growgan.metrics.evaluate_generator`; tests may pass small ones."""
+    training engine and `growgan.metrics.evaluate_generator`; tests may pass small ones.
+
+    Continuity: a child starts from its parent's checkpoint *and* its resume extra (data
+    loader position, latent generator, global RNG, FLOPs so far), so it trains on the
+    batches that follow its parent's last; siblings share those batches (common random
+    numbers), and no line of the tree sees an image twice before the dataset runs out. The
+    final continuation starts from the best candidate's checkpoint and extra the same way."""
 
     def __init__(self, config, archive: str | Path, run_dir: str | Path,
                  train_fn: TrainFn | None = None, score_fn: ScoreFn | None = None,
@@ -168,6 +224,11 @@ class Search:
         self.score_fn = score_fn or engine_score
         self.rank, self.world = rank, world_size
         self.log = log if rank == 0 else (lambda s: None)
+
+    @property
+    def candidate_images(self) -> int:
+        """Images each candidate trains: its fade-in (growth.fade_kimg) then settle_kimg."""
+        return int(round((self.growth_cfg.fade_kimg + self.cfg.settle_kimg) * 1000))
 
     # -- files
     def _cand_dir(self, cid: str) -> Path:
@@ -197,28 +258,56 @@ class Search:
     # -- one candidate
     def _config_for(self, cand: Candidate):
         growth = dict(self.config.growth or {}, kind="dggan", history=cand.history)
-        return self.config.copy(growth=growth)
+        return self.config.copy(network=copy.deepcopy(cand.start), growth=growth)
+
+    def _roots(self) -> list[Candidate]:
+        """Step 0: one starting net per root width, shaped like config.network (its G input
+        and D head as wide as its layer)."""
+        base = self.config.network
+        roots = []
+        for i, w in enumerate(self.cfg.root_widths):
+            start = copy.deepcopy(base)
+            k = int(base["G"]["stages"][0][0]["k"])
+            start["G"]["stages"] = [[{"k": k, "w": int(w)}]]
+            start["D"]["stages"] = [[{"k": k, "w": int(w)}]]
+            start["D"]["head_width"] = int(w)
+            roots.append(Candidate(id=f"s0c{i}", parent=None, step=0, action=None, history=[], start=start))
+        return roots
 
     def _train(self, cand: Candidate, parent: Candidate | None) -> Candidate:
+        """Train `cand` from its parent's full state (or from scratch), score it, save it."""
         from growgan.training.checkpoint import load_checkpoint, restore_state, save_checkpoint
 
         t0 = time.time()
         config = self._config_for(cand)
-        state = None
+        state, resume, before = None, None, {"flops": 0, "train_s": 0.0}
         if parent is not None:
             ckpt_path = self._cand_dir(parent.id) / "checkpoint.pt"
-            state = restore_state(load_checkpoint(ckpt_path), config, "cpu", ckpt_path)
-        until = cand.images_seen + int(round(self.cfg.candidate_kimg * 1000))
-        with torch.random.fork_rng(devices=[]):  # new layers' init: a function of the candidate alone
+            ckpt = load_checkpoint(ckpt_path)
+            state, resume = restore_state(ckpt, config, "cpu", ckpt_path), ckpt["extra"]
+            before = {"flops": int(resume.get("flops", 0)), "train_s": float(resume.get("train_s", 0.0))}
+        until = cand.images_seen + self.candidate_images
+        with torch.random.fork_rng(devices=[]):  # the resumed global RNG stays inside the candidate
+            # a function of the candidate alone; the engine then restores the parent's RNG states
             torch.manual_seed(zlib.crc32(f"{self.cfg.seed}/{cand.id}".encode()))
-            state = self.train_fn(config, self.archive, state, until)
+            state, extra = self.train_fn(config, self.archive, state, until, resume)
+        t1 = time.time()
         cand.images_seen = int(state.images_seen)
         cand.spec = settle(spec_at(config.network, self.growth_cfg_for(cand), cand.images_seen)[0])
-        cand.scores = {k: float(v) for k, v in self.score_fn(state.G_ema, self.archive, self.cfg).items()}
-        cand.score = cand.scores.get(self.cfg.metric.replace("-", "_"))
+        runs = [self.score_fn(state.G_ema, self.archive, self.cfg, seed) for seed in self.cfg.eval_seeds]
+        key = self.cfg.metric.replace("-", "_")
+        cand.scores = {k: float(sum(r[k] for r in runs) / len(runs)) for k in runs[0]}
+        cand.score_by_seed = [float(r[key]) for r in runs if key in r]
+        cand.score = cand.scores.get(key)
+        cand.score_std = _std(cand.score_by_seed)
+        cand.lineage_flops = int(extra.get("flops", 0))
+        cand.flops = cand.lineage_flops - before["flops"]
+        cand.lineage_train_s = float(extra.get("train_s", 0.0))
+        cand.train_s = round(cand.lineage_train_s - before["train_s"], 3)
+        cand.eval_s = round(time.time() - t1, 3)
         cand.wall_s = round(time.time() - t0, 3)
         cand.rank = self.rank
-        save_checkpoint(self._cand_dir(cand.id) / "checkpoint.pt", state, config, {"candidate": cand.id})
+        save_checkpoint(self._cand_dir(cand.id) / "checkpoint.pt", state, config, extra)
         atomic_write_json(self._cand_dir(cand.id) / "result.json", asdict(cand))  # now it counts
         return cand
 
@@ -230,8 +319,9 @@ class Search:
         """Train this rank's share of the unfinished candidates; return all of them, finished."""
         for i, (cand, parent) in enumerate(todo):
             if i % self.world == self.rank and self._load_result(cand.id) is None:
-                self.log(f"step {step}: training {cand.id} = {action_name(cand.action) if cand.action else 'start'}"
-                         f" from {cand.parent} ({self.cfg.candidate_kimg:g} kimg)")
+                what = action_name(cand.action) if cand.action else f"start w{cand.start['G']['stages'][0][0]['w']}"
+                self.log(f"step {step}: training {cand.id} = {what} from {cand.parent} "
+                         f"({self.candidate_images / 1000:g} kimg)")
                 self._train(cand, parent)
         _barrier()
         done = []
@@ -246,35 +336,33 @@ class Search:
         logged = {r["id"] for r in self._rows() if r.get("type") == "candidate"}
         for c in cands:
             if c.id not in logged:
-                row = {"type": "candidate", "id": c.id, "parent": c.parent, "step": c.step,
-                       "action": action_name(c.action) if c.action else "start", "spec": c.spec,
-                       "arch": describe(c.spec), "kimg": c.images_seen / 1000.0, "score": c.score,
-                       "scores": c.scores, "wall_s": c.wall_s, "rank": c.rank}
+                action = action_name(c.action) if c.action else f"start({c.start['G']['stages'][0][0]['w']})"
+                row = {"type": "candidate", "id": c.id, "parent": c.parent, "step": c.step, "action": action,
+                       "spec": c.spec, "arch": describe(c.spec), "kimg": c.images_seen / 1000.0, "score": c.score,
+                       "score_std": c.score_std, "score_by_seed": c.score_by_seed, "scores": c.scores,
+                       "flops": c.flops, "lineage_flops": c.lineage_flops, "train_s": c.train_s,
+                       "eval_s": c.eval_s, "wall_s": c.wall_s, "rank": c.rank}
                 self._write_row(row)
-                self.log(f"  {c.id}: {row['action']:<18} {self.cfg.metric}={c.score}  {row['arch']}")
+                std = f" ± {c.score_std:.3g}" if c.score_std is not None else ""
+                self.log(f"  {c.id}: {action:<16} {self.cfg.metric}={_fmt(c.score)}{std}  "
+                         f"{c.flops / 1e12:.3f} TFLOP {c.train_s:.0f}+{c.eval_s:.0f} s  {row['arch']}")
 
-    def _done(self, survivors: list[Candidate], step: int) -> bool:
-        if step >= self.cfg.max_steps:
-            return True
-        at_target = all(spec_resolution(c.spec)[0] >= self.cfg.target_resolution for c in survivors)
-        return at_target and min(c.images_seen for c in survivors) >= self.cfg.search_kimg * 1000
+    def _done(self, step: int) -> bool:
+        return step >= self.cfg.max_steps
 
     def run(self) -> Candidate:
         """Search (resuming whatever the run folder already holds); returns the best."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         steps = {r["step"]: r for r in self._rows() if r.get("type") == "step"}
-        root = Candidate(id="root", parent=None, step=0, action=None, history=[])
-        survivors = self._finish_step(0, [(root, None)], [], steps)
+        survivors = self._finish_step(0, [(r, None) for r in self._roots()], steps)
         step = 0
-        while not self._done(survivors, step):
+        while not self._done(step):
             step += 1
             children = []
             for parent in survivors:
                 for action in propose(parent, step, self.cfg):
                     children.append((make_child(parent, action, step, len(children)), parent))
-            if not children:
-                break
-            survivors = self._finish_step(step, children, survivors, steps)
+            survivors = self._finish_step(step, children, steps)
         best = survivors[0]
         if self.rank == 0:
             atomic_write_json(self.run_dir / "best_spec.json", best.spec)
@@ -282,15 +370,18 @@ class Search:
             from growgan.growth.tree import draw_tree
 
             draw_tree(self.run_dir)
+            cands, _ = _read_candidates(self.run_dir)
+            self.log(f"search: {len(cands)} candidates, {sum(c['flops'] for c in cands) / 1e12:.2f} TFLOP of training, "
+                     f"{sum(c['wall_s'] for c in cands):.0f} s")
         _barrier()
         return best
 
-    def _finish_step(self, step: int, todo, parents: list[Candidate], steps: dict) -> list[Candidate]:
+    def _finish_step(self, step: int, todo, steps: dict) -> list[Candidate]:
         cands = self._run_step(step, todo)
-        by_id = {c.id: c for c in cands + parents}
+        by_id = {c.id: c for c in cands}
         if step in steps:  # resumed: the recorded survivors stand
             return [by_id[i] for i in steps[step]["survivors"]]
-        survivors = select(cands, parents, self.cfg) if step > 0 else cands
+        survivors = select(cands, self.cfg)
         if self.rank == 0:
             self._log_candidates(cands)
             self._write_row({"type": "step", "step": step, "survivors": [c.id for c in survivors],
@@ -298,6 +389,75 @@ class Search:
             self.log(f"step {step}: kept {', '.join(c.id for c in survivors)}")
         _barrier()
         return survivors
+
+    # -- the final continuation
+    def train_final(self, best: Candidate, log: Callable[[str], None] = print, quiet: bool = False) -> dict:
+        """Train `best` on to `final_kimg` images seen in the search's run folder, from its
+        checkpoint and resume extra (the data stream continues; resumable from the run's own
+        checkpoints), score it on the evaluation seeds into final.json and return that."""
+        from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state
+        from growgan.training.distributed import DistInfo
+        from growgan.training.loop import Trainer
+        from growgan.training.rundir import write_config
+
+        run_dir = self.run_dir
+        config = self._config_for(best)
+        config = config.copy(growth={k: v for k, v in config.growth.items() if k != "search_data"})
+        if list_checkpoints(run_dir):
+            path, ckpt = latest_checkpoint(run_dir)
+            log(f"resuming the final training from {path.name}")
+        else:
+            path = self._cand_dir(best.id) / "checkpoint.pt"
+            ckpt = load_checkpoint(path)
+        state, resume = restore_state(ckpt, config, "cpu", path), ckpt["extra"]
+        write_config(run_dir, config)
+        trainer = Trainer(config, self.archive, state=state, run_dir=run_dir, verbose=not quiet,
+                          handle_signals=True, resume=resume, dist=DistInfo())  # rank 0 alone trains the best
+        target = int(round(self.cfg.final_kimg * 1000))
+        if trainer.train_until(max(target, state.images_seen)) != "done":
+            raise KeyboardInterrupt
+        if not list_checkpoints(run_dir):  # already past the target: still leave a model behind
+            trainer.save_grids()
+            trainer.save_checkpoint()
+        runs = [engine_score(trainer.state.G_ema, self.archive, self.cfg, seed) for seed in self.cfg.eval_seeds]
+        scores = {k: sum(r[k] for r in runs) / len(runs) for k in runs[0]}
+        cands, _ = _read_candidates(run_dir)
+        final_flops = trainer.flops - best.lineage_flops
+        final_s = trainer.train_s - best.lineage_train_s
+        out = {"candidate": best.id, "images_seen": trainer.state.images_seen, "spec": best.spec, "scores": scores,
+               "lineage_flops": int(trainer.flops), "final_flops": int(final_flops),
+               "search_flops": int(sum(c["flops"] for c in cands)),
+               "total_flops": int(sum(c["flops"] for c in cands) + final_flops),
+               "search_images": int(sum(c["kimg"] * 1000 - _parent_kimg(c, cands) * 1000 for c in cands)),
+               "search_wall_s": float(sum(c["wall_s"] for c in cands)), "final_train_s": float(final_s),
+               "total_wall_s": float(sum(c["wall_s"] for c in cands) + final_s)}
+        atomic_write_json(run_dir / "final.json", out)
+        log("final " + " ".join(f"{k}={v:.4g}" for k, v in scores.items())
+            + f"  total {out['total_flops'] / 1e12:.2f} TFLOP (search {out['search_flops'] / 1e12:.2f})")
+        return out
+
+
+def _read_candidates(run_dir: Path) -> tuple[list[dict], list[dict]]:
+    from growgan.growth.tree import read_search_log
+
+    return read_search_log(run_dir)
+
+
+def _parent_kimg(c: dict, cands: list[dict]) -> float:
+    by_id = {x["id"]: x for x in cands}
+    return by_id[c["parent"]]["kimg"] if c["parent"] in by_id else 0.0
+
+
+def _std(values: list[float]) -> float | None:
+    """Sample standard deviation, None for fewer than two values."""
+    if len(values) < 2:
+        return None
+    m = sum(values) / len(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
 
 
 def _barrier() -> None:
@@ -307,16 +467,17 @@ def _barrier() -> None:
 
 
 # --------------------------------------------------------------------------- engine adapters
-def engine_train(config, archive: Path, state, until: int):
-    """Train with the growgan engine from `state` (None: fresh) until `until` images seen,
-    in this process alone, without a run folder: under torchrun the search gives each rank
-    its own candidates, so no gradients may be averaged across ranks (DistInfo() = rank 0 of 1)."""
+def engine_train(config, archive: Path, state, until: int, resume: dict | None = None):
+    """Train with the growgan engine from `state` (None: fresh) and its checkpoint's `resume`
+    extra until `until` images seen, in this process alone, without a run folder: under
+    torchrun the search gives each rank its own candidates, so no gradients may be averaged
+    across ranks (DistInfo() = rank 0 of 1). Returns (state, resume extra)."""
     from growgan.training.distributed import DistInfo
     from growgan.training.loop import Trainer
 
-    trainer = Trainer(config, archive, state=state, run_dir=None, verbose=False, dist=DistInfo())
+    trainer = Trainer(config, archive, state=state, run_dir=None, verbose=False, dist=DistInfo(), resume=resume)
     trainer.train_until(until)
-    return trainer.state
+    return trainer.state, trainer.resume_extra()
 
 
 class _FullResolution(nn.Module):
@@ -334,11 +495,13 @@ class _FullResolution(nn.Module):
         return img if tuple(img.shape[-2:]) == self.size else F.interpolate(img, size=self.size, mode="nearest")
 
 
-def engine_score(G, archive: Path, cfg: SearchConfig) -> dict[str, float]:
-    """Selection metric with a fixed seed and sample count, at the archive's resolution."""
+def engine_score(G, archive: Path, cfg: SearchConfig, seed: int | None = None) -> dict[str, float]:
+    """The selection metric of `cfg.eval_images` images of latent seed `seed` (default: the
+    first evaluation seed), at the archive's resolution (lower-resolution G upsampled)."""
+    seed = cfg.eval_seeds[0] if seed is None else seed
     from growgan.data.archive import open_archive
     from growgan.metrics import evaluate_generator
 
     size = tuple(open_archive(archive).resolution)
-    return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=cfg.eval_seed,
+    return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=seed,
                               classifier=cfg.classifier, inception_weights=cfg.inception_weights)

@@ -1,5 +1,6 @@
 """Pictures of a DGGAN search (Liu et al., AAAI 2021): the tree of candidates with their
-scores, as a PNG (Pillow ImageDraw) and a small HTML page, both drawn from search.jsonl."""
+scores (mean ± std over the evaluation seeds), training FLOPs and wall seconds, as a PNG
+(Pillow ImageDraw) and a small HTML page, both drawn from search.jsonl."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from growgan.utils.io import atomic_path, atomic_write_text
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 190, 44, 50, 10, 16
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 200, 57, 50, 10, 16
 
 
 def read_search_log(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
@@ -41,6 +42,16 @@ def _best_path(cands: list[dict], steps: list[dict]) -> set[str]:
 
 def _fmt(score) -> str:
     return "n/a" if score is None else f"{score:.3g}"
+
+
+def _score(c: dict) -> str:
+    std = c.get("score_std")
+    return _fmt(c.get("score")) + ("" if std is None else f"±{std:.2g}")
+
+
+def _cost(c: dict) -> str:
+    """'1.23 GFLOP 4.5 s': the candidate's own training FLOPs and its wall seconds."""
+    return f"{c.get('flops', 0) / 1e9:.3g} GFLOP {c.get('wall_s', 0):.1f} s"
 
 
 def draw_tree(run_dir: str | Path) -> Path:
@@ -74,8 +85,9 @@ def draw_tree(run_dir: str | Path) -> Path:
         color = "red" if c["id"] in best else ("green" if c["id"] in survived else "gray")
         draw.rectangle([x, y, x + BOX_W, y + BOX_H], outline=color, width=2 if color != "gray" else 1)
         draw.text((x + 4, y + 3), f"{c['id']}  {c['action']}", fill="black")
-        draw.text((x + 4, y + 16), f"score {_fmt(c['score'])}  {c['kimg']:g} kimg", fill="black")
-        draw.text((x + 4, y + 29), c.get("arch", "")[:34], fill="dimgray")
+        draw.text((x + 4, y + 15), f"score {_score(c)}  {c['kimg']:g} kimg", fill="black")
+        draw.text((x + 4, y + 28), _cost(c), fill="black")
+        draw.text((x + 4, y + 41), c.get("arch", "")[:34], fill="dimgray")
     out = run_dir / "tree.png"
     with atomic_path(out) as tmp:
         img.save(tmp, format="PNG")
@@ -87,11 +99,11 @@ def _write_html(run_dir: Path, cands: list[dict], steps: list[dict], survived: s
     lines = ["<!doctype html><meta charset=utf-8><title>DGGAN search</title>",
              "<style>td{padding:2px 8px;font-family:monospace}.best{color:#c00}.kept{color:#070}</style>",
              "<h1>DGGAN search</h1><p><img src=tree.png></p><table>",
-             "<tr><th>id<th>parent<th>step<th>action<th>score<th>kimg<th>wall s<th>architecture"]
+             "<tr><th>id<th>parent<th>step<th>action<th>score (± std)<th>kimg<th>GFLOP<th>wall s<th>architecture"]
     for c in cands:
         cls = "best" if c["id"] in best else ("kept" if c["id"] in survived else "")
-        cells = [c["id"], c["parent"] or "", c["step"], c["action"], _fmt(c["score"]), f"{c['kimg']:g}",
-                 f"{c['wall_s']:.1f}", c.get("arch", "")]
+        cells = [c["id"], c["parent"] or "", c["step"], c["action"], _score(c), f"{c['kimg']:g}",
+                 f"{c.get('flops', 0) / 1e9:.3g}", f"{c['wall_s']:.1f}", c.get("arch", "")]
         lines.append(f"<tr class='{cls}'>" + "".join(f"<td>{html.escape(str(v))}" for v in cells))
     lines.append("</table><h2>Survivors per step</h2><ul>")
     for s in steps:

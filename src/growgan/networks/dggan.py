@@ -247,8 +247,16 @@ def initial_spec(
     width: int = 8,
     kernel: int = 3,
     mbstd_group: int = 4,
+    head_width: int | None = None,
 ) -> dict:
-    """The paper's starting point: one 3x3 layer per net at 8x8, width 8."""
+    """A starting spec: one `kernel` x `kernel` layer of `width` channels per net at
+    `base_resolution`. G's input (dense z -> base) is as wide as that layer, and D's head
+    (mbstd, conv, dense) is `head_width` wide, by default matched to `width`.
+
+    Where the numbers come from: starting at 8x8 and growing to 32x32 is the paper's, as
+    the CENG501 reproduction reports it; width 8 is that reproduction's own choice ("the
+    starting depth of the kernels is not mentioned, but we decided to use a depth of 8");
+    one 3x3 layer per net and the matched head width are ours."""
     layer = {"k": kernel, "w": width}
     base = [int(base_resolution[0]), int(base_resolution[1])]
     return {
@@ -256,29 +264,38 @@ def initial_spec(
         "G": {"stages": [[dict(layer)]], "z_dim": z_dim, "img_channels": img_channels, "base_resolution": base, "fade": None, "c_dim": 0},
         "D": {
             "stages": [[dict(layer)]], "img_channels": img_channels, "base_resolution": base,
-            "head_width": width, "mbstd_group": mbstd_group, "fade": None, "c_dim": 0,
+            "head_width": int(head_width or width), "mbstd_group": mbstd_group, "fade": None, "c_dim": 0,
         },
     }
 
 
 def action_name(action: dict[str, Any]) -> str:
-    """{"op": "G+conv", "k": 3, "w": 16} -> 'G+conv(3,16)'; 'grow-resolution'."""
+    """{"op": "G+conv", "k": 3, "w": 16} -> 'G+conv(3,16)'; 'grow(16)'; 'keep'."""
+    if action["op"] == "keep":
+        return "keep"
     if action["op"] == "grow-resolution":
-        return "grow-resolution"
+        if "g_layers" in action:
+            return "grow(" + "/".join(",".join(f"{l['k']}x{l['w']}" for l in action[n]) for n in ("g_layers", "d_layers")) + ")"
+        w = {action.get("g_w"), action.get("d_w")} - {None}
+        return "grow(" + "/".join(str(x) for x in sorted(w)) + ")" if w else "grow-resolution"
     return f"{action['op']}({action['k']},{action['w']})"
 
 
 def apply_action(spec: dict, action: dict[str, Any]) -> dict:
     """The child spec of `spec` after `action`, with its fade marked (alpha starts at 0).
 
-    ``{"op": "G+conv", "k", "w"}``, ``{"op": "D+conv", "k", "w"}``, or
-    ``{"op": "grow-resolution", "k"?, "g_w"?, "d_w"?}`` (new stages default to one 3x3
-    layer as wide as the layer they attach to)."""
+    ``{"op": "G+conv", "k", "w"}``, ``{"op": "D+conv", "k", "w"}``, ``{"op": "keep"}`` (no
+    change), or ``{"op": "grow-resolution", "k"?, "g_w"?, "d_w"?}`` (new stages default to one
+    3x3 layer as wide as the layer they attach to), or with whole new stages
+    ``"g_layers": [{"k", "w"}, ...]`` (G, input side first) and ``"d_layers"`` (D, listed from
+    the output side like D's stages), as a fixed schedule replaying a found net needs."""
     if spec.get("family") != "dggan":
         raise GrowganError(f"a DGGAN action needs a dggan spec, got family {spec.get('family')!r}")
     child = settle(spec)
     g, d = child["G"], child["D"]
     op = action["op"]
+    if op == "keep":
+        return child
     if op == "G+conv":
         g["stages"][-1].append({"k": int(action["k"]), "w": int(action["w"])})
         g["fade"] = "layer"
@@ -287,11 +304,13 @@ def apply_action(spec: dict, action: dict[str, Any]) -> dict:
         d["fade"] = "layer"
     elif op == "grow-resolution":
         k = int(action.get("k", 3))
-        g["stages"].append([{"k": k, "w": int(action.get("g_w", g["stages"][-1][-1]["w"]))}])
-        d["stages"].append([{"k": k, "w": int(action.get("d_w", d["stages"][-1][-1]["w"]))}])
+        g_new = action.get("g_layers") or [{"k": k, "w": int(action.get("g_w", g["stages"][-1][-1]["w"]))}]
+        d_new = action.get("d_layers") or [{"k": k, "w": int(action.get("d_w", d["stages"][-1][-1]["w"]))}]
+        g["stages"].append([{"k": int(l["k"]), "w": int(l["w"])} for l in g_new])
+        d["stages"].append([{"k": int(l["k"]), "w": int(l["w"])} for l in d_new])
         g["fade"] = d["fade"] = "stage"
     else:
-        raise GrowganError(f"unknown DGGAN action {op!r}; use G+conv, D+conv or grow-resolution")
+        raise GrowganError(f"unknown DGGAN action {op!r}; use G+conv, D+conv, grow-resolution or keep")
     return child
 
 

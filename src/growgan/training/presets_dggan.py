@@ -1,10 +1,15 @@
 """Dynamically Grown GAN presets (Liu et al., AAAI 2021, arXiv 2106.08505).
 
-As the paper: start at 8x8 with width 8 in one 3x3 layer per net and end at 32x32; training
-as Progressive GAN's (WGAN-GP lambda 10 + drift 0.001, Adam lr 0.001, betas (0, 0.99),
-equalized lr, pixel norm, minibatch-std), but Adam state is inherited across growth.
-Search settings live in ``config.growth["search"]`` (see growgan.growth.search.SearchConfig).
-Values the paper does not give (action sets, p, T, selection metric) are our choices.
+The paper's full text is not available here; what we know of it comes from the CENG501
+reproduction (`shared/seeds/000_98db1a049ba35d46.txt`), which reports: top-K greedy
+pruning with K = 20, actions sampled with a probability p, a search space of kernel sizes
+and filter counts for G and D and a resolution increase, a start at 8x8 grown to 32x32
+(CIFAR-10), "100k iterations after each grow phase", and "the same training schedule as
+ProgGAN". Everything else below is marked as ours or as Progressive GAN's (official code,
+config.py / loss.py; see presets_progan.py). Training follows ProGAN's: WGAN-GP lambda 10
++ drift 0.001, Adam lr 0.001, betas (0, 0.99), equalized lr, pixel norm, minibatch-std;
+unlike ProGAN, Adam state is inherited across growth (ours: a child continues its parent).
+Search settings live in ``config.growth["search"]`` (growgan.growth.search.SearchConfig).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from growgan.training.presets_progan import ema_kimg_for_decay
 
 
 def dggan_network(z_dim: int, width: int = 8) -> dict:
+    """A starting spec at 8x8 (the paper's start, as the seed reports it); the search replaces
+    its width with each of its root widths. img_channels comes from the archive."""
     spec = initial_spec(img_channels=1, z_dim=z_dim, base_resolution=(8, 8), width=width)
     spec["G"]["img_channels"] = spec["D"]["img_channels"] = None  # from the archive
     return spec
@@ -32,29 +39,36 @@ def dggan_config(network: dict, growth: dict, batch_size: int, kimg: float, **ex
 
 @register_preset("dggan-mnist-32")
 def dggan_mnist_32() -> TrainConfig:
-    """CPU-sized: K = 2, at most 2 children per parent, T = 0.5 kimg, 8 -> 32 px in 6-7
-    steps (~20 candidates), then the best trains on to 20 kimg seen in all. G_ema ramps up
-    (half-life <= 0.05 x images seen) as in progan-mnist-32: candidates are scored on G_ema,
-    which with a 22 kimg half-life and no ramp would hardly have left its random start."""
+    """CPU-sized (every number ours, sized so a search + final takes minutes on one core),
+    against progan-mnist-32: widths up to its 64 channels, batch 32 and z_dim 128 as it, G_ema
+    ramped up as it. Roots of width 8 (the seed reproduction's start), 16, 32 and 64; K = 2
+    (the seed reproduction's K); each child fades in 0.5 kimg and settles 0.5 kimg; 8 growing
+    steps, enough for ProGAN's path (2 layers per stage at 8, 16, 32 px: 8 actions)."""
     search = {
-        "K": 2, "p": 0.3, "kernels": [1, 3, 5], "widths": [8, 16, 32], "max_layers_per_stage": 3,
-        "max_children": 2, "candidate_kimg": 0.5, "target_resolution": 32, "steps_per_resolution": 2,
-        "search_kimg": 0.0, "final_kimg": 20.0, "metric": "swd", "eval_images": 256, "eval_seed": 123,
+        "K": 2, "p": 0.15, "kernels": [1, 3, 5], "widths": [8, 16, 32, 64], "root_widths": [8, 16, 32, 64],
+        "max_layers_per_stage": 3, "max_children": 2, "settle_kimg": 0.5, "target_resolution": 32,
+        "max_steps": 8, "final_kimg": 24.0, "metric": "swd", "eval_images": 512, "eval_seeds": [123, 124],
     }
     growth = {"fade_kimg": 0.5, "batch_sizes": {"8": 32, "16": 32, "32": 32}, "search": search}
-    return dggan_config(dggan_network(z_dim=64), growth, batch_size=32, kimg=20.0,
-                        log_kimg=2.0, grid_kimg=5.0, checkpoint_kimg=5.0, tensorboard=False, ema_rampup=0.05)
+    return dggan_config(dggan_network(z_dim=128), growth, batch_size=32, kimg=24.0,
+                        log_kimg=2.0, grid_kimg=6.0, checkpoint_kimg=6.0, tensorboard=False, ema_rampup=0.05)
 
 
 @register_preset("dggan-cifar10")
 def dggan_cifar10() -> TrainConfig:
-    """Paper-sized: K = 20, kernels {1, 3, 5}, widths up to 256, T = 100 kimg per candidate,
-    ProGAN CIFAR-10 batch 16; the best trains on to 20M images as ProGAN's CIFAR-10 run."""
+    """The paper's CIFAR-10 schedule as far as the seed reports it: K = 20, 8x8 -> 32x32, each
+    grown child trained 100k iterations (at ProGAN's CIFAR-10 minibatch 16: 1600 kimg), of
+    which the first 400 kimg fade the new layer in (ProGAN's CIFAR-10 fade length, "the same
+    training schedule as ProgGAN") and 1200 kimg settle at full weight. ProGAN's CIFAR-10
+    settings otherwise: z 128, widths up to 128 (fmap_base 4096, fmap_max 128), gradient-
+    penalty target 750, 20M images in all. Ours: p = 0.1, kernels {1, 3, 5}, widths
+    {16, 32, 64, 128}, root widths {16, 64, 128}, at most 3 layers per stage, 8 growing steps
+    (ProGAN's path is 8 actions), SWD on 10k images as the selection metric."""
     search = {
-        "K": 20, "p": 0.1, "kernels": [1, 3, 5], "widths": [8, 16, 32, 64, 128, 256], "max_layers_per_stage": 4,
-        "max_children": 0, "candidate_kimg": 100.0, "target_resolution": 32, "steps_per_resolution": 4,
-        "search_kimg": 2000.0, "final_kimg": 20000.0, "metric": "swd", "eval_images": 10000, "eval_seed": 123,
+        "K": 20, "p": 0.1, "kernels": [1, 3, 5], "widths": [16, 32, 64, 128], "root_widths": [16, 64, 128],
+        "max_layers_per_stage": 3, "max_children": 0, "settle_kimg": 1200.0, "target_resolution": 32,
+        "max_steps": 8, "final_kimg": 20000.0, "metric": "swd", "eval_images": 10000, "eval_seeds": [123, 124],
     }
-    growth = {"fade_kimg": 50.0, "search": search}
-    return dggan_config(dggan_network(z_dim=128), growth, batch_size=16, kimg=20000.0,
+    growth = {"fade_kimg": 400.0, "search": search}
+    return dggan_config(dggan_network(z_dim=128), growth, batch_size=16, kimg=20000.0, gp_target=750.0,
                         log_kimg=10.0, grid_kimg=100.0, checkpoint_kimg=200.0)
