@@ -21,6 +21,8 @@ ACTIONS = [
     {"op": "D+conv", "k": 1, "w": 4},
     {"op": "grow-resolution"},
     {"op": "grow-resolution", "k": 5, "g_w": 16, "d_w": 4},  # width changes across stages
+    # a whole new stage at once (fixed schedules replaying a found net)
+    {"op": "grow-resolution", "g_layers": [{"k": 3, "w": 6}, {"k": 1, "w": 10}], "d_layers": [{"k": 5, "w": 7}, {"k": 3, "w": 5}]},
 ]
 
 
@@ -110,8 +112,10 @@ def test_growth_renames_nothing_and_spec_round_trips():
         assert spec_resolution(child_spec) == G2.img_resolution == D2.img_resolution
 
 
-def test_paper_start_and_shapes():
+def test_start_and_shapes():
     spec = initial_spec(img_channels=3, base_resolution=(8, 8), width=8)
+    assert spec["D"]["head_width"] == 8 and initial_spec(width=32)["D"]["head_width"] == 32  # matched to the stage
+    assert apply_action(spec, {"op": "keep"}) == settle(spec)  # "no growth" changes nothing
     assert "8:[3x8]" in describe(spec)
     G, D = build_networks(spec)
     assert G(torch.randn(4, 64)).shape == (4, 3, 8, 8)
