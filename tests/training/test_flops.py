@@ -44,3 +44,26 @@ def test_trainer_flops_equal_the_counted_real_steps(tiny_archive):
     assert extra["flops"] == a.flops and extra["train_s"] > 0
     c = Trainer(cfg, tiny_archive, state=a.state, verbose=False, resume=extra)
     assert c.flops == a.flops  # resume carries the count on
+
+
+def test_schedule_flops_predicts_a_growing_run(tmp_path):
+    """The replayed schedule (a DGGAN net grown twice, a fade each time) counts what training counts."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from engine_helpers import make_archive
+
+    from growgan.networks.dggan import initial_spec
+    from growgan.training.config import TrainConfig
+    from growgan.training.flops import schedule_flops
+
+    archive = make_archive(tmp_path / "a", n=64, res=16)
+    spec = initial_spec(img_channels=1, z_dim=8, base_resolution=(4, 4), width=4)
+    history = [{"op": "G+conv", "k": 3, "w": 6, "at": 16}, {"op": "grow-resolution", "g_w": 4, "d_w": 8, "at": 40}]
+    cfg = TrainConfig(network=spec, growth={"kind": "dggan", "fade_kimg": 0.016, "history": history,
+                                            "batch_sizes": {"8": 4}}, batch_size=8, loss="wgan", gp_lambda=10.0,
+                      tensorboard=False)
+    t = Trainer(cfg, archive, verbose=False)
+    t.train_until(80)
+    assert schedule_flops(cfg, archive, 0.080) == t.flops > 0

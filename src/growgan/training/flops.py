@@ -99,3 +99,26 @@ def _count_iteration(state, cfg, batch, device, r1_now, clone_state, StepRunner)
         runner.g_step(copy_, reals, c, 0.0)
 
     return count_flops(one_iteration)[1]
+
+
+def schedule_flops(config, data, kimg: float) -> int:
+    """The training FLOPs a run of `config` on `data` (archive path or Archive) would count
+    in its first `kimg` thousand images, without training: the growth controller is replayed
+    on an untrained state and each iteration adds its step shape's count, as the loop does.
+    Used to size a run to a FLOP budget (e.g. ProGAN against a DGGAN search)."""
+    from growgan.training.loop import Trainer
+
+    trainer = Trainer(config, data, verbose=False)
+    st, growth, cfg = trainer.state, trainer.growth, trainer.config
+    target, total = int(round(kimg * 1000)), 0
+    while st.images_seen < target:
+        if growth is not None:
+            growth.apply(st)
+        bs = (growth.batch_size(st.images_seen) if growth is not None else None) or cfg.batch_size
+        for i in range(cfg.n_critic):
+            r1_now = cfg.r1_gamma > 0 and (st.step * cfg.n_critic) % cfg.r1_interval == 0
+            if i == 0:
+                total += step_flops(st, cfg, bs, trainer.device, r1_now)
+            st.images_seen += bs
+        st.step += 1
+    return total
