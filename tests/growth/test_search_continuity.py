@@ -131,3 +131,19 @@ def test_progan_is_one_path_through_the_search_space():
         spec = settle(apply_action(spec, action))
     want = [[{"k": 3, "w": w}, {"k": 3, "w": w}] for w in widths]
     assert spec["G"]["stages"] == want and spec["D"]["stages"] == want
+
+
+def test_selection_by_fid_classifier(archive, tmp_path):
+    """The search can select by fid-classifier (with a classifier file) instead of SWD."""
+    from growgan.metrics.classifier import train_classifier
+
+    clf = tmp_path / "clf.pt"
+    train_classifier(archive, clf, epochs=1, width=4, log=lambda s: None)
+    cfg = tiny_search_config(root_widths=[4, 8], max_steps=0, metric="fid-classifier", classifier=str(clf))
+    search = Search(cfg, archive, tmp_path / "run", log=lambda s: None)
+    best = search.run()
+    cands = [search._load_result(f"s0c{i}") for i in range(2)]
+    for c in cands:
+        assert c.score == pytest.approx(sum(c.score_by_seed) / 2) and "fid_classifier" in c.scores
+        assert c.score == c.scores["fid_classifier"] and "swd" not in c.scores
+    assert best.score == min(c.score for c in cands)
