@@ -389,7 +389,8 @@ def grids(rows: dict, seeds: list[int], ds: str, out: Path) -> None:
         panels = []
         for a in ARMS:
             r = rows[a].get(s)
-            if r is None:
+            if r is None:  # a blank panel keeps the arms' order
+                panels.append(None)
                 continue
             G = load_generator(Path(r["run"]), ema=True)
             z = torch.randn(36, G.z_dim, generator=torch.Generator().manual_seed(0))
@@ -398,7 +399,9 @@ def grids(rows: dict, seeds: list[int], ds: str, out: Path) -> None:
             if img.shape[-1] != 32:
                 img = torch.nn.functional.interpolate(img, size=(32, 32), mode="nearest")
             panels.append(make_grid(to_uint8(img), ncols=6, pad=2))
-        gap = torch.full((panels[0].shape[0], panels[0].shape[1], 8), 255, dtype=torch.uint8)
+        ref = next(p for p in panels if p is not None)
+        panels = [torch.full_like(ref, 255) if p is None else p for p in panels]
+        gap = torch.full((ref.shape[0], ref.shape[1], 8), 255, dtype=torch.uint8)
         pic = panels[0]
         for p in panels[1:]:
             pic = torch.cat([pic, gap, p], dim=2)
