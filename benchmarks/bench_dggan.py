@@ -7,8 +7,10 @@ with one thread, pinned to one core (`taskset`):
   its total training FLOPs (every candidate + the final continuation) set the budget.
 - ``progan_flops``: `progan-mnist-32` (the CPU-sized ProGAN, also used on CIFAR-10) with its
   4 stabilise + 3 fade phases scaled so its training FLOPs equal DGGAN's total.
-- ``progan_wall``: the same ProGAN scaled to DGGAN's wall time (search + final, candidates'
-  scoring included) from the progan_flops run's measured speed on the same kind of core.
+- ``progan_wall``: the same ProGAN scaled to DGGAN's one-core time (search + final,
+  candidates' scoring included) from the progan_flops run's measured speed; time is CPU
+  seconds of the pinned one-thread process (wall seconds, inflated by whatever else shares
+  the core, are reported beside).
 - ``found_scratch``: the found architecture retrained from scratch on a fixed ProGAN-style
   schedule (a stage at a time, equal stabilise and fade phases), at DGGAN's FLOPs.
 - ``progan_found_widths``: ProGAN's layout at the found widths per resolution, at DGGAN's FLOPs.
@@ -55,8 +57,10 @@ def log(msg: str) -> None:
         print(time.strftime("%H:%M:%S ") + msg, flush=True)
 
 
-def run(cmd: list[str], core: int | None, logfile: Path) -> float:
-    """Run `cmd` (pinned to `core`), output to `logfile`; returns its wall seconds."""
+def run(cmd: list[str], core: int | None, logfile: Path) -> tuple[float, float]:
+    """Run `cmd` (pinned to `core`), output to `logfile`; returns (wall seconds, CPU seconds).
+    CPU seconds (user + system of the process and its children) are the one-core time that
+    other processes sharing the core do not inflate; wall seconds are reported beside them."""
     if core is not None and _has_taskset():
         cmd = ["taskset", "-c", str(core)] + cmd
     logfile.parent.mkdir(parents=True, exist_ok=True)
@@ -64,10 +68,12 @@ def run(cmd: list[str], core: int | None, logfile: Path) -> float:
     with open(logfile, "a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
         f.flush()
-        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=ENV, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=ENV, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise RuntimeError(f"failed ({proc.returncode}): {' '.join(cmd)}; see {logfile}")
-    return time.time() - t0
+    return time.time() - t0, usage.ru_utime + usage.ru_stime
 
 
 def _has_taskset() -> bool:
@@ -171,9 +177,9 @@ def train_config(config, name: str, seed: int, core, args, out: Path) -> tuple[P
         import shutil
 
         shutil.rmtree(old)
-    wall = run(GROWGAN + ["train", "--config", str(cfg_path), "--data", args.data, "--out", str(runs), "--seed", str(seed),
-                          "--name", name, "--quiet"], core, out / "logs" / f"{name}.log")
-    return find_run(runs, name), wall
+    wall, cpu = run(GROWGAN + ["train", "--config", str(cfg_path), "--data", args.data, "--out", str(runs),
+                               "--seed", str(seed), "--name", name, "--quiet"], core, out / "logs" / f"{name}.log")
+    return find_run(runs, name), wall, cpu
 
 
 # --------------------------------------------------------------------------- the arms
@@ -188,11 +194,11 @@ def arm_dggan(key: tuple, res: dict, core, args, out: Path) -> dict:
     else:
         cmd += ["--preset", args.dggan_preset, "--data", args.data, "--out", str(runs), "--seed", str(seed),
                 "--name", name, "--set", "tensorboard=false"] + [x for s in args.set for x in ("--set", s)]
-    wall = run(cmd, core, out / "logs" / f"{name}.log")
+    wall, cpu = run(cmd, core, out / "logs" / f"{name}.log")
     rd = find_run(runs, name)
     final = json.loads((rd / "final.json").read_text())
     return {"run": str(rd), "flops": final["total_flops"], "search_flops": final["search_flops"],
-            "final_flops": final["final_flops"], "wall_s": wall, "resumed": old is not None,
+            "final_flops": final["final_flops"], "wall_s": wall, "cpu_s": cpu, "resumed": old is not None,
             "kimg": final["images_seen"] / 1000, "search_images": final["search_images"], "spec": final["spec"],
             "search_config": json.loads((rd / "search_config.json").read_text())}
 
@@ -200,9 +206,9 @@ def arm_dggan(key: tuple, res: dict, core, args, out: Path) -> dict:
 def arm_progan(key, res, core, args, out, kimg: float, channels=None, tag="progan_flops") -> dict:
     ds, seed, _ = key
     name = f"{ds}-{tag}-s{seed}"
-    rd, wall = train_config(progan_config(args.data, kimg, channels), name, seed, core, args, out)
+    rd, wall, cpu = train_config(progan_config(args.data, kimg, channels), name, seed, core, args, out)
     extra = checkpoint_extra(rd)
-    return {"run": str(rd), "flops": extra["flops"], "wall_s": wall, "train_s": extra.get("train_s"), "kimg": kimg,
+    return {"run": str(rd), "flops": extra["flops"], "wall_s": wall, "cpu_s": cpu, "train_s": extra.get("train_s"), "kimg": kimg,
             **({"channels": channels} if channels else {})}
 
 
@@ -216,7 +222,8 @@ def do_arm(key: tuple, res: dict, core, args, out: Path) -> dict:
         rec = arm_progan(key, res, core, args, out, kimg)
     elif arm == "progan_wall":
         pf = res[f"{ds}/s{seed}/progan_flops"]
-        rec = arm_progan(key, res, core, args, out, pf["kimg"] * dg["wall_s"] / pf["wall_s"], tag="progan_wall")
+        # equal one-core time: ProGAN's length scaled by DGGAN's CPU seconds over its own
+        rec = arm_progan(key, res, core, args, out, pf["kimg"] * dg["cpu_s"] / pf["cpu_s"], tag="progan_wall")
     elif arm == "progan_found_widths":
         ch = found_widths(dg["spec"])
         kimg = kimg_for_flops(lambda k: progan_config(args.data, k, ch), args.data, dg["flops"])
@@ -225,9 +232,9 @@ def do_arm(key: tuple, res: dict, core, args, out: Path) -> dict:
         make = lambda k: found_config(dg["search_config"], dg["spec"], k)  # noqa: E731
         kimg = kimg_for_flops(make, args.data, dg["flops"])
         name = f"{ds}-found_scratch-s{seed}"
-        rd, wall = train_config(make(kimg), name, seed, core, args, out)
+        rd, wall, cpu = train_config(make(kimg), name, seed, core, args, out)
         extra = checkpoint_extra(rd)
-        rec = {"run": str(rd), "flops": extra["flops"], "wall_s": wall, "train_s": extra.get("train_s"), "kimg": kimg}
+        rec = {"run": str(rd), "flops": extra["flops"], "wall_s": wall, "cpu_s": cpu, "train_s": extra.get("train_s"), "kimg": kimg}
     else:
         raise ValueError(arm)
     rec["scores"] = score(Path(rec["run"]), args)
@@ -318,7 +325,7 @@ def report(res: dict, ds: str, out: Path) -> str:
         return f"## {ds}: no finished DGGAN run\n"
     keys = sorted({m for a in ARMS for r in rows[a].values() for m in r["scores"]}, key=lambda m: (m != "swd", m))
     lines = [f"## {ds} (seeds with a finished run per arm in brackets)", "",
-             "| arm | n | " + " | ".join(keys) + " | training TFLOP | wall s | kimg |", "|---" * (len(keys) + 5) + "|"]
+             "| arm | n | " + " | ".join(keys) + " | training TFLOP | CPU s | wall s | kimg |", "|---" * (len(keys) + 6) + "|"]
     for a in ARMS:
         rs = [rows[a][s] for s in sorted(rows[a])]
         if not rs:
@@ -326,7 +333,8 @@ def report(res: dict, ds: str, out: Path) -> str:
         cell = lambda v: f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"  # noqa: E731
         cols = [cell([r["scores"][m] for r in rs]) for m in keys]
         lines.append(f"| {a} | {len(rs)} [{','.join(str(s) for s in sorted(rows[a]))}] | " + " | ".join(cols)
-                     + f" | {cell([r['flops'] / 1e12 for r in rs])} | {cell([r['wall_s'] for r in rs])} | {cell([r['kimg'] for r in rs])} |")
+                     + f" | {cell([r['flops'] / 1e12 for r in rs])} | {cell([r['cpu_s'] for r in rs])} | {cell([r['wall_s'] for r in rs])}"
+                     + f" | {cell([r['kimg'] for r in rs])} |")
     lines += ["", "Paired per-seed differences, arm - DGGAN (positive: DGGAN lower, i.e. better), mean [95% t interval];"
               " relative: mean of (arm - DGGAN) / arm.", "",
               "| arm | metric | n | difference | 95% interval | relative |", "|---|---|---|---|---|---|"]
