@@ -47,7 +47,7 @@ def test_schedule_per_stage_lists_and_alpha_jumps():
         _cfg(stabilise_kimg=[1, 2])
     with pytest.raises(GrowganError, match="4 \\* 2\\*\\*k"):
         _cfg(target_resolution=24)
-    with pytest.raises(GrowganError, match="unknown progan keys"):
+    with pytest.raises(GrowganError, match="unknown config key.*growth.stabilize"):
         ProGrowthConfig.from_dict({"kind": "progan", "stabilize": 3})
 
 

@@ -16,7 +16,7 @@ from engine_helpers import assert_same
 
 from growgan.training.checkpoint import load_checkpoint, restore_state
 from growgan.training.config import TrainConfig
-from growgan.training.loop import Trainer
+from growgan.growth import build_trainer as Trainer
 from growgan.training.state import state_to_dict
 
 GROWGAN = [sys.executable, "-m", "growgan"]

@@ -14,7 +14,7 @@ from PIL import Image
 
 from growgan.errors import GrowganError
 from growgan.growth.progan import Phase, ProGrowthConfig, phase_at
-from growgan.training.loop import Trainer
+from growgan.growth import build_trainer as Trainer
 from growgan.training.zoo_config import config_from_zoo_json, zoo_archive
 
 ZOO = {

@@ -14,8 +14,6 @@ during a resolution fade D sees ``lerp(upsample(downsample(x)), x, alpha)``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -23,29 +21,8 @@ import torch.nn.functional as F
 from growgan.errors import GrowganError
 from growgan.growth.inherit import regrow
 from growgan.networks.dggan import apply_action, settle, spec_resolution
+from growgan.training.growth_config import DGGrowthConfig
 from growgan.training.state import TrainState
-
-
-@dataclass
-class DGGrowthConfig:
-    """The growth part of ``config.growth`` for kind "dggan" (the search reads its own keys)."""
-
-    fade_kimg: float = 2.0  # length of each action's linear fade-in
-    history: list[dict[str, Any]] = field(default_factory=list)  # actions with "at" (images seen)
-    batch_sizes: dict[str, int] = field(default_factory=dict)  # per resolution ("16": 32), optional
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DGGrowthConfig":
-        history = [dict(a) for a in d.get("history", [])]
-        for a in history:
-            if "op" not in a or "at" not in a:
-                raise GrowganError(f"dggan growth history entry {a} needs 'op' and 'at' (images seen); fix config.growth")
-        history.sort(key=lambda a: int(a["at"]))
-        return cls(
-            fade_kimg=float(d.get("fade_kimg", 2.0)),
-            history=history,
-            batch_sizes={str(k): int(v) for k, v in (d.get("batch_sizes") or {}).items()},
-        )
 
 
 def spec_at(start_spec: dict, cfg: DGGrowthConfig, images_seen: int) -> tuple[dict, float]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 import torch
@@ -29,70 +28,8 @@ from growgan.errors import GrowganError
 from growgan.growth.inherit import regrow
 from growgan.layers import downsample2x, upsample2x
 from growgan.networks.progan import stage_resolution
+from growgan.training.growth_config import ProGrowthConfig
 from growgan.training.state import TrainState
-
-
-@dataclass
-class ProGrowthConfig:
-    """``config.growth`` for kind "progan" (all lengths in kimg, resolutions as str keys)."""
-
-    target_resolution: int = 32  # side length of the last stage, 4 * 2**k
-    stabilise_kimg: float | list = 800.0  # per stage, or one value for all
-    fade_kimg: float | list = 800.0  # per stage (entry 0 unused), or one value for all
-    alpha_jumps: int | list = 0  # 0: alpha continuous; n > 0: alpha moves in n equal jumps
-    batch_sizes: dict = field(default_factory=dict)  # {"4": 128, ...} per-rank minibatch per resolution
-    lr_G: dict = field(default_factory=dict)  # {"128": 0.0015, ...}; absent -> config.lr_G
-    lr_D: dict = field(default_factory=dict)
-    reset_optimizers: bool = True  # reset Adam state when the network changes (official behaviour)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ProGrowthConfig":
-        d = {k: v for k, v in d.items() if k != "kind"}
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise GrowganError(f"config growth: unknown progan keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    def to_dict(self) -> dict:
-        return {"kind": "progan", **asdict(self)}
-
-    @property
-    def num_stages(self) -> int:
-        return int(round(math.log2(self.target_resolution / 4))) + 1
-
-    def validate(self) -> None:
-        r = self.target_resolution
-        if not isinstance(r, int) or r < 4 or stage_resolution(self.num_stages - 1) != r:
-            raise GrowganError(f"config growth: target_resolution={r!r} must be 4 * 2**k (4, 8, 16, 32, ...)")
-        for name in ("stabilise_kimg", "fade_kimg", "alpha_jumps"):
-            vals = self._per_stage(name)
-            if any(v < 0 for v in vals):
-                raise GrowganError(f"config growth: {name} must be >= 0")
-        for name in ("batch_sizes", "lr_G", "lr_D"):
-            for key in getattr(self, name):
-                if not str(key).isdigit():
-                    raise GrowganError(f"config growth: {name} keys are resolutions such as \"32\", got {key!r}")
-
-    def _per_stage(self, name: str) -> list:
-        v = getattr(self, name)
-        if isinstance(v, (list, tuple)):
-            if len(v) < self.num_stages:
-                raise GrowganError(
-                    f"config growth: {name} lists {len(v)} values but {self.num_stages} stages reach "
-                    f"{self.target_resolution}px; give one per stage"
-                )
-            return list(v[: self.num_stages])
-        return [v] * self.num_stages
-
-    def per_stage_images(self) -> tuple[list[int], list[int], list[int]]:
-        """(stabilise images, fade images, alpha jumps) per stage, as integers."""
-        stab = [int(round(k * 1000)) for k in self._per_stage("stabilise_kimg")]
-        fade = [int(round(k * 1000)) for k in self._per_stage("fade_kimg")]
-        fade[0] = 0
-        return stab, fade, [int(j) for j in self._per_stage("alpha_jumps")]
 
 
 class Phase(NamedTuple):

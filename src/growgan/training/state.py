@@ -8,7 +8,7 @@ torch.compile live in the loop and are rebuilt when `growth` replaces the networ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn as nn
@@ -34,6 +34,24 @@ class TrainState:
     @property
     def device(self) -> torch.device:
         return next(self.G.parameters()).device
+
+
+class Growth(Protocol):
+    """A growth controller (growgan.growth.progan, growgan.growth.dggan), handed to the
+    Trainer by its caller."""
+
+    def apply(self, state: TrainState) -> bool:
+        """Bring the architecture, fade-in alpha and per-phase hyper-parameters (e.g. lr)
+        of `state` in line with ``state.images_seen``. Called before every training step
+        and right after a resume. Returns True when the networks were replaced, so the
+        loop re-wraps them (DDP, compile) and re-places them (channels_last)."""
+
+    def batch_size(self, images_seen: int) -> int | None:
+        """Per-rank minibatch size for this phase, or None to keep the configured one."""
+
+    def prepare_reals(self, reals: torch.Tensor, state: TrainState) -> torch.Tensor:
+        """float [-1, 1] reals at archive resolution -> what D should see now (the current
+        resolution, faded as the phase requires)."""
 
 
 # ---------------------------------------------------------------------------- building and copying
