@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 
 from growgan.errors import GrowganError
+from growgan.networks.registry import build_generator
+from growgan.training.ema import standing_stats
 from growgan.training.state import TrainState, state_from_dict, state_to_dict
 from growgan.utils.io import atomic_torch_save
 
@@ -135,8 +137,6 @@ def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: 
     a checkpoint file, in eval mode without gradients; G_ema with BatchNorm gets standing
     statistics (growgan.training.ema.standing_stats). Growth alpha is set to 1 where the
     network has one only if the checkpoint's growth state does not say otherwise."""
-    from growgan.networks.registry import build_generator
-
     path, ckpt = resolve_checkpoint(run_dir_or_checkpoint)
     state = ckpt["state"]
     try:
@@ -150,8 +150,6 @@ def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: 
         G.alpha = alpha
     G = G.to(device).eval().requires_grad_(False)
     if ema:  # G_ema's BatchNorm buffers are G's: recompute them for the averaged weights
-        from growgan.training.ema import standing_stats
-
         G = standing_stats(G)
     return G
 

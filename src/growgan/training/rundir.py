@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from growgan.utils.io import append_jsonl, atomic_write_json, atomic_write_text
 
@@ -86,6 +87,7 @@ class RunLogger:
     @property
     def tb(self):
         if self._tb is None and self._tb_wanted:
+            # deferred: TensorBoard's import is slow and unused by runs with tensorboard=false
             from torch.utils.tensorboard import SummaryWriter
 
             self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"))
@@ -93,8 +95,6 @@ class RunLogger:
 
     def line(self, text: str, echo: bool = True) -> None:
         if self.verbose and echo:
-            from tqdm import tqdm
-
             tqdm.write(text)
         if self.run_dir is not None:
             with open(self.run_dir / "log.txt", "a", encoding="utf-8") as f:

@@ -7,11 +7,15 @@ torch.compile live in the loop and are rebuilt when `growth` replaces the networ
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
 import torch.nn as nn
+
+from growgan.networks.registry import build_networks
+from growgan.training.amp import amp_dtype
 
 
 @dataclass
@@ -68,8 +72,6 @@ def make_optimizers(G: nn.Module, D: nn.Module, config) -> tuple[torch.optim.Opt
 
 def make_scaler(config, device: torch.device):
     """A GradScaler when training in fp16 on CUDA, else None."""
-    from growgan.training.amp import amp_dtype
-
     if amp_dtype(config.amp, device) == torch.float16:
         return torch.amp.GradScaler("cuda")
     return None
@@ -78,10 +80,6 @@ def make_scaler(config, device: torch.device):
 def build_state(config, device: torch.device | str = "cpu", spec: dict | None = None) -> TrainState:
     """A fresh TrainState from a config whose network spec is fully resolved (see
     `growgan.training.loop.resolve_network`). G_ema starts as a copy of G."""
-    import copy
-
-    from growgan.networks.registry import build_networks
-
     spec = copy.deepcopy(spec if spec is not None else config.network)
     G, D = build_networks(spec)
     G, D = G.to(device), D.to(device)
@@ -127,6 +125,4 @@ def state_from_dict(d: dict, config, device: torch.device | str = "cpu") -> Trai
 def clone_state(state: TrainState, config) -> TrainState:
     """An independent deep copy of `state` (networks, EMA, optimizer moments, counters,
     growth state), e.g. for the DGGAN search to train children from one parent."""
-    import copy
-
     return state_from_dict(copy.deepcopy(state_to_dict(state)), config, state.device)
