@@ -6,6 +6,9 @@ Contract (after stylegan2-ada-pytorch):
   - both carry ``z_dim``, ``c_dim``, ``img_channels``, ``img_resolution`` ((H, W) tuple).
   - ``net.spec()`` returns the JSON-able constructor keyword arguments, so a network is
     rebuilt as ``cls(**spec)``; a checkpoint is the spec plus state dicts, never code.
+  - growable networks (progan, dggan) also carry ``alpha: float`` in [0, 1], the weight of
+    their newest (fading-in) layers, 1.0 when nothing fades; a plain attribute, not in the
+    state dict, written only by `growgan.training.state.set_alpha` (from the GrowthState).
 
 A network spec for a pair is ``{"family": name, "G": {...}, "D": {...}}``. Family modules
 register themselves on import; the registry imports them lazily by name.

@@ -19,6 +19,55 @@ from growgan.training.amp import amp_dtype
 
 
 @dataclass
+class GrowthState:
+    """Where a growing model is in its growth; the one home of the fade-in alpha.
+
+    kind: "" for fixed networks, else the growth kind ("progan", "dggan").
+    resolution: (H, W) pixels of the newest stage, None for fixed networks.
+    fading: a new resolution stage is fading in (D's reals are blended with their
+    half-resolution version, `growgan.growth.fade.fade_reals`).
+    alpha: weight in [0, 1] of the newest layers (1.0 when nothing fades); mirrored onto
+    G, G_ema and D only by `set_alpha`.
+    history: the grow events so far, JSON-able dicts written by the growth kind.
+    """
+
+    kind: str = ""
+    resolution: tuple[int, int] | None = None
+    fading: bool = False
+    alpha: float = 1.0
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "resolution": list(self.resolution) if self.resolution else None,
+                "fading": self.fading, "alpha": float(self.alpha), "history": copy.deepcopy(self.history)}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "GrowthState":
+        """Also reads checkpoints written before GrowthState (growgan <= d50b1e1): ProGAN's
+        ``{"resolution": 8, "fade_in": true, ...}`` and DGGAN's ``{"resolution": [h, w], "alpha": a}``."""
+        d = dict(d or {})
+        res = d.get("resolution")
+        if isinstance(res, (int, float)):
+            res = (int(res), int(res))
+        elif res is not None:
+            res = (int(res[0]), int(res[1]))
+        alpha = float(d.get("alpha", 1.0))
+        fading = d["fading"] if "fading" in d else d.get("fade_in", d.get("kind") == "dggan" and alpha < 1.0)
+        return cls(kind=str(d.get("kind") or ""), resolution=res, fading=bool(fading), alpha=alpha,
+                   history=[dict(h) for h in d.get("history") or []])
+
+
+def set_alpha(state: "TrainState", alpha: float) -> None:
+    """The one writer of the fade-in alpha: ``state.growth.alpha`` and the ``alpha``
+    attribute of G, G_ema and D (growable networks read it in forward; see the network
+    contract in growgan.networks.registry)."""
+    alpha = float(alpha)
+    state.growth.alpha = alpha
+    for net in (state.G, state.G_ema, state.D):
+        net.alpha = alpha
+
+
+@dataclass
 class TrainState:
     spec: dict  # network spec {"family", "G", "D"}; updated by every growth step
     G: nn.Module
@@ -29,7 +78,7 @@ class TrainState:
     images_seen: int = 0  # real images shown to D; every schedule is a function of it
     step: int = 0  # completed training iterations (one G update each)
     scaler: Any = None  # torch.amp.GradScaler when fp16 is used, else None
-    growth: dict = field(default_factory=dict)  # JSON-able growth state, owned by growgan.growth
+    growth: GrowthState = field(default_factory=GrowthState)  # written by the growth controller
 
     @property
     def kimg(self) -> float:
@@ -96,7 +145,7 @@ def state_to_dict(state: TrainState) -> dict:
         "spec": state.spec,
         "images_seen": int(state.images_seen),
         "step": int(state.step),
-        "growth": state.growth,
+        "growth": state.growth.to_dict(),
         "G": state.G.state_dict(),
         "D": state.D.state_dict(),
         "G_ema": state.G_ema.state_dict(),
@@ -118,7 +167,9 @@ def state_from_dict(d: dict, config, device: torch.device | str = "cpu") -> Trai
     if d.get("scaler") is not None and state.scaler is not None:
         state.scaler.load_state_dict(d["scaler"])
     state.images_seen, state.step = int(d["images_seen"]), int(d["step"])
-    state.growth = dict(d.get("growth") or {})
+    state.growth = GrowthState.from_dict(d.get("growth"))
+    if state.growth.kind:
+        set_alpha(state, state.growth.alpha)
     return state
 
 
