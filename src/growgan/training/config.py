@@ -22,6 +22,7 @@ import yaml
 
 from growgan.errors import GrowganError
 from growgan.losses import LOSS_KINDS
+from growgan.networks.registry import canonical_spec
 from growgan.training.growth_config import GROWTH_KINDS, parse_growth
 from growgan.utils.typed import parse_section, section_keys, setting
 
@@ -106,6 +107,8 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
     net = values.get("network")
     if net and not {"family", "G", "D"} <= set(net):
         raise GrowganError(f'{source}: network needs the keys "family", "G" and "D" (a network spec), got {sorted(net)}')
+    if net:
+        values["network"] = canonical_spec(net)  # old spec key names -> current ones
     if "device" in values and not _DEVICE_RE.match(values["device"]):
         raise GrowganError(f"{source}: device={values['device']!r} is not valid; device needs auto, cpu, cuda or cuda:N")
     return TrainConfig(**values)

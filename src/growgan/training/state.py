@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import torch
 import torch.nn as nn
 
-from growgan.networks.registry import build_networks
+from growgan.networks.registry import build_networks, canonical_spec
 from growgan.training.amp import amp_dtype
 
 
@@ -158,7 +158,7 @@ def state_to_dict(state: TrainState) -> dict:
 def state_from_dict(d: dict, config, device: torch.device | str = "cpu") -> TrainState:
     """Rebuild the networks from d["spec"] and load every state dict (strict: a mismatch
     raises RuntimeError, which the checkpoint loader turns into a one-line error)."""
-    state = build_state(config, device, spec=d["spec"])
+    state = build_state(config, device, spec=canonical_spec(d["spec"]))
     state.G.load_state_dict(d["G"])
     state.D.load_state_dict(d["D"])
     state.G_ema.load_state_dict(d["G_ema"])
