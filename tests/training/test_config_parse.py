@@ -161,3 +161,10 @@ def test_fuzz_every_key(seed):
                 assert "\n" not in msg and (key.split(".")[-1] in msg or key.split(".")[0] in msg), (key, value, msg)
                 continue
             assert parse_config(json.loads(json.dumps(cfg.to_dict()))) == cfg, (key, value)
+
+
+def test_yaml_integer_keys_of_resolution_tables_become_strings(tmp_path):
+    y = tmp_path / "g.yaml"
+    y.write_text("growth:\n  kind: progan\n  target_resolution: 8\n  batch_sizes: {4: 16, 8: 8}\n")
+    cfg = load_config_file(y, base=get_preset("progan-mnist-32"))
+    assert cfg.growth["batch_sizes"] == {"4": 16, "8": 8}

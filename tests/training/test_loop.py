@@ -130,6 +130,10 @@ def test_periodic_metrics_are_logged_and_do_not_perturb_training(tiny_archive, t
     assert seen == [(str(tiny_archive), ("swd",), 10)] * 3
     rows = [json.loads(x) for x in (tmp_path / "metric-swd.jsonl").read_text().splitlines()]
     assert [r["images_seen"] for r in rows] == [16, 32, 48]
+    # the one metric-file layout (training.rundir.append_metric), the same as `growgan metrics RUN_DIR` writes
+    assert all(set(r) == {"metric", "value", "results", "images_seen", "kimg", "timestamp"} for r in rows)
+    assert all(r["metric"] == "swd" and r["results"] == {"swd": r["value"]} for r in rows)
+    assert sorted(p.name for p in tmp_path.glob("metric-*.jsonl")) == ["metric-swd.jsonl"]
 
 
 def test_seed_makes_runs_reproducible(tiny_archive):

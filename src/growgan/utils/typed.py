@@ -137,7 +137,10 @@ def _convert(v: Any, tp: Any, m: dict) -> Any:
             raise _Bad
         if not args:
             return dict(v)
-        return {_convert(k, args[0], {}): _convert(x, args[1], m) for k, x in v.items()}
+        def key(k: Any) -> Any:  # YAML reads {4: 64} with int keys; tables are keyed by "4"
+            return str(k) if args[0] is str and isinstance(k, int) and not isinstance(k, bool) else _convert(k, args[0], {})
+
+        return {key(k): _convert(x, args[1], m) for k, x in v.items()}
     raise _Bad
 
 
