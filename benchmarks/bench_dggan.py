@@ -158,11 +158,12 @@ def found_widths(spec: dict) -> list[int]:
 
 def kimg_for_flops(make, data: str, target: float, probe_kimg: float = 8.0) -> float:
     """The length at which a config whose phases scale with its length counts `target` FLOPs."""
+    from growgan.growth import build_trainer
     from growgan.training.flops import schedule_flops
 
     kimg = probe_kimg
     for _ in range(2):  # FLOPs are linear in the length up to batch rounding; a second pass corrects it
-        f = schedule_flops(make(kimg), data, kimg)
+        f = schedule_flops(build_trainer(make(kimg), data, verbose=False), kimg)
         kimg = kimg * target / f
     return kimg
 

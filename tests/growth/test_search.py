@@ -159,7 +159,7 @@ def test_two_processes_share_the_children_and_agree_with_one(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER.format(testdir=str(Path(__file__).parent), archive=str(tmp_path), out=str(tmp_path / "two")))
     env = dict(os.environ, STANDIN_CALLS=str(tmp_path / "calls.txt"), OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
                            str(script)], env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ranks = [line.split()[0] for line in (tmp_path / "calls.txt").read_text().splitlines()]
@@ -175,10 +175,10 @@ def test_run_seed_drives_the_search_proposals(tmp_path):
     searches; a seed set under growth.search stays."""
     import argparse
 
-    from growgan.growth.cli import _resolve_config
+    from growgan.cli.search import _resolve_config
 
     args = argparse.Namespace(resume=None, preset="dggan-mnist-32", config=None, overrides=[], seed=5, name=None)
-    cfg = _resolve_config(args)
+    cfg, _ = _resolve_config(args)
     assert cfg.seed == 5 and cfg.growth["search"]["seed"] == 5
     config = small_config().copy(seed=7)
     config.growth["search"].pop("seed")
@@ -188,3 +188,12 @@ def test_run_seed_drives_the_search_proposals(tmp_path):
     props = {s: json.dumps(propose(parent, 1, SearchConfig.from_dict({**SEARCH, "seed": s})), sort_keys=True)
              for s in range(6)}
     assert len(set(props.values())) > 1  # different seeds, different proposals
+
+
+def _free_port() -> int:
+    """A TCP port nothing listens on now (other test runs may share this machine)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -81,7 +81,7 @@ def test_torchrun_two_processes_share_the_children(archive, tmp_path):
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
            "-m", "growgan", "search", "--preset", "dggan-mnist-32", "--data", str(archive), "--out", str(tmp_path),
            "--quiet", "--set", "growth.search.p=1.0"]
     for s in SETS + ["growth.search.root_widths=[8,16]"]:  # two roots: one per rank at step 0
@@ -92,3 +92,12 @@ def test_torchrun_two_processes_share_the_children(archive, tmp_path):
     rows = [json.loads(line) for line in (run_dir / "search.jsonl").read_text().splitlines()]
     assert {r["rank"] for r in rows if r["type"] == "candidate"} == {0, 1}
     assert (run_dir / "best_spec.json").is_file() and list((run_dir / "checkpoints").glob("*.pt"))
+
+
+def _free_port() -> int:
+    """A TCP port nothing listens on now (other test runs may share this machine)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

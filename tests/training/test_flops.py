@@ -64,6 +64,8 @@ def test_schedule_flops_predicts_a_growing_run(tmp_path):
     cfg = TrainConfig(network=spec, growth={"kind": "dggan", "fade_kimg": 0.016, "history": history,
                                             "batch_sizes": {"8": 4}}, batch_size=8, loss="wgan", gp_lambda=10.0,
                       tensorboard=False)
-    t = Trainer(cfg, archive, verbose=False)
+    from growgan.growth import build_trainer
+
+    t = build_trainer(cfg, archive, verbose=False)
     t.train_until(80)
-    assert schedule_flops(cfg, archive, 0.080) == t.flops > 0
+    assert schedule_flops(build_trainer(cfg, archive, verbose=False), 0.080) == t.flops > 0

@@ -39,49 +39,19 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from growgan.data.archive import open_archive
 from growgan.errors import GrowganError
-from growgan.growth.dggan import DGGrowthConfig, spec_at
+from growgan.growth import build_trainer
+from growgan.growth.dggan import spec_at
 from growgan.networks.dggan import action_name, describe, settle, spec_resolution
+from growgan.growth.tree import draw_tree, read_search_log
+from growgan.metrics import evaluate_generator
+from growgan.training import distributed as dist_utils
+from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state, save_checkpoint
+from growgan.training.growth_config import DGGrowthConfig, SearchConfig
+from growgan.training.rundir import write_config
+from growgan.utils.units import kimg_to_images
 from growgan.utils.io import append_jsonl, atomic_write_json
-
-
-@dataclass
-class SearchConfig:
-    """Search settings, read from ``config.growth["search"]`` (each candidate's fade-in length
-    is ``config.growth["fade_kimg"]``). Defaults are small; see the presets for sized ones."""
-
-    K: int = 2  # architectures kept per step
-    p: float = 0.5  # probability of sampling each action of the action space
-    kernels: list[int] = field(default_factory=lambda: [1, 3, 5])
-    widths: list[int] = field(default_factory=lambda: [8, 16])  # for G+conv, D+conv and new stages
-    root_widths: list[int] = field(default_factory=lambda: [8])  # step 0: one starting net per width
-    max_layers_per_stage: int = 3  # a stage is full at this many conv layers
-    max_children: int = 4  # per parent, besides "keep" (0 = no cap); a random subset of the sampled actions
-    settle_kimg: float = 1.0  # after the fade-in, each child trains this long at full weight before scoring
-    target_resolution: int = 32
-    max_steps: int = 8  # the budget: growing steps; the search ends after this many
-    final_kimg: float = 30.0  # the best trains on until it has seen this many kimg in all
-    metric: str = "swd"  # a metric name (swd, fid-classifier, fid, kid, ...); lower is better
-    classifier: str | None = None  # network file for the *-classifier metrics
-    inception_weights: str | None = None  # for fid/kid (else GROWGAN_INCEPTION_WEIGHTS / the cache)
-    eval_images: int = 512
-    eval_seeds: list[int] = field(default_factory=lambda: [123, 124])  # score = mean, spread = std over these
-    seed: int = 0  # proposals; defaults to the run's --seed
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "SearchConfig":
-        """Parse and check ``config.growth.search``; bad keys or values raise GrowganError."""
-        d = dict(d or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise GrowganError(f"config.growth.search: unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        cfg = cls(**d)
-        if cfg.K < 1 or not 0.0 < cfg.p <= 1.0 or cfg.settle_kimg < 0 or cfg.max_steps < 0:
-            raise GrowganError("config.growth.search: need K >= 1, 0 < p <= 1, settle_kimg >= 0 and max_steps >= 0")
-        if not cfg.widths or not cfg.root_widths or not cfg.kernels or not cfg.eval_seeds:
-            raise GrowganError("config.growth.search: widths, root_widths, kernels and eval_seeds must not be empty")
-        return cfg
 
 
 @dataclass
@@ -276,8 +246,6 @@ class Search:
 
     def _train(self, cand: Candidate, parent: Candidate | None) -> Candidate:
         """Train `cand` from its parent's full state (or from scratch), score it, save it."""
-        from growgan.training.checkpoint import load_checkpoint, restore_state, save_checkpoint
-
         t0 = time.time()
         config = self._config_for(cand)
         state, resume, before = None, None, {"flops": 0, "train_s": 0.0}
@@ -367,8 +335,6 @@ class Search:
         if self.rank == 0:
             atomic_write_json(self.run_dir / "best_spec.json", best.spec)
             atomic_write_json(self.run_dir / "best.json", asdict(best))
-            from growgan.growth.tree import draw_tree
-
             draw_tree(self.run_dir)
             cands, _ = _read_candidates(self.run_dir)
             self.log(f"search: {len(cands)} candidates, {sum(c['flops'] for c in cands) / 1e12:.2f} TFLOP of training, "
@@ -391,37 +357,32 @@ class Search:
         return survivors
 
     # -- the final continuation
-    def train_final(self, best: Candidate, log: Callable[[str], None] = print, quiet: bool = False) -> dict:
-        """Train `best` on to `final_kimg` images seen in the search's run folder, from its
-        checkpoint and resume extra (the data stream continues; resumable from the run's own
-        checkpoints), score it on the evaluation seeds into final.json and return that."""
-        from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state
-        from growgan.training.distributed import DistInfo
-        from growgan.training.loop import Trainer
-        from growgan.training.rundir import write_config
-
-        run_dir = self.run_dir
+    def train_final(self, best: Candidate, verbose: bool = True) -> dict | None:
+        """Train `best` on to ``final_kimg`` images seen in the run folder (rank 0 alone), from
+        its checkpoint *and* resume extra, so the data stream and RNG states continue (and
+        resumable from the run's own checkpoints); then score G_ema on the evaluation seeds.
+        Writes and returns final.json: scores, the search's and the final training's FLOPs
+        and seconds. None when a signal stopped the training (a checkpoint was saved;
+        ``growgan search --resume`` continues)."""
         config = self._config_for(best)
-        config = config.copy(growth={k: v for k, v in config.growth.items() if k != "search_data"})
-        if list_checkpoints(run_dir):
-            path, ckpt = latest_checkpoint(run_dir)
-            log(f"resuming the final training from {path.name}")
+        if list_checkpoints(self.run_dir):
+            path, ckpt = latest_checkpoint(self.run_dir)
+            self.log(f"resuming the final training from {path.name}")
         else:
             path = self._cand_dir(best.id) / "checkpoint.pt"
             ckpt = load_checkpoint(path)
         state, resume = restore_state(ckpt, config, "cpu", path), ckpt["extra"]
-        write_config(run_dir, config)
-        trainer = Trainer(config, self.archive, state=state, run_dir=run_dir, verbose=not quiet,
-                          handle_signals=True, resume=resume, dist=DistInfo())  # rank 0 alone trains the best
-        target = int(round(self.cfg.final_kimg * 1000))
-        if trainer.train_until(max(target, state.images_seen)) != "done":
-            raise KeyboardInterrupt
-        if not list_checkpoints(run_dir):  # already past the target: still leave a model behind
+        write_config(self.run_dir, config)
+        trainer = build_trainer(config, self.archive, state=state, run_dir=self.run_dir, verbose=verbose,
+                                handle_signals=True, resume=resume, dist=dist_utils.DistInfo())
+        if trainer.train_until(max(kimg_to_images(self.cfg.final_kimg), state.images_seen)) != "done":
+            return None
+        if not list_checkpoints(self.run_dir):  # already past the target: still leave a model behind
             trainer.save_grids()
             trainer.save_checkpoint()
-        runs = [engine_score(trainer.state.G_ema, self.archive, self.cfg, seed) for seed in self.cfg.eval_seeds]
+        runs = [self.score_fn(trainer.state.G_ema, self.archive, self.cfg, seed) for seed in self.cfg.eval_seeds]
         scores = {k: sum(r[k] for r in runs) / len(runs) for k in runs[0]}
-        cands, _ = _read_candidates(run_dir)
+        cands, _ = _read_candidates(self.run_dir)
         final_flops = trainer.flops - best.lineage_flops
         final_s = trainer.train_s - best.lineage_train_s
         out = {"candidate": best.id, "images_seen": trainer.state.images_seen, "spec": best.spec, "scores": scores,
@@ -431,15 +392,13 @@ class Search:
                "search_images": int(sum(c["kimg"] * 1000 - _parent_kimg(c, cands) * 1000 for c in cands)),
                "search_wall_s": float(sum(c["wall_s"] for c in cands)), "final_train_s": float(final_s),
                "total_wall_s": float(sum(c["wall_s"] for c in cands) + final_s)}
-        atomic_write_json(run_dir / "final.json", out)
-        log("final " + " ".join(f"{k}={v:.4g}" for k, v in scores.items())
-            + f"  total {out['total_flops'] / 1e12:.2f} TFLOP (search {out['search_flops'] / 1e12:.2f})")
+        atomic_write_json(self.run_dir / "final.json", out)
+        self.log(f"final: total {out['total_flops'] / 1e12:.2f} TFLOP of training (search {out['search_flops'] / 1e12:.2f}), "
+                 f"{out['total_wall_s']:.0f} s")
         return out
 
 
 def _read_candidates(run_dir: Path) -> tuple[list[dict], list[dict]]:
-    from growgan.growth.tree import read_search_log
-
     return read_search_log(run_dir)
 
 
@@ -461,9 +420,7 @@ def _fmt(x) -> str:
 
 
 def _barrier() -> None:
-    from growgan.training.distributed import barrier
-
-    barrier()
+    dist_utils.barrier()
 
 
 # --------------------------------------------------------------------------- engine adapters
@@ -472,10 +429,8 @@ def engine_train(config, archive: Path, state, until: int, resume: dict | None =
     extra until `until` images seen, in this process alone, without a run folder: under
     torchrun the search gives each rank its own candidates, so no gradients may be averaged
     across ranks (DistInfo() = rank 0 of 1). Returns (state, resume extra)."""
-    from growgan.training.distributed import DistInfo
-    from growgan.training.loop import Trainer
-
-    trainer = Trainer(config, archive, state=state, run_dir=None, verbose=False, dist=DistInfo(), resume=resume)
+    trainer = build_trainer(config, archive, state=state, run_dir=None, verbose=False, dist=dist_utils.DistInfo(),
+                            resume=resume)
     trainer.train_until(until)
     return trainer.state, trainer.resume_extra()
 
@@ -499,9 +454,6 @@ def engine_score(G, archive: Path, cfg: SearchConfig, seed: int | None = None) -
     """The selection metric of `cfg.eval_images` images of latent seed `seed` (default: the
     first evaluation seed), at the archive's resolution (lower-resolution G upsampled)."""
     seed = cfg.eval_seeds[0] if seed is None else seed
-    from growgan.data.archive import open_archive
-    from growgan.metrics import evaluate_generator
-
     size = tuple(open_archive(archive).resolution)
     return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=seed,
                               classifier=cfg.classifier, inception_weights=cfg.inception_weights)

@@ -101,14 +101,12 @@ def _count_iteration(state, cfg, batch, device, r1_now, clone_state, StepRunner)
     return count_flops(one_iteration)[1]
 
 
-def schedule_flops(config, data, kimg: float) -> int:
-    """The training FLOPs a run of `config` on `data` (archive path or Archive) would count
-    in its first `kimg` thousand images, without training: the growth controller is replayed
-    on an untrained state and each iteration adds its step shape's count, as the loop does.
-    Used to size a run to a FLOP budget (e.g. ProGAN against a DGGAN search)."""
-    from growgan.training.loop import Trainer
-
-    trainer = Trainer(config, data, verbose=False)
+def schedule_flops(trainer, kimg: float) -> int:
+    """The training FLOPs a fresh `trainer` (growgan.growth.build_trainer(config, data)) would
+    count in its first `kimg` thousand images, without training: its growth controller is
+    replayed on its untrained state and each iteration adds its step shape's count, as the
+    loop does. Used to size a run to a FLOP budget (e.g. ProGAN against a DGGAN search).
+    The trainer's state is advanced (networks grown, counters moved): use it for nothing else."""
     st, growth, cfg = trainer.state, trainer.growth, trainer.config
     target, total = int(round(kimg * 1000)), 0
     while st.images_seen < target:

@@ -9,14 +9,14 @@ ProgGAN". Everything else below is marked as ours or as Progressive GAN's (offic
 config.py / loss.py; see presets_progan.py). Training follows ProGAN's: WGAN-GP lambda 10
 + drift 0.001, Adam lr 0.001, betas (0, 0.99), equalized lr, pixel norm, minibatch-std;
 unlike ProGAN, Adam state is inherited across growth (ours: a child continues its parent).
-Search settings live in ``config.growth["search"]`` (growgan.growth.search.SearchConfig).
+Search settings live in ``config.growth["search"]`` (growgan.training.growth_config.SearchConfig).
 """
 
 from __future__ import annotations
 
 from growgan.networks.dggan import initial_spec
 from growgan.training.config import TrainConfig
-from growgan.training.presets import register_preset
+from growgan.training.preset_registry import register_preset
 from growgan.training.presets_progan import ema_kimg_for_decay
 
 
