@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     except GrowganError as exc:
         print(f"growgan: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk or read-only place that a library layer did not name
+        from growgan.utils.io import is_write_error, write_error
+
+        if not is_write_error(exc):
+            raise
+        print(f"growgan: error: {write_error(exc, exc.filename or 'a file')}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `growgan dataset info A | head -1`
         sys.stderr.close()
         return 0

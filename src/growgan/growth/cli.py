@@ -40,7 +40,14 @@ def _resolve_config(args):
         path = Path(args.resume) / SEARCH_CONFIG
         if not path.is_file():
             raise GrowganError(f"{path}: not found; --resume needs a folder written by growgan search")
-        return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise GrowganError(f"{path}: damaged, not valid JSON ({str(exc)[:80]}); restore it from a backup "
+                               "or start a new search") from None
+        if not isinstance(saved, dict):
+            raise GrowganError(f"{path}: damaged, not a JSON object; restore it or start a new search")
+        return TrainConfig.from_dict(saved, source=str(path))
     if not args.preset and not args.config:
         raise GrowganError("growgan search needs --preset (dggan-mnist-32, dggan-cifar10) or --config FILE")
     config = get_preset(args.preset) if args.preset else TrainConfig()
@@ -93,22 +100,30 @@ def run_search(args) -> int:
     archive = _archive_path(args, config)
     config = config.copy(network=resolve_network(config.network, open_archive(archive)),
                          growth=dict(config.growth, search_data=str(archive)))
+    from growgan.training.rundir import check_out_dir, locked
+    from growgan.utils.io import check_writable_dir
+
+    if info.is_main and args.resume:
+        check_writable_dir(args.resume, "search folder")
+    elif info.is_main:
+        check_out_dir(args.out)
     run_dir = _run_dir(args, config, info)
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    if info.is_main:
-        atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
-        log(f"search in {run_dir} ({info.world_size} process(es))")
-    search = Search(config, archive, run_dir, rank=info.rank, world_size=info.world_size, log=log)
-    best = search.run()
-    if info.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
-        import torch.distributed as dist
+    with locked(run_dir if info.is_main else None):  # one writer per search folder
+        if info.is_main:
+            atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
+            log(f"search in {run_dir} ({info.world_size} process(es))")
+        search = Search(config, archive, run_dir, rank=info.rank, world_size=info.world_size, log=log)
+        best = search.run()
+        if info.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
+            import torch.distributed as dist
 
-        dist.barrier()
-        dist.destroy_process_group()
-    if info.is_main:
-        log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
-        train_final(search, best, log, quiet=args.quiet)
-        log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
+            dist.barrier()
+            dist.destroy_process_group()
+        if info.is_main:
+            log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
+            train_final(search, best, log, quiet=args.quiet)
+            log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
     return 0
 
 

@@ -51,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from growgan.metrics.api import MetricContext, compute
+    from growgan.utils.device import check_device
 
+    if args.device:
+        check_device(args.device, "--device")
     ctx = MetricContext(
         num_images=args.num, seed=args.seed, batch_size=args.batch_size,
         device=torch.device(args.device) if args.device else None,
@@ -131,6 +134,10 @@ def _append(run_dir: Path, results, extra: dict) -> None:
 def _train_classifier(args) -> int:
     if not args.data or not args.out:
         raise GrowganError("train-classifier needs --data LABELLED_ARCHIVE and --out FILE.pt")
+    if args.device:
+        from growgan.utils.device import check_device
+
+        check_device(args.device, "--device")
     from growgan.metrics.classifier import train_classifier
 
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,

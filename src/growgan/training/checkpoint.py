@@ -107,6 +107,34 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def is_loadable(path: str | Path) -> bool:
+    """Whether `path` reads as a growgan checkpoint (memory-mapped: the tensors' bytes are
+    not read, so this costs little more than the pickle's index)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - truncated zip, foreign pickle, legacy format, ...
+        return False
+    return isinstance(ckpt, dict) and ckpt.get("format") == FORMAT and isinstance(ckpt.get("state"), dict)
+
+
+def prune_checkpoints(run_dir: str | Path, keep: int, written: str | Path | None = None) -> list[Path]:
+    """Delete all but the `keep` newest checkpoints of a run folder *that load*; returns the
+    deleted files. A damaged file (a copy cut short, a bad disk block) is not counted, so it
+    can never push a good older checkpoint out; files older than the kept ones go, damaged or
+    not. `written`: the checkpoint just saved (atomically), trusted without reading it back."""
+    keep = max(1, int(keep))
+    written = Path(written) if written is not None else None
+    kept, removed = 0, []
+    for p in reversed(list_checkpoints(run_dir)):
+        if kept < keep:
+            if p == written or is_loadable(p):
+                kept += 1
+            continue
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
 def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict]:
     """The newest checkpoint of a run folder that loads; older ones are tried when the newest
     is damaged (e.g. a disk that filled up)."""

@@ -117,12 +117,18 @@ def cmd_train(args) -> int:
         return 0
     if not args.data:
         raise GrowganError("give --data ARCHIVE (a folder from `growgan dataset prepare`) or --data builtin")
+    from growgan.training.loop import check_device
+    from growgan.training.rundir import check_out_dir, locked
+
+    check_device(config.device)  # before anything is created
+    check_out_dir(args.out)
     info = dist_utils.init_from_env(_device_kind(config.device))
     data = _resolve_data(args.data) if info.is_main else None
     data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
     run_dir = _new_run(args, config, data) if info.is_main else None
     run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
-    return _train(config, data, Path(run_dir), args, state=None, resume=None)
+    with locked(Path(run_dir) if info.is_main else None):
+        return _train(config, data, Path(run_dir), args, state=None, resume=None)
 
 
 def _new_run(args, config, data: Path) -> Path:
@@ -176,20 +182,23 @@ def _resume(args) -> int:
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
-    run_info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    data_arg = args.data or run_info.get("data")
-    if not data_arg:
-        raise GrowganError(f"{run_dir}: run.json does not name the archive; give --data ARCHIVE")
-    info = dist_utils.init_from_env(_device_kind(config.device))
-    data = _resolve_data(data_arg)
-    from growgan.training.loop import _default_device
+    from growgan.training.loop import _default_device, check_device
+    from growgan.training.rundir import locked, read_run_info
+    from growgan.utils.io import check_writable_dir
 
+    check_device(config.device)
+    data_arg = args.data or read_run_info(run_dir, need_data=True).get("data")
+    info = dist_utils.init_from_env(_device_kind(config.device))
+    if info.is_main:
+        check_writable_dir(run_dir, "run folder")
+    data = _resolve_data(data_arg)
     device = _default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)
-    if info.is_main:
-        for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
-            truncate_jsonl(run_dir / name, state.images_seen)
-    return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
+    with locked(run_dir if info.is_main else None):  # before anything in the folder changes
+        if info.is_main:
+            for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
+                truncate_jsonl(run_dir / name, state.images_seen)
+        return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
 
 
 def _device_kind(device: str) -> str:
@@ -207,8 +216,19 @@ def cmd_generate(args) -> int:
     from growgan.training.checkpoint import load_generator
     from growgan.utils.image import save_grid, save_image, to_uint8
 
+    from growgan.training.loop import check_device
+    from growgan.utils.io import check_out_file, check_writable_dir
+
     if args.num < 1:
         raise GrowganError("--num must be at least 1")
+    check_device(args.device, "--device")
+    out = Path(args.out)
+    if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
+        check_out_file(out, "--out")
+    elif out.exists() and not out.is_dir():
+        raise GrowganError(f"{out}: is a file; --out names a folder for one PNG per image (or a .png file for a grid)")
+    else:
+        check_writable_dir(out, "--out folder")
     G = load_generator(args.source, ema=not args.raw, device=args.device)
     g = torch.Generator().manual_seed(args.seed)
     z = torch.randn(args.num, G.z_dim, generator=g)  # [N, z_dim]
@@ -218,7 +238,6 @@ def cmd_generate(args) -> int:
     with torch.no_grad():
         imgs = torch.cat([G(z[i:i + 64].to(args.device), None if c is None else c[i:i + 64].to(args.device)).float().cpu()
                           for i in range(0, args.num, 64)])  # [N, C, H, W]
-    out = Path(args.out)
     if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
         save_grid(imgs, out, upscale=max(1, 64 // imgs.shape[-1]))
         print(f"wrote a grid of {args.num} images to {out}")

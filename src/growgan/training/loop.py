@@ -29,7 +29,7 @@ from growgan.training.amp import amp_dtype
 from growgan.training.checkpoint import (
     capture_rng,
     checkpoint_name,
-    list_checkpoints,
+    prune_checkpoints,
     restore_rng,
     save_checkpoint,
 )
@@ -38,6 +38,7 @@ from growgan.training.ema import ema_beta, update_ema
 from growgan.training.rundir import RunLogger
 from growgan.training.state import TrainState, build_state
 from growgan.training.step import StepRunner
+from growgan.utils.device import check_device
 from growgan.utils.image import make_grid, save_grid
 
 
@@ -107,6 +108,8 @@ class Trainer:
         from growgan.growth import make_growth
 
         self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
+        if device is None:
+            check_device(config.device)
         self.archive = _open_data(data)
         self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
         self.device = torch.device(device) if device is not None else _default_device(self.config.device, self.dist)
@@ -329,9 +332,7 @@ class Trainer:
         path = self.run_dir / "checkpoints" / checkpoint_name(self.state.images_seen)
         save_checkpoint(path, self.state, self.config, extra)
         self.last_checkpoint = path
-        keep = max(1, self.config.keep_checkpoints)
-        for old in list_checkpoints(self.run_dir)[:-keep]:
-            old.unlink(missing_ok=True)
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints, written=path)
         return path
 
     def evaluate_metrics(self) -> dict[str, float]:

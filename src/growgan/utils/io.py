@@ -100,6 +100,15 @@ def check_writable_dir(folder: str | os.PathLike, what: str = "output folder") -
         raise write_error(exc, probe_dir) from None
 
 
+def check_out_file(path: str | os.PathLike, what: str = "output file") -> None:
+    """Fail early if the file `path` could not be written: it is a folder, or its folder
+    cannot take new files."""
+    path = Path(path)
+    if path.is_dir():
+        raise GrowganError(f"{path}: is a folder, but {what} must name a file; give a file name")
+    check_writable_dir(path.parent, f"folder of {what} {path.name}")
+
+
 # ---------------------------------------------------------------------------- stale temporaries
 def _pid_start_time(pid: int) -> float | None:
     """Unix time a live process started (Linux /proc), None where unknown."""
