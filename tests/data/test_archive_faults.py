@@ -102,8 +102,7 @@ def test_legacy_aside_folder_is_recovered(tmp_path):
 def test_full_disk_in_prepare_removes_the_temporary_folder(tmp_path, monkeypatch, capsys):
     from growgan.cli import main
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
-    from test_io_faults import full_disk_open
+    from fault_helpers import full_disk_open
 
     out = tmp_path / "arcs" / "mnist"
     monkeypatch.setattr(A, "open", full_disk_open(200_000), raising=False)  # the pixel stream fills the disk

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 
+from fault_helpers import full_disk_open
+
 from growgan.errors import GrowganError
 from growgan.utils import io as gio
 from growgan.utils.image import save_grid
@@ -120,45 +122,6 @@ def test_temporary_of_a_writer_killed_mid_write_is_removed_by_the_next_writer(tm
     assert not (tmp_path / "big.bin").exists()  # and nothing that reads as the file
     gio.atomic_write_bytes(tmp_path / "other.bin", b"y")
     assert [p.name for p in tmp_path.iterdir()] == ["other.bin"]
-
-
-def _enospc(*args, **kwargs):
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
-class _FullFile:
-    """A file object whose writes fail with ENOSPC after `room` bytes."""
-
-    def __init__(self, f, room: int):
-        self._f, self._room = f, room
-
-    def write(self, data):
-        if len(data) > self._room:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._room -= len(data)
-        return self._f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
-
-
-def full_disk_open(room: int = 64):
-    """`open` whose write-mode files hit ENOSPC after `room` bytes (a disk that fills up)."""
-    import builtins
-
-    real = builtins.open
-
-    def _open(file, mode="r", *args, **kwargs):
-        f = real(file, mode, *args, **kwargs)
-        return _FullFile(f, room) if any(c in mode for c in "wax+") else f
-
-    return _open
 
 
 @pytest.mark.parametrize("writer", ["json", "torch", "grid", "jsonl"])

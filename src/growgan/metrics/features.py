@@ -71,7 +71,7 @@ def real_features(extractor: torch.nn.Module, source: ImageSource, ctx) -> dict[
     if path is not None:
         try:
             atomic_torch_save({k: v.to(torch.float32) for k, v in feats.items()}, path)
-        except GrowganError as exc:  # a read-only or full cache costs speed next time, not this result
-            print(f"growgan: warning: statistics not cached: {exc}", file=sys.stderr)
+        except (GrowganError, OSError) as exc:  # a read-only or full cache costs speed next time, not this result
+            print(f"growgan: warning: statistics not cached ({exc}); the result is not affected", file=sys.stderr)
         feats = {k: v.to(torch.float32).to(torch.float64) for k, v in feats.items()}  # same values as a cache hit
     return feats

@@ -92,8 +92,8 @@ def restore_state(ckpt: dict, config, device: torch.device | str, path: str | Pa
     """Rebuild the TrainState of a loaded checkpoint on `device`."""
     try:
         return state_from_dict(ckpt["state"], config, device)
-    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0][:200]
+    except Exception as exc:  # noqa: BLE001 - an edited spec can fail anywhere in the network's constructor
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise GrowganError(f"{path}: checkpoint does not fit its network spec ({first}); "
                            "it comes from another architecture or is damaged") from None
 
@@ -170,8 +170,8 @@ def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: 
     try:
         G = build_generator(state["spec"])
         G.load_state_dict(state["G_ema" if ema else "G"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0][:200]
+    except Exception as exc:  # noqa: BLE001 - an edited spec can fail anywhere in the network's constructor
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise GrowganError(f"{path}: generator does not fit its spec ({first}); the checkpoint is damaged") from None
     alpha = _growth_alpha(state.get("growth") or {})
     if alpha is not None and hasattr(G, "alpha"):

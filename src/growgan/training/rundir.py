@@ -175,6 +175,26 @@ def truncate_jsonl(path: Path, max_images_seen: int) -> None:
     atomic_write_text(path, "".join(k + "\n" for k in keep))
 
 
+def _quiet_tensorboard_thread_write_errors() -> None:
+    """TensorBoard writes events from a background thread; on a full disk that thread dies
+    with a traceback printed by threading.excepthook, and the error is raised again in the
+    main thread at the next call (where `RunLogger` turns it into one line). Silence only
+    that thread's write errors; everything else reaches the previous hook."""
+    import threading
+
+    if getattr(threading.excepthook, "_growgan", False):
+        return
+    previous = threading.excepthook
+
+    def hook(args):
+        if type(args.thread).__name__ == "_AsyncWriterThread" and is_write_error(args.exc_value):
+            return
+        previous(args)
+
+    hook._growgan = True
+    threading.excepthook = hook
+
+
 class RunLogger:
     """Console + log.txt lines, stats.jsonl rows, TensorBoard scalars and images.
     With run_dir=None it only prints (when verbose)."""
@@ -191,6 +211,7 @@ class RunLogger:
         if self._tb is None and self._tb_wanted:
             from torch.utils.tensorboard import SummaryWriter
 
+            _quiet_tensorboard_thread_write_errors()
             self._tb = self._tb_call(SummaryWriter, log_dir=str(self.run_dir / "tb"))
         return self._tb
 
