@@ -64,29 +64,35 @@ def _dead_pid() -> int:
 
 
 def test_stale_temporaries_of_dead_writers_are_removed_on_the_next_write(tmp_path):
-    dead = _dead_pid()
-    stale_file = tmp_path / f".a.json.tmp-{dead}-0badc0de"
-    stale_dir = tmp_path / f".arc.tmp-{dead}-0badc0de"
+    dead, host = _dead_pid(), gio.HOST_TAG
+    stale_file = tmp_path / f".a.json.tmp-{dead}@{host}-0badc0de"
+    stale_dir = tmp_path / f".arc.tmp-{dead}@{host}-0badc0de"
     stale_file.write_bytes(b"x" * 100)
     stale_dir.mkdir()
     (stale_dir / "images.npy").write_bytes(b"x" * 100)
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         time.sleep(0.2)
-        live_file = tmp_path / f".b.json.tmp-{live.pid}-0badc0de"  # written after the writer started
+        live_file = tmp_path / f".b.json.tmp-{live.pid}@{host}-0badc0de"  # written after the writer started
         live_file.write_bytes(b"in flight")
         legacy_old = tmp_path / ".c.pt.abcd1234.tmp"  # mkstemp name of older versions, 2 hours old
         legacy_old.write_bytes(b"x")
         os.utime(legacy_old, (time.time() - 7200,) * 2)
         legacy_new = tmp_path / ".d.pt.abcd5678.tmp"  # maybe in flight: kept
         legacy_new.write_bytes(b"x")
-        aside = tmp_path / f".gone.old-{dead}-0badc0de"  # the only copy of archive "gone": kept
+        aside = tmp_path / f".gone.old-{dead}@{host}-0badc0de"  # the only copy of archive "gone": kept
+        other_host = "000000" if host != "000000" else "111111"
+        foreign = tmp_path / f".e.pt.tmp-{dead}@{other_host}-0badc0de"  # another machine's writer: kept
+        foreign.write_bytes(b"x")
+        foreign_old = tmp_path / f".f.pt.tmp-{dead}@{other_host}-0badc0de"  # ... unless untouched for a day
+        foreign_old.write_bytes(b"x")
+        os.utime(foreign_old, (time.time() - 2 * 86400,) * 2)
         aside.mkdir()
         user_file = tmp_path / "notes.tmp"
         user_file.write_text("not ours")
         gio.atomic_write_json(tmp_path / "a.json", {"a": 1})
         left = {p.name for p in tmp_path.iterdir()}
-        assert left == {"a.json", live_file.name, legacy_new.name, aside.name, user_file.name}
+        assert left == {"a.json", live_file.name, legacy_new.name, aside.name, user_file.name, foreign.name}
     finally:
         live.kill()
         live.wait()
@@ -97,7 +103,7 @@ def test_a_reused_pid_does_not_keep_a_temporary_alive(tmp_path):
     # written... that is the normal case and it is kept; a pid whose process started *after*
     # the file's last write cannot have written it.
     me = os.getppid()
-    tmp = tmp_path / f".x.tmp-{me}-0badc0de"
+    tmp = tmp_path / f".x.tmp-{me}@{gio.HOST_TAG}-0badc0de"
     tmp.write_bytes(b"x")
     assert not gio.is_stale(tmp)
     os.utime(tmp, (0, 0))  # written in 1970: before any live process started

@@ -9,7 +9,9 @@ pixel format training reads, so the loader does no decoding. An archive is a fol
 
 The writer builds the folder under a temporary name beside the target, fsyncs it, writes
 ``meta.json`` last and renames the folder into place, so a crash or Ctrl-C never leaves a
-folder that reads as a valid archive. `open_archive` checks everything it can cheaply.
+folder that reads as a valid archive; ``--overwrite`` swaps old and new in one atomic step
+(`publish`), so the path always holds one of them. Files and folders get the user's umask.
+`open_archive` checks everything it can cheaply.
 """
 
 from __future__ import annotations

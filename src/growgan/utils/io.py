@@ -10,7 +10,8 @@ A write that fails (ENOSPC, EDQUOT, EROFS, EACCES, ...) removes its temporary fi
 a one-line `GrowganError` naming the file. Temporaries of writers that were killed (kill -9,
 power loss) are removed by the next process that writes into the same folder
 (`remove_stale_temporaries`): a temporary is stale when the process named in it is gone, or
-when that pid now belongs to a process started after the file was last written.
+when that pid now belongs to a process started after the file was last written. Temporaries of
+another host (a shared filesystem) are removed only after a day untouched.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from growgan.errors import GrowganError
 TMP_MARK = ".tmp-"
 OLD_MARK = ".old-"  # an old archive moved aside while its replacement is renamed in
 # ".<target>.tmp-<pid>-<hex>" (this version); ".<target>.<random>.tmp" (mkstemp, older versions)
-_TMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]+$")
+_TMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)@(?P<host>[0-9a-f]{6})-[0-9a-f]+$")
 _LEGACY_TMP_RE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$|^\.(?P<target>.+)\.(?P<kind>tmp|old)-[A-Za-z0-9_]{8}$")
 LEGACY_STALE_SECONDS = 3600.0  # legacy temporaries carry no pid: stale when untouched this long
+FOREIGN_STALE_SECONDS = 24 * 3600.0  # another host's (shared filesystem): its pids mean nothing here
 
 #: errno values that mean "this place cannot take the write" (not a bug): one line, no traceback
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
@@ -42,9 +44,20 @@ _cleaned: set[str] = set()  # folders this process already swept for stale tempo
 
 
 # ---------------------------------------------------------------------------- names
+def _host_tag() -> str:
+    import hashlib
+    import socket
+
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+
+HOST_TAG = _host_tag()
+
+
 def tmp_name(target_name: str) -> str:
-    """The name of a temporary that will become `target_name`: ``.<name>.tmp-<pid>-<hex>``."""
-    return f".{target_name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    """The name of a temporary that will become `target_name`:
+    ``.<name>.tmp-<pid>@<host tag>-<random hex>`` (the host tag: 6 hex digits of the host name)."""
+    return f".{target_name}{TMP_MARK}{os.getpid()}@{HOST_TAG}-{secrets.token_hex(4)}"
 
 
 def make_tmp_dir(target: Path) -> Path:
@@ -139,6 +152,8 @@ def is_stale(entry: Path, now: float | None = None) -> bool:
     legacy = None if m else _LEGACY_TMP_RE.match(entry.name)
     try:
         mtime = entry.lstat().st_mtime
+        if entry.is_dir() and not entry.is_symlink():  # a folder being filled: its newest file counts
+            mtime = max([mtime] + [c.lstat().st_mtime for c in entry.iterdir()])
     except OSError:
         return False
     kind = (m or legacy).groupdict().get("kind") if (m or legacy) else None
@@ -148,6 +163,8 @@ def is_stale(entry: Path, now: float | None = None) -> bool:
         if legacy is not None:
             return (now or time.time()) - mtime > LEGACY_STALE_SECONDS
         return False
+    if m.group("host") != HOST_TAG:
+        return (now or time.time()) - mtime > FOREIGN_STALE_SECONDS
     pid = int(m.group("pid"))
     if pid == os.getpid():
         return False  # ours, in flight
