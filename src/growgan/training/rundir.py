@@ -20,7 +20,15 @@ from typing import Iterator
 import torch
 
 from growgan.errors import GrowganError
-from growgan.utils.io import append_jsonl, append_text, atomic_write_json, check_writable_dir, is_write_error, write_error
+from growgan.utils.io import (
+    append_jsonl,
+    append_text,
+    atomic_write_json,
+    check_writable_dir,
+    is_write_error,
+    pid_alive,
+    write_error,
+)
 
 _RUN_RE = re.compile(r"^(\d{5,})-")
 LOCK_NAME = ".growgan.lock"  # flock'ed by the process writing the folder (filelock)
@@ -117,6 +125,8 @@ def describe_holder(folder: str | Path) -> str:
         return "another process (its pid is not recorded yet)"
     host = info.get("host")
     where = f" on {host}" if host and host != socket.gethostname() else ""
+    if not where and not pid_alive(pid):  # a killed holder's record; the new holder is starting up
+        return "another process (its pid is not recorded yet)"
     since = time.strftime("%H:%M:%S", time.localtime(float(info.get("since", 0))))
     return f"process {pid}{where} ({info.get('command', 'growgan')}, since {since})"
 

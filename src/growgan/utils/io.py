@@ -136,7 +136,8 @@ def _pid_start_time(pid: int) -> float | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -168,7 +169,7 @@ def is_stale(entry: Path, now: float | None = None) -> bool:
     pid = int(m.group("pid"))
     if pid == os.getpid():
         return False  # ours, in flight
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return True
     started = _pid_start_time(pid)
     return started is not None and started > mtime + 2.0  # the pid was reused after the write
