@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
+from filelock import FileLock, Timeout
 
 from growgan.errors import GrowganError
 from growgan.utils.io import (
@@ -80,8 +81,6 @@ class RunLock:
         self._lock = None
 
     def acquire(self) -> "RunLock":
-        from filelock import FileLock, Timeout
-
         lock = FileLock(str(self.folder / LOCK_NAME), timeout=0)
         try:
             lock.acquire()

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,9 +47,6 @@ _cleaned: set[str] = set()  # folders this process already swept for stale tempo
 
 # ---------------------------------------------------------------------------- names
 def _host_tag() -> str:
-    import hashlib
-    import socket
-
     return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
 
 
