@@ -326,6 +326,40 @@ def test_read_only_for_real(run32, tmp_path):
     assert sorted(str(p) for p in ro.rglob("*")) == before
 
 
+def _ro_bind_works() -> bool:
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    r = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind / /mnt 2>/dev/null || true; "
+                        "mount -t tmpfs -o ro none /mnt && echo ok"], capture_output=True, text=True)
+    return r.stdout.strip() == "ok"
+
+
+@pytest.mark.skipif(not _ro_bind_works(), reason="needs root and mount namespaces (unshare -m)")
+def test_read_only_mount_for_real(run32, tmp_path):
+    """The output folders bind-mounted read-only in a private mount namespace: the kernel
+    answers EROFS even to root. Resume, generate and prepare stop with one line and change
+    nothing."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    run = ro / "run"
+    shutil.copytree(run32, run)
+    before = {str(p): p.stat().st_mtime_ns for p in ro.rglob("*")}
+    commands = [["train", "--resume", str(run), "--kimg", "0.096", "--quiet"],
+                ["generate", str(run), "--out", str(ro / "grid.png")],
+                ["dataset", "prepare", "builtin", "--out", str(ro / "arc")]]
+    import shlex
+
+    script = f"mount --bind {shlex.quote(str(ro))} {shlex.quote(str(ro))} && " \
+             f"mount -o remount,ro,bind {shlex.quote(str(ro))} && " + " ; ".join(
+                 " ".join(shlex.quote(a) for a in GROWGAN + argv) + " ; echo rc=$?" for argv in commands)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": SRC}
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert r.stdout.split().count("rc=2") == 3, (r.stdout, r.stderr)
+    errs = r.stderr.strip().splitlines()
+    assert len(errs) == 3 and all(e.startswith("growgan: error: ") and "not writable" in e for e in errs), errs
+    assert {str(p): p.stat().st_mtime_ns for p in ro.rglob("*")} == before
+
+
 def tempfile_base() -> str:
     import tempfile
 
