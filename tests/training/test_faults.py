@@ -335,16 +335,17 @@ def _ro_bind_works() -> bool:
 
 
 @pytest.mark.skipif(not _ro_bind_works(), reason="needs root and mount namespaces (unshare -m)")
-def test_read_only_mount_for_real(run32, tmp_path):
+def test_read_only_mount_for_real(run32, cfg_file, tiny_archive, tmp_path):
     """The output folders bind-mounted read-only in a private mount namespace: the kernel
-    answers EROFS even to root. Resume, generate and prepare stop with one line and change
+    answers EROFS even to root. Train, resume, generate and prepare stop with one line and change
     nothing."""
     ro = tmp_path / "ro"
     ro.mkdir()
     run = ro / "run"
     shutil.copytree(run32, run)
     before = {str(p): p.stat().st_mtime_ns for p in ro.rglob("*")}
-    commands = [["train", "--resume", str(run), "--kimg", "0.096", "--quiet"],
+    commands = [["train", "--config", str(cfg_file), "--data", str(tiny_archive), "--out", str(ro / "runs"), "--quiet"],
+                ["train", "--resume", str(run), "--kimg", "0.096", "--quiet"],
                 ["generate", str(run), "--out", str(ro / "grid.png")],
                 ["dataset", "prepare", "builtin", "--out", str(ro / "arc")]]
     import shlex
@@ -354,9 +355,9 @@ def test_read_only_mount_for_real(run32, tmp_path):
                  " ".join(shlex.quote(a) for a in GROWGAN + argv) + " ; echo rc=$?" for argv in commands)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": SRC}
     r = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert r.stdout.split().count("rc=2") == 3, (r.stdout, r.stderr)
+    assert r.stdout.split().count("rc=2") == 4, (r.stdout, r.stderr)
     errs = r.stderr.strip().splitlines()
-    assert len(errs) == 3 and all(e.startswith("growgan: error: ") and "not writable" in e for e in errs), errs
+    assert len(errs) == 4 and all(e.startswith("growgan: error: ") and "not writable" in e for e in errs), errs
     assert {str(p): p.stat().st_mtime_ns for p in ro.rglob("*")} == before
 
 
