@@ -123,7 +123,9 @@ def test_prepare_into_a_read_only_folder_fails_before_reading_the_source(tmp_pat
     ro.mkdir()
     monkeypatch.setattr(os, "access", lambda p, m: Path(p) != ro)
     opened = []
-    import growgan.data.prepare as P
+    import importlib
+
+    P = importlib.import_module("growgan.data.prepare")  # the module (growgan.data.prepare is also a function)
 
     monkeypatch.setattr(P, "open_source", lambda *a, **k: opened.append(a) or (_ for _ in ()).throw(AssertionError))
     assert main(["dataset", "prepare", "builtin", "--out", str(ro / "arc")]) == 2

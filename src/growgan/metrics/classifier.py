@@ -24,7 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
-from growgan.utils.io import atomic_torch_save
+from growgan.data.archive import open_archive
+from growgan.utils.io import atomic_torch_save, check_out_file
 
 FORMAT = "growgan-fid-classifier"
 
@@ -125,9 +126,6 @@ def train_classifier(
     lr: float = 2e-3, width: int = 16, holdout: float = 0.1, device: str = "cpu", log: Callable[[str], None] = print,
 ) -> dict:
     """Train on a labelled archive (holding out a share for accuracy), save atomically -> meta."""
-    from growgan.data.archive import open_archive
-    from growgan.utils.io import check_out_file
-
     for name, v in (("--epochs", epochs), ("--batch-size", batch_size)):
         if type(v) is not int or v < 1:
             raise GrowganError(f"{name} {v}: must be a whole number >= 1")

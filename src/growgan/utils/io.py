@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import torch
+
 from growgan.errors import GrowganError
 
 TMP_MARK = ".tmp-"
@@ -254,8 +256,6 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """`torch.save` that never leaves a truncated file at `path`. It writes through a Python
     file object, so a full disk surfaces as OSError(ENOSPC) (a one-line GrowganError) rather
     than torch's opaque "PytorchStreamWriter failed" RuntimeError."""
-    import torch
-
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             torch.save(obj, f)

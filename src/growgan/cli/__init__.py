@@ -1,26 +1,22 @@
-"""The `growgan` command line: a thin layer over the library.
+"""The `growgan` command line: a thin layer over the library (argparse and printing only).
 
-Each command module exposes ``register(subparsers)`` which adds its sub-commands and
-sets ``func`` on them; ``func(args) -> int | None`` does the work. User errors are
+One module per command; each exposes ``register(subparsers)`` which adds its sub-commands
+and sets ``func`` on them; ``func(args) -> int | None`` does the work. User errors are
 `GrowganError`s, printed as one line with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from growgan import __version__
+from growgan.cli import dataset, generate, metrics, search, train
 from growgan.errors import GrowganError
+from growgan.utils.io import is_write_error, write_error
 
 # Modules that add sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (
-    "growgan.data.cli",  # growgan dataset ...
-    "growgan.training.cli",  # growgan train / generate
-    "growgan.metrics.cli",  # growgan metrics
-    "growgan.growth.cli",  # growgan search
-)
+COMMAND_MODULES = (dataset, train, generate, metrics, search)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"growgan {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = metrics.route_subcommand(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -46,16 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     except GrowganError as exc:
         print(f"growgan: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `growgan dataset info A | head -1`
+        sys.stderr.close()
+        return 0
     except OSError as exc:  # a full disk or read-only place that a library layer did not name
-        from growgan.utils.io import is_write_error, write_error
-
         if not is_write_error(exc):
             raise
         print(f"growgan: error: {write_error(exc, exc.filename or 'a file')}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `growgan dataset info A | head -1`
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         print("growgan: interrupted", file=sys.stderr)
         return 130

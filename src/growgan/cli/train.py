@@ -1,0 +1,140 @@
+"""`growgan train`.
+
+    growgan train --preset dcgan-32 --data builtin --kimg 5 [--out runs] [--set lr_G=1e-3]
+    growgan train --resume runs/00000-dcgan-32 [--kimg 10]
+    torchrun --nproc_per_node 2 -m growgan train ...     (batch_size is per process)
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from growgan.data import open_archive, resolve_archive
+from growgan.errors import GrowganError
+from growgan.growth import build_trainer
+from growgan.training import distributed as dist_utils
+from growgan.training.checkpoint import latest_checkpoint, restore_state
+from growgan.training.config import TrainConfig
+from growgan.training.loop import default_device, resolve_network
+from growgan.training.resolve import resolve_config
+from growgan.training.rundir import check_out_dir, locked, new_run_dir, read_run_info, truncate_jsonl, write_config
+from growgan.training.zoo_config import zoo_archive
+from growgan.utils.device import check_device
+from growgan.utils.io import atomic_write_json, check_writable_dir
+from growgan.utils.units import kimg_to_images
+
+
+def register(subparsers) -> None:
+    """Add `train` and `generate` to the `growgan` parser."""
+    p = subparsers.add_parser("train", help="train a GAN (fixed or growing) into a run folder")
+    p.add_argument("--preset", help="named preset (dcgan-32, resnet-32, progan-..., dggan-...)")
+    p.add_argument("--data", help="archive folder (growgan dataset prepare) or 'builtin'")
+    p.add_argument("--kimg", type=float, help="train until this many thousand real images (default: the config's)")
+    p.add_argument("--out", default="runs", help="parent folder of run folders (default: runs)")
+    p.add_argument("--config", help="JSON or YAML file of config keys (applied after the preset)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key (JSON value; dotted keys reach into dicts), repeatable")
+    p.add_argument("--seed", type=int, help="random seed (same seed, same run on CPU)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest complete checkpoint")
+    p.add_argument("--arch", metavar="SPEC.json", help="train this network spec from scratch (e.g. a search's best_spec.json)")
+    p.add_argument("--zoo-config", metavar="FILE", help="a pytorch_GAN_zoo-style JSON config")
+    p.add_argument("--name", help="run name (default: the preset's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
+    p.set_defaults(func=cmd_train)
+
+
+def build_config(args) -> TrainConfig:
+    """The options of a new run -> its config (`growgan.training.resolve.resolve_config`)."""
+    return resolve_config(preset=args.preset, zoo_config=args.zoo_config, config_file=args.config, arch=args.arch,
+                          overrides=args.overrides, seed=args.seed, kimg=args.kimg, name=args.name)
+
+
+def _resolve_data(name_or_path: str) -> Path:
+    return Path(resolve_archive(name_or_path))
+
+
+def cmd_train(args) -> int:
+    if args.resume:
+        return _resume(args)
+    if not (args.preset or args.config or args.arch or args.zoo_config):
+        raise GrowganError("give --preset NAME (see --preset help), --config FILE, --arch SPEC.json or --zoo-config FILE")
+    if args.zoo_config and not args.data:  # a zoo config names its data in "pathDB"
+        args.data = str(zoo_archive(args.zoo_config))
+    config = build_config(args)
+    if args.dry_run:
+        if args.data:
+            config = config.copy(network=resolve_network(config.network, open_archive(_resolve_data(args.data))))
+        print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+        return 0
+    if not args.data:
+        raise GrowganError("give --data ARCHIVE (a folder from `growgan dataset prepare`) or --data builtin")
+    check_device(config.device)  # before anything is created
+    check_out_dir(args.out)
+    info = dist_utils.init_from_env(_device_kind(config.device))
+    data = _resolve_data(args.data) if info.is_main else None
+    data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
+    run_dir = _new_run(args, config, data) if info.is_main else None
+    run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
+    with locked(Path(run_dir) if info.is_main else None):
+        return _train(config, data, Path(run_dir), args, state=None, resume=None)
+
+
+def _new_run(args, config, data: Path) -> Path:
+    run_dir = new_run_dir(args.out, config.name)
+    write_config(run_dir, config)
+    atomic_write_json(run_dir / "run.json", {"data": str(data), "command": " ".join(shlex.quote(a) for a in sys.argv)})
+    return run_dir
+
+
+def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
+    trainer = build_trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet, handle_signals=True,
+                            resume=resume)
+    if trainer.dist.is_main:
+        write_config(run_dir, trainer.config)  # with the network resolved against the archive
+        trainer.log.line(f"run folder {run_dir}")
+    status = trainer.train_until(kimg_to_images(trainer.config.kimg))
+    trainer.log.close()
+    if trainer.dist.is_main:
+        where = trainer.last_checkpoint or run_dir
+        trainer.log.line(f"{status} at kimg {trainer.state.kimg:.3f}; checkpoint {where}")
+    dist_utils.barrier()
+    if status == "interrupted":
+        return 128 + int(trainer.stop_signal or 15)
+    return 0
+
+
+def _resume(args) -> int:
+    run_dir = Path(args.resume)
+    if not run_dir.is_dir():
+        raise GrowganError(f"{run_dir}: run folder not found; give a folder made by growgan train")
+    path, ckpt = latest_checkpoint(run_dir)
+    config = resolve_config(base=TrainConfig.from_dict(ckpt["config"], source=str(path)), overrides=args.overrides,
+                            kimg=args.kimg)
+    if args.dry_run:
+        print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+        return 0
+    check_device(config.device)
+    data_arg = args.data or read_run_info(run_dir, need_data=True).get("data")
+    info = dist_utils.init_from_env(_device_kind(config.device))
+    if info.is_main:
+        check_writable_dir(run_dir, "run folder")
+    data = _resolve_data(data_arg)
+    device = default_device(config.device, info)
+    state = restore_state(ckpt, config, device, path)
+    with locked(run_dir if info.is_main else None):  # before anything in the folder changes
+        if info.is_main:
+            for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
+                truncate_jsonl(run_dir / name, state.images_seen)
+        return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
+
+
+def _device_kind(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if device.startswith("cuda") else "cpu"
