@@ -140,14 +140,24 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
     from growgan.training import distributed as dist_utils
     from growgan.training.loop import Trainer
 
-    trainer = Trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet, handle_signals=True,
-                      resume=resume)
-    if trainer.dist.is_main:
-        from growgan.training.rundir import write_config
+    trainer = None
+    try:
+        trainer = Trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet, handle_signals=True,
+                          resume=resume)
+        if trainer.dist.is_main:
+            from growgan.training.rundir import write_config
 
-        write_config(run_dir, trainer.config)  # with the network resolved against the archive
-        trainer.log.line(f"run folder {run_dir}")
-    status = trainer.train_until(int(round(trainer.config.kimg * 1000)))
+            write_config(run_dir, trainer.config)  # with the network resolved against the archive
+            trainer.log.line(f"run folder {run_dir}")
+        status = trainer.train_until(int(round(trainer.config.kimg * 1000)))
+    except BaseException:
+        if resume is None and dist_utils.current().is_main and (trainer is None or trainer.state.step == 0):
+            from growgan.training.rundir import discard_unstarted_run
+
+            if trainer is not None:
+                trainer.log.close()
+            discard_unstarted_run(run_dir)  # a run that failed to start leaves no folder
+        raise
     trainer.log.close()
     if trainer.dist.is_main:
         where = trainer.last_checkpoint or run_dir

@@ -130,6 +130,7 @@ class Trainer:
                                   rank=self.dist.rank, world_size=self.dist.world_size)
         self.gen = torch.Generator(self.device).manual_seed(self.config.seed * 1_000_003 + self.dist.rank)
         self.amp = amp_dtype(self.config.amp, self.device)
+        self._resume_notes: list[str] = []
         if resume:
             self._load_resume(resume)
         self.log = RunLogger(self.run_dir, tensorboard=self.config.tensorboard, verbose=verbose and self.dist.is_main)
@@ -141,6 +142,9 @@ class Trainer:
         self._handle_signals = handle_signals
         self.last_checkpoint: Path | None = None
         self._grid_z, self._grid_c = self._grid_latents()
+        self._mbstd_noted: set[tuple[int, int, int]] = set()
+        for note in self._resume_notes:
+            self.log.line(note)
 
     # ------------------------------------------------------------------ resume
     def _load_resume(self, extra: dict) -> None:
@@ -170,6 +174,7 @@ class Trainer:
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
+                self._note_mbstd()
         for i in range(cfg.n_critic):
             reals, c = self._next_reals()
             d_index = st.step * cfg.n_critic + i
@@ -216,6 +221,20 @@ class Trainer:
             self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self._counts[k] = self._counts.get(k, 0) + 1
 
+    def _note_mbstd(self) -> None:
+        """Say once per (group size, batch) when minibatch-std groups must shrink to divide the batch."""
+        from growgan.layers import MinibatchStd, mbstd_group
+
+        batch = self.loader.batch_size
+        for m in self.state.D.modules():
+            if isinstance(m, MinibatchStd):
+                g = mbstd_group(m.group_size, batch)
+                key = (int(m.group_size), batch, g)
+                if g != min(m.group_size, batch) and key not in self._mbstd_noted:
+                    self._mbstd_noted.add(key)
+                    self.log.line(f"minibatch-std: batch {batch} is not divisible by group size {m.group_size}; "
+                                  f"using groups of {g} (the largest size that divides it)")
+
     # ------------------------------------------------------------------ the loop
     def train_until(self, images_seen: int) -> str:
         """Train until state.images_seen >= images_seen. Returns "done", or "interrupted"
@@ -227,6 +246,7 @@ class Trainer:
         if self.growth is not None:
             self.growth.apply(st)
             self.runner.wrap(st)
+        self._note_mbstd()
         old = self._install_signals()
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
                     disable=not (self.log.verbose), leave=False)

@@ -35,6 +35,16 @@ def new_run_dir(out: str | Path, name: str) -> Path:
             num += 1
 
 
+def discard_unstarted_run(run_dir: Path) -> None:
+    """Remove a run folder this process just created when the run failed to start (before its
+    first training step): an error should not leave an empty NNNNN-<name> folder behind."""
+    import shutil
+
+    run_dir = Path(run_dir)
+    if run_dir.is_dir() and not any((run_dir / "checkpoints").glob("checkpoint-*.pt")):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def write_config(run_dir: Path, config) -> None:
     atomic_write_json(Path(run_dir) / "config.json", config.to_dict())
 
