@@ -98,8 +98,15 @@ def run_search(args) -> int:
     if info.is_main:
         atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
         log(f"search in {run_dir} ({info.world_size} process(es))")
-    search = Search(config, archive, run_dir, rank=info.rank, world_size=info.world_size, log=log)
-    best = search.run()
+    try:
+        search = Search(config, archive, run_dir, rank=info.rank, world_size=info.world_size, log=log)
+        best = search.run()
+    except BaseException:
+        if not args.resume and info.is_main and not any(run_dir.rglob("result.json")):
+            from growgan.training.rundir import discard_unstarted_run
+
+            discard_unstarted_run(run_dir)  # no candidate finished: leave no folder behind
+        raise
     if info.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
         import torch.distributed as dist
 

@@ -48,13 +48,12 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.target == "train-classifier":
         return _train_classifier(args)
-    import torch
-
     from growgan.metrics.api import MetricContext, compute
+    from growgan.utils.device import check_device
 
     ctx = MetricContext(
         num_images=args.num, seed=args.seed, batch_size=args.batch_size,
-        device=torch.device(args.device) if args.device else None,
+        device=check_device(args.device, "--device") if args.device else None,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
         inception_weights=args.inception_weights, classifier=args.classifier,
     )
@@ -132,6 +131,9 @@ def _train_classifier(args) -> int:
     if not args.data or not args.out:
         raise GrowganError("train-classifier needs --data LABELLED_ARCHIVE and --out FILE.pt")
     from growgan.metrics.classifier import train_classifier
+    from growgan.utils.device import check_device
+
+    check_device(args.device or "cpu", "--device")
 
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                      device=args.device or "cpu", log=print)

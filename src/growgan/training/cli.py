@@ -107,6 +107,10 @@ def cmd_train(args) -> int:
 
         args.data = str(zoo_archive(args.zoo_config))
     config = build_config(args)
+    if config.device != "auto":
+        from growgan.utils.device import check_device
+
+        check_device(config.device, "device")  # before the run folder exists
     if args.dry_run:
         if args.data:
             from growgan.data import open_archive
@@ -171,18 +175,24 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
 def _resume(args) -> int:
     from growgan.training import distributed as dist_utils
     from growgan.training.checkpoint import latest_checkpoint, restore_state
-    from growgan.training.config import TrainConfig, apply_overrides
+    from growgan.training.config import TrainConfig, apply_overrides, load_config_file
+    from growgan.training.resume import apply_optimizer_settings, describe, resume_changes
     from growgan.training.rundir import truncate_jsonl
 
     run_dir = Path(args.resume)
     if not run_dir.is_dir():
         raise GrowganError(f"{run_dir}: run folder not found; give a folder made by growgan train")
+    if args.preset or args.arch or args.zoo_config:
+        raise GrowganError("--resume continues the run's own network and schedule; drop --preset/--arch/--zoo-config")
     path, ckpt = latest_checkpoint(run_dir)
-    config = TrainConfig.from_dict(ckpt["config"], source=str(path))
+    saved = TrainConfig.from_dict(ckpt["config"], source=str(path))
+    config = load_config_file(args.config, base=saved) if args.config else saved
     if args.overrides:
         config = apply_overrides(config, args.overrides)
-    if args.kimg is not None:
-        config = config.copy(kimg=float(args.kimg))
+    for key in ("kimg", "seed", "name"):
+        if getattr(args, key, None) is not None:
+            config = config.copy(**{key: float(args.kimg) if key == "kimg" else getattr(args, key)})
+    changed = resume_changes(saved, config)  # refuses what cannot change on resume
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
@@ -196,10 +206,12 @@ def _resume(args) -> int:
 
     device = _default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)
+    apply_optimizer_settings(state, config, changed)
     if info.is_main:
         for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
             truncate_jsonl(run_dir / name, state.images_seen)
-    return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
+    notes = [f"resumed from {path}" + (f" with {describe(changed)}" if changed else "")]
+    return _train(config, data, run_dir, args, state=state, resume={**ckpt["extra"], "notes": notes, "path": str(path)})
 
 
 def _device_kind(device: str) -> str:

@@ -27,8 +27,10 @@ from growgan.errors import GrowganError
 from growgan.training import distributed as dist_utils
 from growgan.training.amp import amp_dtype
 from growgan.training.checkpoint import (
+    NonFiniteStateError,
     capture_rng,
     checkpoint_name,
+    derived_seed,
     list_checkpoints,
     restore_rng,
     save_checkpoint,
@@ -131,6 +133,7 @@ class Trainer:
         self.gen = torch.Generator(self.device).manual_seed(self.config.seed * 1_000_003 + self.dist.rank)
         self.amp = amp_dtype(self.config.amp, self.device)
         self._resume_notes: list[str] = []
+        self.last_checkpoint: Path | None = None
         if resume:
             self._load_resume(resume)
         self.log = RunLogger(self.run_dir, tensorboard=self.config.tensorboard, verbose=verbose and self.dist.is_main)
@@ -140,7 +143,6 @@ class Trainer:
         self._counts: dict[str, int] = {}
         self._stop_signal: int | None = None
         self._handle_signals = handle_signals
-        self.last_checkpoint: Path | None = None
         self._grid_z, self._grid_c = self._grid_latents()
         self._mbstd_noted: set[tuple[int, int, int]] = set()
         for note in self._resume_notes:
@@ -154,8 +156,22 @@ class Trainer:
                                f"{self.dist.world_size}; resume with the same --nproc_per_node")
         if extra.get("loader"):
             self.loader.load_state_dict(extra["loader"])
-        restore_rng(rngs[self.dist.rank])
-        self.gen.set_state(gens[self.dist.rank])
+            self.loader.set_batch_size(self.config.batch_size)  # a batch_size override; growth schedules re-set it
+        self._resume_notes += list(extra.get("notes") or [])
+        if extra.get("path"):
+            self.last_checkpoint = Path(extra["path"])  # a good one: only finite states are written
+        rank, images_seen = self.dist.rank, self.state.images_seen
+        self._resume_notes += restore_rng(rngs[rank], reseed=derived_seed(self.config.seed, rank, images_seen))
+        saved = gens[rank]
+        if saved.numel() == self.gen.get_state().numel():
+            self.gen.set_state(saved)
+        else:  # e.g. a CUDA generator's 16-byte (seed, offset) state resumed into a CPU generator
+            self.gen.manual_seed(derived_seed(self.config.seed * 1_000_003 + rank, rank, images_seen))
+            kind = {16: "a CUDA", 5056: "a CPU"}.get(int(saved.numel()), f"a {saved.numel()}-byte")
+            self._resume_notes.append(
+                f"the checkpoint's latent/noise RNG state is {kind} generator's, which a {self.device.type} generator "
+                f"cannot take; re-derived it from seed {self.config.seed}, rank {rank} and images_seen {images_seen} "
+                "(deterministic, but not the stream the original device would have drawn)")
 
     def resume_extra(self) -> dict:
         """Per-rank RNG states and the loader position (a collective call under torchrun)."""
@@ -347,7 +363,12 @@ class Trainer:
         if self.run_dir is None:
             return None
         path = self.run_dir / "checkpoints" / checkpoint_name(self.state.images_seen)
-        save_checkpoint(path, self.state, self.config, extra)
+        try:
+            save_checkpoint(path, self.state, self.config, extra)
+        except NonFiniteStateError as exc:  # never write (or name as good) a diverged state
+            good = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+            raise NonFiniteLossError(f"training stopped at kimg {self.state.kimg:.3f}: {exc.problem}, so it was not "
+                                     f"saved; lower the learning rates or use another loss{good}") from None
         self.last_checkpoint = path
         keep = max(1, self.config.keep_checkpoints)
         for old in list_checkpoints(self.run_dir)[:-keep]:
@@ -411,8 +432,12 @@ def _chunks(z: torch.Tensor, c: torch.Tensor | None, n: int):
 
 
 def _default_device(name: str, info) -> torch.device:
+    """config.device -> torch.device; 'auto' is CUDA (this rank's GPU) when present, else CPU.
+    A device this machine lacks is a one-line GrowganError."""
+    from growgan.utils.device import check_device
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", info.local_rank)
         return torch.device("cpu")
-    return torch.device(name)
+    return check_device(name, "device")
