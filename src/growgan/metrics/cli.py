@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for latents, patches, pairs and subsets")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--pairs", type=int, default=10_000, help="MS-SSIM: random pairs (default 10000)")
+    p.add_argument("--background", default="white", metavar="COLOUR",
+                   help="image folders: transparent pixels are composited onto it (default white, as dataset prepare)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
     p.add_argument("--raw-g", action="store_true", help="evaluate the raw generator instead of the EMA one")
     p.add_argument("--inception-weights", default=None, help="pt_inception-2015-12-05-6726825d.pth "
@@ -74,8 +76,11 @@ def _sources(args, ctx):
     if args.target is None:
         if not (args.real and args.fake):
             raise GrowganError("give RUN_DIR_OR_CHECKPOINT --data ARCHIVE, or --real A --fake B to compare two sets")
-        real = open_source(args.real)
-        fake = open_source(args.fake)
+        from growgan.data.decode import parse_background
+
+        bg = parse_background(getattr(args, "background", None))
+        real = open_source(args.real, background=bg)
+        fake = open_source(args.fake, background=bg)
         return real, fake, None, {}
     if not args.data:
         raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a generator")

@@ -18,8 +18,6 @@ import torch.nn.functional as F
 
 from growgan.errors import GrowganError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
-
 
 @dataclass
 class ImageSource:
@@ -97,38 +95,27 @@ def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None =
     return src
 
 
-def folder_source(path: str | os.PathLike) -> ImageSource:
-    """A folder of image files (all the same size and mode), sorted by name."""
-    from PIL import Image
+def folder_source(path: str | os.PathLike, background: tuple[int, int, int] | None = None) -> ImageSource:
+    """A folder of image files (all the same size), sorted by name, decoded by the one image
+    decoder (growgan.data.decode: EXIF orientation, 16-bit scaling, transparency over
+    `background` (default white), 3 channels if any image is colour), so a folder scores as
+    the archive `growgan dataset prepare` packs from it."""
+    from growgan.data.decode import WHITE, read_image_folder
 
-    folder = Path(path)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise GrowganError(f"{folder}: no image files found; give a folder of PNG/JPEG images or a packed archive")
-    arrays = []
-    for f in files:
-        with Image.open(f) as im:
-            arr = np.asarray(im.convert("L" if im.mode in ("L", "1", "I;16", "I") else "RGB"))
-        arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))  # [H, W, C] -> [C, H, W]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1:
-        raise GrowganError(
-            f"{folder}: images differ in size or mode ({', '.join(sorted(map(str, shapes))[:3])}); "
-            "pack them with `growgan dataset prepare` first"
-        )
-    src = array_source(np.stack(arrays), name=str(folder))
-    return src
+    _, images = read_image_folder(path, background or WHITE)
+    return array_source(images, name=str(path))
 
 
-def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None) -> ImageSource:
-    """An archive folder (has meta.json) or a plain folder of images."""
+def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None,
+                background: tuple[int, int, int] | None = None) -> ImageSource:
+    """An archive folder (has meta.json) or a plain folder of images (see folder_source)."""
     p = Path(path)
     if not p.exists():
         raise GrowganError(f"{p}: no such file or folder; give a packed archive or a folder of images")
     if (p / "meta.json").is_file():
         return archive_source(p, resolution)
     if p.is_dir():
-        src = folder_source(p)
+        src = folder_source(p, background)
         if resolution is not None and tuple(resolution) != src.resolution:
             r = tuple(resolution)
             src = src.map(lambda b: resize_uint8(b, r), r, {"resize": f"area-{r[0]}x{r[1]}"})
