@@ -245,12 +245,15 @@ def load_state(model: nn.Module, state: dict, source: str) -> None:
 
 def load_inception(weights: str | os.PathLike | None = None, cache_dir=None, device=None) -> FIDInceptionV3:
     """The FID Inception with the standard weights, in eval mode without gradients."""
+    import io
+
     path = find_weights(weights, cache_dir)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        blob = Path(path).read_bytes()
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
         raise GrowganError(f"{path}: cannot read Inception weights ({type(exc).__name__}); download {WEIGHTS_URL} again") from None
     model = FIDInceptionV3()
     load_state(model, state, str(path))
-    model.weights_id = WEIGHTS_NAME
+    model.weights_id = hashlib.sha256(blob).hexdigest()  # caches are keyed by the content, not the file name
     return model.to(device or "cpu").eval().requires_grad_(False)

@@ -28,8 +28,15 @@ class ImageSource:
     channels: int
     resolution: tuple[int, int]
     rows: Callable[[np.ndarray], torch.Tensor] = field(repr=False)  # int64 indices -> CPU uint8 tensor
-    content_hash: str | None = None  # set for archives: statistics of it may be cached
+    content_hash: str | None = None  # a known content hash: statistics of it may be cached
     options: dict = field(default_factory=dict)  # preprocessing applied (part of the cache key)
+    # archives: record_dir -> the hash of what the files hold now (checked by size + mtime, see
+    # growgan.data.archive.current_content_hash); preferred over content_hash when set
+    hash_fn: Callable[[Path | None], str] | None = field(default=None, repr=False)
+
+    def current_hash(self, record_dir: Path | None = None) -> str | None:
+        """The content hash that keys caches of this source's statistics, or None (no caching)."""
+        return self.hash_fn(record_dir) if self.hash_fn is not None else self.content_hash
 
     def get(self, start: int, stop: int) -> torch.Tensor:
         return self.rows(np.arange(start, min(stop, self.num)))
@@ -38,7 +45,7 @@ class ImageSource:
         """A source whose batches are fn(batch) (e.g. resized)."""
         base = self.rows
         return ImageSource(self.name, self.num, self.channels, resolution, lambda idx: fn(base(idx)),
-                           self.content_hash, {**self.options, **option})
+                           self.content_hash, {**self.options, **option}, self.hash_fn)
 
     def subset(self, num: int, seed: int = 0) -> "ImageSource":
         """A seeded random subset of `num` images (in index order), or self when num >= len.
@@ -52,7 +59,7 @@ class ImageSource:
         idx = torch.randperm(self.num, generator=gen)[:num].sort().values.numpy()
         base = self.rows
         return ImageSource(self.name, num, self.channels, self.resolution, lambda i: base(idx[i]),
-                           self.content_hash, {**self.options, "subset": f"{num}@{seed}"})
+                           self.content_hash, {**self.options, "subset": f"{num}@{seed}"}, self.hash_fn)
 
 
 def array_source(images: np.ndarray | torch.Tensor, name: str = "array") -> ImageSource:
@@ -76,14 +83,15 @@ def resize_uint8(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None) -> ImageSource:
     """A packed growgan archive, optionally area-downsampled to `resolution` (never upsampled)."""
-    from growgan.data.archive import open_archive
+    from growgan.data.archive import current_content_hash, open_archive
 
     if path is None:
         raise GrowganError("metrics need the real-image archive; the data is not a packed archive (pack it first)")
     arc = open_archive(path)
     res = tuple(arc.resolution)
     src = array_source(arc.images, name=str(path))
-    src.content_hash = arc.content_hash
+    src.content_hash = arc.content_hash  # as packed; hash_fn checks that the files still hold it
+    src.hash_fn = lambda record_dir: current_content_hash(arc, record_dir)
     if resolution is not None and tuple(resolution) != res:
         if resolution[0] > res[0] or resolution[1] > res[1]:
             raise GrowganError(
