@@ -6,7 +6,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from growgan.growth.dggan import DGGrowth, DGGrowthConfig, fade_reals, spec_at
+from growgan.growth.dggan import DGGrowth, DGGrowthConfig, spec_at
+from growgan.growth.fade import fade_reals
+from growgan.networks.dggan import spec_resolution
 from growgan.networks.dggan import apply_action, initial_spec, settle
 from growgan.networks.registry import build_networks
 from growgan.training.state import TrainState
@@ -91,6 +93,8 @@ def test_reals_fade_like_the_generator():
     spec = apply_action(settle(apply_action(_small_spec(), {"op": "grow-resolution"})), {"op": "grow-resolution"})
     reals = torch.randn(2, 1, 32, 32)
     x16 = F.avg_pool2d(reals, 2)
-    assert torch.equal(fade_reals(reals, spec, 1.0), x16)
+    res, fading = spec_resolution(spec), spec["D"]["fade"] == "stage"
+    assert fading and res == (16, 16)
+    assert torch.equal(fade_reals(reals, res, fading, 1.0), x16)
     low = F.interpolate(F.avg_pool2d(x16, 2), scale_factor=2, mode="nearest")
-    assert torch.allclose(fade_reals(reals, spec, 0.0), low)
+    assert torch.allclose(fade_reals(reals, res, fading, 0.0), low)

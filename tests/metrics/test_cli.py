@@ -58,7 +58,7 @@ def test_image_folder_matches_archive(two_archives, tmp_path, capsys):
 def test_run_folder_scores_generator_and_appends_jsonl(two_archives, tmp_path, monkeypatch, tiny_g, capsys):
     import json
 
-    import growgan.training.checkpoint as ckpt
+    import growgan.cli.metrics as ckpt  # the command's view of the checkpoint entry points
 
     run = tmp_path / "00001-run"
     (run / "checkpoints").mkdir(parents=True)

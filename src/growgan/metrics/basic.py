@@ -1,15 +1,15 @@
-"""Registration of the pixel-space metrics: ProGAN's SWD and the MS-SSIM diversity measure."""
+"""The pixel-space metrics: ProGAN's SWD and the MS-SSIM diversity measure."""
 
 from __future__ import annotations
 
-from growgan.metrics.api import MetricContext, MetricResult, register_metric
+from growgan.errors import GrowganError
+from growgan.metrics.registry import MetricContext, MetricResult
 from growgan.metrics.ms_ssim import ms_ssim_between, ms_ssim_diversity, ms_ssim_rule
 from growgan.metrics.sources import ImageSource
 from growgan.metrics.swd import SWDConfig, swd, swd_rule
 
 
-@register_metric("swd")
-def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+def swd_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     if real.resolution != fake.resolution:
         raise_resolution(real, fake)
     num = min(ctx.num_images or 16384, real.num, fake.num)
@@ -22,8 +22,7 @@ def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResu
     return MetricResult(values, [swd_rule(real.resolution, cfg.min_resolution) + f"; {num} images per set"])
 
 
-@register_metric("ms-ssim")
-def _ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+def ms_ssim_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     num = min(ctx.num_images or 10_000, fake.num)
     fakes = fake.subset(num, ctx.seed + 1).get(0, num)
     values = {"ms_ssim": ms_ssim_diversity(fakes, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)}
@@ -40,7 +39,5 @@ def _ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> Metric
 
 
 def raise_resolution(real: ImageSource, fake: ImageSource) -> None:
-    from growgan.errors import GrowganError
-
     (rh, rw), (fh, fw) = real.resolution, fake.resolution
     raise GrowganError(f"{real.name} images are {rh}x{rw} but {fake.name} images are {fh}x{fw}; compare sets of one size")

@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.data.archive import open_archive
 from growgan.utils.io import atomic_torch_save
 
 FORMAT = "growgan-fid-classifier"
@@ -107,8 +108,6 @@ def train_classifier(
     lr: float = 2e-3, width: int = 16, holdout: float = 0.1, device: str = "cpu", log: Callable[[str], None] = print,
 ) -> dict:
     """Train on a labelled archive (holding out a share for accuracy), save atomically -> meta."""
-    from growgan.data.archive import open_archive
-
     arc = open_archive(archive)
     if arc.labels is None or arc.num_classes < 2:
         raise GrowganError(f"{archive}: the classifier needs a labelled archive with >= 2 classes; pack one with labels")

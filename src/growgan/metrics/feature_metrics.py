@@ -1,11 +1,11 @@
-"""Registration of the feature-based metrics: FID, KID, IS and precision/recall on the FID
+"""The feature-based metrics: FID, KID, IS and precision/recall on the FID
 Inception, and the same (except IS) on growgan's offline classifier under their own names
 (fid-classifier -> key "fid_classifier", ...), never reported as FID."""
 
 from __future__ import annotations
 
-from growgan.metrics.api import MetricContext, MetricResult, register_metric
 from growgan.metrics import features
+from growgan.metrics.registry import MetricContext, MetricResult
 from growgan.metrics.scores import fid_from_features, inception_score, kid_from_features, precision_recall
 from growgan.metrics.sources import ImageSource
 
@@ -38,7 +38,7 @@ def _suffix(kind: str) -> str:
     return "" if kind == "inception" else "_classifier"
 
 
-def _fid(kind: str):
+def fid_metric(kind: str):
     def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
         r, f = _features(kind, real, fake, ctx)
         return MetricResult({f"fid{_suffix(kind)}": fid_from_features(r["pool"], f["pool"])}, [_note(kind, r, f)])
@@ -46,7 +46,7 @@ def _fid(kind: str):
     return fn
 
 
-def _kid(kind: str):
+def kid_metric(kind: str):
     def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
         r, f = _features(kind, real, fake, ctx)
         mean, std = kid_from_features(r["pool"], f["pool"], seed=ctx.seed)
@@ -57,7 +57,7 @@ def _kid(kind: str):
     return fn
 
 
-def _pr(kind: str):
+def pr_metric(kind: str):
     def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
         r, f = _features(kind, real, fake, ctx)
         p, rec = precision_recall(r["pool"], f["pool"], k=3)
@@ -67,8 +67,7 @@ def _pr(kind: str):
     return fn
 
 
-@register_metric("is")
-def _is(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+def is_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     _, f = _features("inception", None, fake, ctx)
     n, splits = len(f["logits"]), IS_SPLITS
     mean, std = inception_score(f["logits"], splits=splits)
@@ -76,9 +75,3 @@ def _is(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResul
                         [f"IS: {n} fake images, {splits} splits of {n // splits}-{-(-n // splits)} images "
                          "(boundaries k*N//splits), softmax over the first 1000 of 1008 logits"])
 
-
-for _kind in ("inception", "classifier"):
-    _name = "" if _kind == "inception" else "-classifier"
-    register_metric(f"fid{_name}")(_fid(_kind))
-    register_metric(f"kid{_name}")(_kid(_kind))
-    register_metric(f"pr{_name}")(_pr(_kind))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from growgan.metrics.classifier import load_classifier
+from growgan.metrics.inception import default_cache_dir, load_inception
 from growgan.metrics.sources import ImageSource
 from growgan.utils.io import atomic_torch_save
 
@@ -24,12 +26,8 @@ from growgan.utils.io import atomic_torch_save
 def build_extractor(kind: str, ctx) -> torch.nn.Module:
     """kind: "inception" (needs the weights file) or "classifier" (needs ctx.classifier)."""
     if kind == "inception":
-        from growgan.metrics.inception import load_inception
-
         return load_inception(ctx.inception_weights, ctx.cache_dir, ctx.device)
     if kind == "classifier":
-        from growgan.metrics.classifier import load_classifier
-
         return load_classifier(ctx.classifier, ctx.device)
     raise ValueError(f"unknown feature extractor {kind!r}")
 
@@ -63,8 +61,6 @@ def cache_key(source: ImageSource, extractor: torch.nn.Module, record_dir: Path 
 
 def real_features(extractor: torch.nn.Module, source: ImageSource, ctx) -> dict[str, torch.Tensor]:
     """Features of real images, from the cache when this (data, extractor, options) was seen."""
-    from growgan.metrics.inception import default_cache_dir
-
     cache = Path(ctx.cache_dir or default_cache_dir())
     name = cache_key(source, extractor, cache / "archives")
     path = cache / "stats" / name if name else None

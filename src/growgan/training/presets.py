@@ -13,46 +13,26 @@ ResNet GAN uses hinge loss with spectral norm on D, as SNGAN (Miyato et al. 2018
 
 from __future__ import annotations
 
-from typing import Callable
-
 from growgan.errors import GrowganError
-from growgan.training.config import TrainConfig
+from growgan.training import presets_dggan, presets_progan  # noqa: F401  (they register their presets)
+from growgan.training.config import TrainConfig, parse_config
+from growgan.training.preset_registry import PRESETS, register_preset
 
-PRESETS: dict[str, Callable[[], TrainConfig]] = {}
-
-
-def register_preset(name: str) -> Callable[[Callable[[], TrainConfig]], Callable[[], TrainConfig]]:
-    """Decorator: ``@register_preset("dcgan-32") def f() -> TrainConfig``."""
-
-    def deco(fn: Callable[[], TrainConfig]) -> Callable[[], TrainConfig]:
-        PRESETS[name] = fn
-        return fn
-
-    return deco
+__all__ = ["PRESETS", "get_preset", "preset_names", "register_preset"]
 
 
 def preset_names() -> list[str]:
-    _load_family_presets()
     return sorted(PRESETS)
 
 
 def get_preset(name: str) -> TrainConfig:
     """A fresh TrainConfig for preset `name` (its `name` field set to the preset's name)."""
-    _load_family_presets()
     if name not in PRESETS:
         raise GrowganError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
     cfg = PRESETS[name]()
     if cfg.name == "run":
         cfg.name = name
-    return cfg
-
-
-def _load_family_presets() -> None:
-    # Family presets register themselves on import; a broken one must not hide the others.
-    import importlib
-
-    for mod in ("growgan.training.presets_progan", "growgan.training.presets_dggan"):
-        importlib.import_module(mod)
+    return parse_config(cfg.to_dict(), source=f"preset {name}")
 
 
 def _data_keys() -> dict:

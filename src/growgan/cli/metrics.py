@@ -7,9 +7,28 @@ import argparse
 import time
 from pathlib import Path
 
+import torch
+
+from growgan.data.decode import parse_background
 from growgan.errors import GrowganError
+from growgan.metrics.api import MetricContext, compute
+from growgan.metrics.classifier import train_classifier
+from growgan.metrics.sources import generator_source, open_source
+from growgan.training.checkpoint import load_generator, resolve_checkpoint
+from growgan.training.rundir import append_metric
+from growgan.utils.device import check_device
 
 DEFAULT_METRICS = "swd,ms-ssim"
+TRAIN_CLASSIFIER = "metrics-train-classifier"  # `growgan metrics train-classifier` (see route_subcommand)
+
+
+def route_subcommand(argv: list[str]) -> list[str]:
+    """`growgan metrics train-classifier ...` -> its own parser. `metrics` takes an optional
+    positional RUN_DIR, which argparse cannot mix with sub-commands, so the two words are
+    joined into one hidden command before parsing."""
+    if argv[:2] == ["metrics", "train-classifier"]:
+        return [TRAIN_CLASSIFIER] + argv[2:]
+    return argv
 
 
 def register(subparsers) -> None:
@@ -24,8 +43,8 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", nargs="?", help="run folder or checkpoint file, or the word train-classifier")
-    p.add_argument("--data", help="real-image archive (or, for train-classifier, a labelled archive)")
+    p.add_argument("target", nargs="?", help="run folder or checkpoint file (or the sub-command train-classifier)")
+    p.add_argument("--data", help="real-image archive")
     p.add_argument("--real", help="real images: archive or image folder (compare two sets, no model)")
     p.add_argument("--fake", help="fake images: image folder or archive (compare two sets, no model)")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated (default {DEFAULT_METRICS}); "
@@ -42,17 +61,22 @@ def register(subparsers) -> None:
                    "(else $GROWGAN_INCEPTION_WEIGHTS, the cache folder, or a download)")
     p.add_argument("--classifier", default=None, help="fid-classifier file from `growgan metrics train-classifier`")
     p.add_argument("--cache-dir", default=None, help="statistics cache (default $GROWGAN_CACHE or ~/.cache/growgan)")
-    p.add_argument("--out", default=None, help="train-classifier: output file")
-    p.add_argument("--epochs", type=int, default=3, help="train-classifier: epochs (default 3)")
     p.set_defaults(func=run)
+
+    t = subparsers.add_parser(TRAIN_CLASSIFIER, prog="growgan metrics train-classifier",
+                              description="train the offline feature classifier of the *-classifier metrics")
+    t.add_argument("--data", required=True, help="labelled archive (growgan dataset prepare ... with labels)")
+    t.add_argument("--out", required=True, help="output file, e.g. clf.pt")
+    t.add_argument("--epochs", type=int, default=3, help="epochs (default 3)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
+    t.set_defaults(func=_train_classifier)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.target == "train-classifier":
-        return _train_classifier(args)
-    from growgan.metrics.api import MetricContext, compute
-    from growgan.utils.device import check_device
-
+    if args.target == "train-classifier":  # reached only through main() without routing
+        raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
     ctx = MetricContext(
         num_images=args.num, seed=args.seed, batch_size=args.batch_size,
         device=check_device(args.device, "--device") if args.device else None,
@@ -71,14 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _sources(args, ctx):
     """-> (real source, fake source, run folder or None, extra fields for the jsonl rows)."""
-    from growgan.metrics.sources import generator_source, open_source
-
     if args.target is None:
         if not (args.real and args.fake):
             raise GrowganError("give RUN_DIR_OR_CHECKPOINT --data ARCHIVE, or --real A --fake B to compare two sets")
-        from growgan.data.decode import parse_background
-
-        bg = parse_background(getattr(args, "background", None))
+        bg = parse_background(args.background)
         real = open_source(args.real, background=bg)
         fake = open_source(args.fake, background=bg)
         return real, fake, None, {}
@@ -86,8 +106,6 @@ def _sources(args, ctx):
         raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a generator")
     if args.real or args.fake:
         raise GrowganError("--real/--fake compare two image sets; drop them when scoring a run")
-    from growgan.training.checkpoint import load_generator, resolve_checkpoint
-
     target = Path(args.target)
     if not target.exists():
         raise GrowganError(f"{target}: no such run folder or checkpoint")
@@ -98,7 +116,7 @@ def _sources(args, ctx):
     num = args.num or 10_000
     fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
     images_seen = int(ckpt.get("state", {}).get("images_seen", 0) or 0)
-    extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen, "kimg": images_seen / 1000,
+    extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen,
              "data": str(args.data), "num_images": num, "seed": args.seed, "ema": not args.raw_g}
     run_dir = target if target.is_dir() else ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
     return real, fake, run_dir, extra
@@ -123,23 +141,15 @@ def format_table(results) -> str:
 
 
 def _append(run_dir: Path, results, extra: dict) -> None:
-    from growgan.utils.io import append_jsonl
-
+    extra = dict(extra)
+    images_seen = extra.pop("images_seen")
     for name, res in results.items():
-        key = name.replace("-", "_")
-        row = {"metric": key, "value": res.values.get(key), "results": res.values, "time": time.time(), **extra}
-        append_jsonl(run_dir / f"metric-{key}.jsonl", row)
-        print(f"# appended to {run_dir / f'metric-{key}.jsonl'}")
+        path = append_metric(run_dir, name, res.values, images_seen, extra)
+        print(f"# appended to {path}")
 
 
 def _train_classifier(args) -> int:
-    if not args.data or not args.out:
-        raise GrowganError("train-classifier needs --data LABELLED_ARCHIVE and --out FILE.pt")
-    from growgan.metrics.classifier import train_classifier
-    from growgan.utils.device import check_device
-
     check_device(args.device or "cpu", "--device")
-
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                      device=args.device or "cpu", log=print)
     return 0

@@ -1,4 +1,4 @@
-"""`growgan dataset prepare | info | grid`: a thin layer over growgan.data."""
+"""`growgan dataset prepare | info | grid`: a thin layer over growgan.data (argparse and printing)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import torch
 from growgan.data import resolve_archive
 from growgan.data.archive import open_archive
 from growgan.data.decode import parse_background
+from growgan.data.prepare import PrepareOptions, prepare
 from growgan.data.transform import CROPS, FILTERS, parse_resolution
+from growgan.errors import GrowganError
+from growgan.utils.image import save_grid
 
 _EPILOG = """sources:
   builtin | mnist | fashion-mnist | cifar-10   by name (--from DIR, system places, cache, download)
@@ -73,8 +76,6 @@ def register(subparsers) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from growgan.data.prepare import PrepareOptions, prepare
-
     opts = PrepareOptions(
         resolution=parse_resolution(args.resolution),
         resize_filter=args.resize_filter,
@@ -128,9 +129,6 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
-    from growgan.errors import GrowganError
-    from growgan.utils.image import save_grid
-
     archive = open_archive(resolve_archive(args.archive))
     if args.num < 1:
         raise GrowganError(f"--num {args.num}: must be at least 1")
