@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
     ctx = MetricContext(
         num_images=args.num, seed=args.seed, batch_size=args.batch_size,
-        device=check_device(args.device, "--device") if args.device else None,
+        device=check_device(args.device, "--device") if args.device else None,  # one line for a missing device
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
         inception_weights=args.inception_weights, classifier=args.classifier,
     )
@@ -149,7 +149,8 @@ def _append(run_dir: Path, results, extra: dict) -> None:
 
 
 def _train_classifier(args) -> int:
-    check_device(args.device or "cpu", "--device")
+    if args.device:
+        check_device(args.device, "--device")
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                      device=args.device or "cpu", log=print)
     return 0

@@ -23,10 +23,18 @@ from growgan.training.config import TrainConfig
 from growgan.training.loop import default_device, resolve_network
 from growgan.training.resolve import resolve_config
 from growgan.training.resume import apply_optimizer_settings, describe, resume_changes
-from growgan.training.rundir import discard_unstarted_run, new_run_dir, truncate_jsonl, write_config
+from growgan.training.rundir import (
+    check_out_dir,
+    discard_unstarted_run,
+    locked,
+    new_run_dir,
+    read_run_info,
+    truncate_jsonl,
+    write_config,
+)
 from growgan.training.zoo_config import zoo_archive
 from growgan.utils.device import check_device
-from growgan.utils.io import atomic_write_json
+from growgan.utils.io import atomic_write_json, check_writable_dir
 from growgan.utils.units import kimg_to_images
 
 
@@ -68,8 +76,6 @@ def cmd_train(args) -> int:
     if args.zoo_config and not args.data:  # a zoo config names its data in "pathDB"
         args.data = str(zoo_archive(args.zoo_config))
     config = build_config(args)
-    if config.device != "auto":
-        check_device(config.device, "device")  # before the run folder exists
     if args.dry_run:
         if args.data:
             config = config.copy(network=resolve_network(config.network, open_archive(_resolve_data(args.data))))
@@ -77,12 +83,15 @@ def cmd_train(args) -> int:
         return 0
     if not args.data:
         raise GrowganError("give --data ARCHIVE (a folder from `growgan dataset prepare`) or --data builtin")
+    check_device(config.device)  # before anything is created
+    check_out_dir(args.out)
     info = dist_utils.init_from_env(_device_kind(config.device))
     data = _resolve_data(args.data) if info.is_main else None
     data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
     run_dir = _new_run(args, config, data) if info.is_main else None
     run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
-    return _train(config, data, Path(run_dir), args, state=None, resume=None)
+    with locked(Path(run_dir) if info.is_main else None):
+        return _train(config, data, Path(run_dir), args, state=None, resume=None)
 
 
 def _new_run(args, config, data: Path) -> Path:
@@ -131,20 +140,22 @@ def _resume(args) -> int:
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
-    run_info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    data_arg = args.data or run_info.get("data")
-    if not data_arg:
-        raise GrowganError(f"{run_dir}: run.json does not name the archive; give --data ARCHIVE")
+    check_device(config.device)
+    data_arg = args.data or read_run_info(run_dir, need_data=True).get("data")
     info = dist_utils.init_from_env(_device_kind(config.device))
+    if info.is_main:
+        check_writable_dir(run_dir, "run folder")
     data = _resolve_data(data_arg)
     device = default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)
     apply_optimizer_settings(state, config, changed)
-    if info.is_main:
-        for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
-            truncate_jsonl(run_dir / name, state.images_seen)
     notes = [f"resumed from {path}" + (f" with {describe(changed)}" if changed else "")]
-    return _train(config, data, run_dir, args, state=state, resume={**ckpt["extra"], "notes": notes, "path": str(path)})
+    with locked(run_dir if info.is_main else None):  # before anything in the folder changes
+        if info.is_main:
+            for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
+                truncate_jsonl(run_dir / name, state.images_seen)
+        return _train(config, data, run_dir, args, state=state,
+                      resume={**ckpt["extra"], "notes": notes, "path": str(path)})
 
 
 def _device_kind(device: str) -> str:

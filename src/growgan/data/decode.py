@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from growgan.data.sources import list_folder
 from growgan.errors import GrowganError
 
 WHITE = (255, 255, 255)
@@ -162,8 +163,6 @@ def read_image_folder(folder: str | os.PathLike, background: tuple[int, int, int
 
     Raises GrowganError naming the file for an unreadable image or one over the size limit,
     and for images of different (upright) sizes."""
-    from growgan.data.sources import list_folder
-
     root = Path(folder)
     src = list_folder(root, labels=False)
     colour, sizes = False, {}

@@ -15,6 +15,7 @@ Outputs: 2048-d pool features (FID, KID, precision/recall) and 1008 logits (IS).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import urllib.request
 from pathlib import Path
@@ -233,8 +234,15 @@ def _download(dest: Path) -> Path:
 
 
 def load_state(model: nn.Module, state: dict, source: str) -> None:
-    """Load a pytorch-fid state dict strictly (only BN's num_batches_tracked may be absent)."""
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    """Load a pytorch-fid state dict strictly (only BN's num_batches_tracked may be absent);
+    another network's weights (other names or shapes, not a state dict) raise GrowganError."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise GrowganError(f"{source}: not the FID Inception weights (not a state dict of tensors); use {WEIGHTS_NAME}")
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same names, other shapes
+        first = str(exc).strip().splitlines()[-1].strip()[:160]
+        raise GrowganError(f"{source}: not the FID Inception weights ({first}); use {WEIGHTS_NAME}") from None
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise GrowganError(
@@ -245,8 +253,6 @@ def load_state(model: nn.Module, state: dict, source: str) -> None:
 
 def load_inception(weights: str | os.PathLike | None = None, cache_dir=None, device=None) -> FIDInceptionV3:
     """The FID Inception with the standard weights, in eval mode without gradients."""
-    import io
-
     path = find_weights(weights, cache_dir)
     try:
         blob = Path(path).read_bytes()

@@ -35,7 +35,7 @@ from growgan.training.checkpoint import (
     capture_rng,
     checkpoint_name,
     derived_seed,
-    list_checkpoints,
+    prune_checkpoints,
     restore_rng,
     save_checkpoint,
 )
@@ -120,6 +120,8 @@ class Trainer:
                  resume: dict | None = None, dist: "dist_utils.DistInfo | None" = None,
                  make_growth: GrowthFactory | None = None, evaluator: Evaluator | None = None):
         self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
+        if device is None:
+            check_device(config.device)
         self.archive = _open_data(data)
         self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
         self.device = torch.device(device) if device is not None else default_device(self.config.device, self.dist)
@@ -380,9 +382,7 @@ class Trainer:
             raise NonFiniteLossError(f"training stopped at kimg {self.state.kimg:.3f}: {exc.problem}, so it was not "
                                      f"saved; lower the learning rates or use another loss{good}") from None
         self.last_checkpoint = path
-        keep = max(1, self.config.keep_checkpoints)
-        for old in list_checkpoints(self.run_dir)[:-keep]:
-            old.unlink(missing_ok=True)
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints, written=path)
         return path
 
     def evaluate_metrics(self) -> dict[str, float]:

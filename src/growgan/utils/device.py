@@ -1,4 +1,4 @@
-"""Device names given by users (--device, --set device=...) checked before anything runs."""
+"""Checking a device name before any work: one line for a device this torch cannot use."""
 
 from __future__ import annotations
 
@@ -7,24 +7,26 @@ import torch
 from growgan.errors import GrowganError
 
 
-def check_device(device: str | torch.device, what: str = "device") -> torch.device:
-    """'cpu', 'cuda', 'cuda:1', 'mps', a torch.device -> torch.device, usable on this machine.
-
-    Raises GrowganError (one line) for a malformed name, CUDA on a torch without CUDA (or
-    no GPU), a CUDA index beyond the GPUs present, or MPS where it is unavailable."""
+def check_device(name: str | torch.device, key: str = "device") -> torch.device | None:
+    """Fail with one line, before anything is created, if `name` (auto, cpu, cuda, cuda:N,
+    mps, or a torch.device) is not a device this torch can use. `key` names the option in
+    the message. Returns the torch.device (None for "auto", which the caller resolves)."""
+    if isinstance(name, str) and name == "auto":
+        return None
     try:
-        dev = torch.device(device)
+        dev = torch.device(name)
     except (RuntimeError, TypeError, ValueError):
-        raise GrowganError(f"{what}={device!r}: not a device name; use cpu, cuda or cuda:N") from None
+        raise GrowganError(f"{key}={name!r}: not a device; use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
-            raise GrowganError(f"{what}={device!r}: {why}; use cpu (or install a CUDA build of torch)")
+            raise GrowganError(f"{key}={name}: {why} (torch {torch.__version__}); use {key}=cpu (or auto)")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise GrowganError(f"{what}={device!r}: only {torch.cuda.device_count()} CUDA device(s) here; "
+            raise GrowganError(f"{key}={name}: only {torch.cuda.device_count()} CUDA device(s) are visible; "
                                f"use cuda:0..cuda:{torch.cuda.device_count() - 1}")
-    elif dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-        raise GrowganError(f"{what}={device!r}: MPS is not available here; use cpu")
-    elif dev.type not in ("cpu", "cuda", "mps"):
-        raise GrowganError(f"{what}={device!r}: growgan runs on cpu, cuda or mps")
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise GrowganError(f"{key}={name}: MPS is not available on this machine; use {key}=cpu (or auto)")
+    elif dev.type != "cpu":
+        raise GrowganError(f"{key}={name}: growgan trains on cpu, cuda or mps; use {key}=auto")
     return dev
