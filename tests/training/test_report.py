@@ -156,3 +156,14 @@ def test_page_draws_plots_and_grids_in_headless_chromium(page_dir, tmp_path):
         assert region.std() > 10 and len(np.unique(region)) > 8, (left, top, right, bottom)  # drawn, not blank
     page_bg = img[5:15, -40:-20]  # the page's plain background for contrast: blank
     assert page_bg.std() < 1
+
+
+def test_growth_timeline_from_stats_rows_with_resolution_and_alpha(tmp_path):
+    """stats.jsonl rows that carry `resolution` and `alpha` draw the timeline from them."""
+    (tmp_path / "config.json").write_text(json.dumps({"name": "t", "growth": {"kind": "progan"}}))
+    rows = [{"kimg": k / 10, "loss/G": 1.0, "resolution": [4, 4] if k < 5 else 8, "alpha": min(1.0, max(0.0, (k - 5) / 3))}
+            for k in range(10)] + [{"kimg": 1.0}, "not a row"]
+    (tmp_path / "stats.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n{torn")
+    page = build_report(tmp_path)
+    assert ">growth: resolution" in page and ">growth: fade-in alpha" in page and "<td>" not in page.split("Final metrics")[0]
+    assert "no metrics recorded" in page
