@@ -197,3 +197,25 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "edited", "no-checkpoint"])
+def test_damaged_candidate_result_is_retrained_on_resume(tmp_path, monkeypatch, damage):
+    """A truncated or edited result.json (or one without its checkpoint) is not a finished
+    candidate: --resume trains that candidate again and the search comes out the same."""
+    full = tmp_path / "full"
+    Search(small_config(), tmp_path, full, standin_train, standin_score, log=lambda s: None).run()
+    victim = sorted((full / "candidates").glob("*/result.json"))[1]
+    text = victim.read_text()
+    if damage == "truncated":
+        victim.write_text(text[: len(text) // 2])
+    elif damage == "edited":
+        victim.write_text(json.dumps({**json.loads(text), "images_seen": "lots"}))
+    else:
+        (victim.parent / "checkpoint.pt").unlink()
+    calls, logs = tmp_path / "calls.txt", []
+    monkeypatch.setenv("STANDIN_CALLS", str(calls))
+    Search(small_config(), tmp_path, full, standin_train, standin_score, log=logs.append).run()
+    assert len(calls.read_text().splitlines()) == 1  # that candidate alone
+    assert any(f"training candidate {victim.parent.name} again" in line for line in logs)
+    assert json.loads(victim.read_text()) == json.loads(text) | {"wall_s": json.loads(victim.read_text())["wall_s"]}

@@ -22,8 +22,8 @@ from growgan.training import distributed as dist_utils
 from growgan.training.config import TrainConfig
 from growgan.training.loop import resolve_network
 from growgan.training.resolve import resolve_config
-from growgan.training.rundir import new_run_dir
-from growgan.utils.io import atomic_write_json
+from growgan.training.rundir import check_out_dir, discard_unstarted_run, locked, new_run_dir, read_run_info
+from growgan.utils.io import atomic_write_json, check_writable_dir
 
 SEARCH_CONFIG = "search_config.json"
 RUN_INFO = "run.json"  # {"data": archive path, "command": ...}: runtime facts, not config
@@ -53,9 +53,11 @@ def _read_saved(run_dir: Path) -> tuple[TrainConfig, dict]:
         raise GrowganError(f"{path}: not found; --resume needs a folder written by growgan search")
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        info = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8")) if (run_dir / RUN_INFO).is_file() else {}
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GrowganError(f"{run_dir}: cannot read the search's saved files ({exc}); start a new search") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise GrowganError(f"{path}: damaged, not valid JSON ({str(exc)[:80]}); restore it or start a new search") from None
+    if not isinstance(saved, dict):
+        raise GrowganError(f"{path}: damaged, not a JSON object; restore it or start a new search")
+    info = read_run_info(run_dir)
     if isinstance(saved, dict) and isinstance(saved.get("growth"), dict) and "search_data" in saved["growth"]:
         info.setdefault("data", saved["growth"].pop("search_data"))
     return TrainConfig.from_dict(saved, source=str(path)), info
@@ -94,22 +96,32 @@ def run_search(args) -> int:
     config, info = _resolve_config(args)
     archive = _archive_path(args, info)
     config = config.copy(network=resolve_network(config.network, open_archive(archive)))
+    if dist.is_main and args.resume:
+        check_writable_dir(args.resume, "search folder")
+    elif dist.is_main:
+        check_out_dir(args.out)
     run_dir = _run_dir(args, config, dist)
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    if dist.is_main:
-        atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
-        atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
-        log(f"search in {run_dir} ({dist.world_size} process(es))")
-    search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
-    best = search.run()
-    if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
-    if dist.is_main:
-        log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
-        final = search.train_final(best, verbose=not args.quiet)
-        if final is None:
-            raise KeyboardInterrupt
-        log("final " + " ".join(f"{k}={v:.4g}" for k, v in final["scores"].items()))
-        log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
+    with locked(run_dir if dist.is_main else None):  # one writer per search folder
+        if dist.is_main:
+            atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
+            atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
+            log(f"search in {run_dir} ({dist.world_size} process(es))")
+        try:
+            search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
+            best = search.run()
+        except BaseException:
+            if not args.resume and dist.is_main and not any(run_dir.rglob("result.json")):
+                discard_unstarted_run(run_dir)  # no candidate finished: leave no folder behind
+            raise
+        if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+        if dist.is_main:
+            log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
+            final = search.train_final(best, verbose=not args.quiet)
+            if final is None:
+                raise KeyboardInterrupt
+            log("final " + " ".join(f"{k}={v:.4g}" for k, v in final["scores"].items()))
+            log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
     return 0

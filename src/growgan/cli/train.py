@@ -22,9 +22,19 @@ from growgan.training.checkpoint import latest_checkpoint, restore_state
 from growgan.training.config import TrainConfig
 from growgan.training.loop import default_device, resolve_network
 from growgan.training.resolve import resolve_config
-from growgan.training.rundir import new_run_dir, truncate_jsonl, write_config
+from growgan.training.resume import apply_optimizer_settings, describe, resume_changes
+from growgan.training.rundir import (
+    check_out_dir,
+    discard_unstarted_run,
+    locked,
+    new_run_dir,
+    read_run_info,
+    truncate_jsonl,
+    write_config,
+)
 from growgan.training.zoo_config import zoo_archive
-from growgan.utils.io import atomic_write_json
+from growgan.utils.device import check_device
+from growgan.utils.io import atomic_write_json, check_writable_dir
 from growgan.utils.units import kimg_to_images
 
 
@@ -73,12 +83,15 @@ def cmd_train(args) -> int:
         return 0
     if not args.data:
         raise GrowganError("give --data ARCHIVE (a folder from `growgan dataset prepare`) or --data builtin")
+    check_device(config.device)  # before anything is created
+    check_out_dir(args.out)
     info = dist_utils.init_from_env(_device_kind(config.device))
     data = _resolve_data(args.data) if info.is_main else None
     data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
     run_dir = _new_run(args, config, data) if info.is_main else None
     run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
-    return _train(config, data, Path(run_dir), args, state=None, resume=None)
+    with locked(Path(run_dir) if info.is_main else None):
+        return _train(config, data, Path(run_dir), args, state=None, resume=None)
 
 
 def _new_run(args, config, data: Path) -> Path:
@@ -89,12 +102,20 @@ def _new_run(args, config, data: Path) -> Path:
 
 
 def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
-    trainer = build_trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet, handle_signals=True,
-                            resume=resume)
-    if trainer.dist.is_main:
-        write_config(run_dir, trainer.config)  # with the network resolved against the archive
-        trainer.log.line(f"run folder {run_dir}")
-    status = trainer.train_until(kimg_to_images(trainer.config.kimg))
+    trainer = None
+    try:
+        trainer = build_trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet,
+                                handle_signals=True, resume=resume)
+        if trainer.dist.is_main:
+            write_config(run_dir, trainer.config)  # with the network resolved against the archive
+            trainer.log.line(f"run folder {run_dir}")
+        status = trainer.train_until(kimg_to_images(trainer.config.kimg))
+    except BaseException:
+        if resume is None and dist_utils.current().is_main and (trainer is None or trainer.state.step == 0):
+            if trainer is not None:
+                trainer.log.close()
+            discard_unstarted_run(run_dir)  # a run that failed to start leaves no folder
+        raise
     trainer.log.close()
     if trainer.dist.is_main:
         where = trainer.last_checkpoint or run_dir
@@ -109,24 +130,32 @@ def _resume(args) -> int:
     run_dir = Path(args.resume)
     if not run_dir.is_dir():
         raise GrowganError(f"{run_dir}: run folder not found; give a folder made by growgan train")
+    if args.preset or args.arch or args.zoo_config:
+        raise GrowganError("--resume continues the run's own network and schedule; drop --preset/--arch/--zoo-config")
     path, ckpt = latest_checkpoint(run_dir)
-    config = resolve_config(base=TrainConfig.from_dict(ckpt["config"], source=str(path)), overrides=args.overrides,
-                            kimg=args.kimg)
+    saved = TrainConfig.from_dict(ckpt["config"], source=str(path))
+    config = resolve_config(base=saved, config_file=args.config, overrides=args.overrides, seed=args.seed,
+                            kimg=args.kimg, name=args.name)
+    changed = resume_changes(saved, config)  # refuses what cannot change on resume (training/resume.py)
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
-    run_info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    data_arg = args.data or run_info.get("data")
-    if not data_arg:
-        raise GrowganError(f"{run_dir}: run.json does not name the archive; give --data ARCHIVE")
+    check_device(config.device)
+    data_arg = args.data or read_run_info(run_dir, need_data=True).get("data")
     info = dist_utils.init_from_env(_device_kind(config.device))
+    if info.is_main:
+        check_writable_dir(run_dir, "run folder")
     data = _resolve_data(data_arg)
     device = default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)
-    if info.is_main:
-        for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
-            truncate_jsonl(run_dir / name, state.images_seen)
-    return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
+    apply_optimizer_settings(state, config, changed)
+    notes = [f"resumed from {path}" + (f" with {describe(changed)}" if changed else "")]
+    with locked(run_dir if info.is_main else None):  # before anything in the folder changes
+        if info.is_main:
+            for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
+                truncate_jsonl(run_dir / name, state.images_seen)
+        return _train(config, data, run_dir, args, state=state,
+                      resume={**ckpt["extra"], "notes": notes, "path": str(path)})
 
 
 def _device_kind(device: str) -> str:

@@ -49,6 +49,7 @@ from growgan.metrics import evaluate_generator
 from growgan.training import distributed as dist_utils
 from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state, save_checkpoint
 from growgan.training.growth_config import DGGrowthConfig, SearchConfig
+from growgan.training.report import RunReporter
 from growgan.training.rundir import write_config
 from growgan.utils.units import kimg_to_images
 from growgan.utils.io import append_jsonl, atomic_write_json
@@ -205,10 +206,21 @@ class Search:
         return self.run_dir / "candidates" / cid
 
     def _load_result(self, cid: str) -> Candidate | None:
+        """The finished candidate `cid`, or None when it must be (re)trained: no result.json,
+        or one that is truncated or edited beyond use, or no checkpoint beside it."""
         path = self._cand_dir(cid) / "result.json"
         if not path.is_file():
             return None
-        return Candidate(**json.loads(path.read_text(encoding="utf-8")))
+        try:
+            cand = Candidate(**json.loads(path.read_text(encoding="utf-8")))
+            ok = (cand.id == cid and isinstance(cand.spec, dict) and isinstance(cand.history, list)
+                  and isinstance(cand.images_seen, int) and (self._cand_dir(cid) / "checkpoint.pt").is_file())
+        except (ValueError, TypeError, UnicodeDecodeError, OSError):
+            ok = False
+        if not ok:
+            self.log(f"{path}: damaged or incomplete; training candidate {cid} again")
+            return None
+        return cand
 
     def _rows(self) -> list[dict]:
         path = self.run_dir / "search.jsonl"
@@ -339,6 +351,8 @@ class Search:
             cands, _ = _read_candidates(self.run_dir)
             self.log(f"search: {len(cands)} candidates, {sum(c['flops'] for c in cands) / 1e12:.2f} TFLOP of training, "
                      f"{sum(c['wall_s'] for c in cands):.0f} s")
+            if self.config.report:
+                RunReporter()(self.run_dir, None, True)  # report.html with the tree (a failure only warns)
         _barrier()
         return best
 

@@ -15,6 +15,7 @@ Outputs: 2048-d pool features (FID, KID, precision/recall) and 1008 logits (IS).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import urllib.request
 from pathlib import Path
@@ -233,8 +234,15 @@ def _download(dest: Path) -> Path:
 
 
 def load_state(model: nn.Module, state: dict, source: str) -> None:
-    """Load a pytorch-fid state dict strictly (only BN's num_batches_tracked may be absent)."""
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    """Load a pytorch-fid state dict strictly (only BN's num_batches_tracked may be absent);
+    another network's weights (other names or shapes, not a state dict) raise GrowganError."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise GrowganError(f"{source}: not the FID Inception weights (not a state dict of tensors); use {WEIGHTS_NAME}")
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same names, other shapes
+        first = str(exc).strip().splitlines()[-1].strip()[:160]
+        raise GrowganError(f"{source}: not the FID Inception weights ({first}); use {WEIGHTS_NAME}") from None
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise GrowganError(
@@ -247,10 +255,11 @@ def load_inception(weights: str | os.PathLike | None = None, cache_dir=None, dev
     """The FID Inception with the standard weights, in eval mode without gradients."""
     path = find_weights(weights, cache_dir)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        blob = Path(path).read_bytes()
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
         raise GrowganError(f"{path}: cannot read Inception weights ({type(exc).__name__}); download {WEIGHTS_URL} again") from None
     model = FIDInceptionV3()
     load_state(model, state, str(path))
-    model.weights_id = WEIGHTS_NAME
+    model.weights_id = hashlib.sha256(blob).hexdigest()  # caches are keyed by the content, not the file name
     return model.to(device or "cpu").eval().requires_grad_(False)

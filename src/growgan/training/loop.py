@@ -27,12 +27,15 @@ from tqdm import tqdm
 from growgan.data import open_archive
 from growgan.data.loader import BatchLoader, downsample, prepare_batch
 from growgan.errors import GrowganError
+from growgan.layers import MinibatchStd, mbstd_group
 from growgan.training import distributed as dist_utils
 from growgan.training.amp import amp_dtype
 from growgan.training.checkpoint import (
+    NonFiniteStateError,
     capture_rng,
     checkpoint_name,
-    list_checkpoints,
+    derived_seed,
+    prune_checkpoints,
     restore_rng,
     save_checkpoint,
 )
@@ -41,6 +44,7 @@ from growgan.training.ema import ema_beta, standing_stats, update_ema
 from growgan.training.rundir import RunLogger
 from growgan.training.state import Growth, TrainState, build_state
 from growgan.training.step import StepRunner
+from growgan.utils.device import check_device
 from growgan.utils.image import make_grid, save_grid
 from growgan.utils.units import kimg_to_images
 
@@ -48,6 +52,8 @@ from growgan.utils.units import kimg_to_images
 GrowthFactory = Callable[[TrainConfig], "Growth | None"]
 # (G, archive path, metric names, num_images, seed, device) -> {metric name: {key: value}}
 Evaluator = Callable[..., dict]
+# report plug-in: (run folder, GrowthState dict, final?) -> None (growgan.training.report.RunReporter)
+Reporter = Callable[[Path, dict, bool], None]
 
 
 class NonFiniteLossError(GrowganError):
@@ -108,14 +114,20 @@ class Trainer:
     make_growth: the growth plug-in's factory (`growgan.growth.make_growth`), called with the
     resolved config; needed when ``config.growth`` is set. evaluator: periodic metrics
     (`growgan.metrics.evaluate_generator(..., grouped=True)`); needed when ``config.metrics``
-    is set. `growgan.growth.build_trainer` passes both.
+    is set. reporter: called after the grids (and metrics) are written, with the run folder,
+    the growth state and whether this is the end (`growgan.training.report.RunReporter`:
+    report.html); skipped when ``config.report`` is false. `growgan.growth.build_trainer`
+    passes all three.
     """
 
     def __init__(self, config: TrainConfig, data: Any, state: TrainState | None = None, run_dir: str | Path | None = None,
                  device: str | torch.device | None = None, verbose: bool = True, handle_signals: bool = False,
                  resume: dict | None = None, dist: "dist_utils.DistInfo | None" = None,
-                 make_growth: GrowthFactory | None = None, evaluator: Evaluator | None = None):
+                 make_growth: GrowthFactory | None = None, evaluator: Evaluator | None = None,
+                 reporter: Reporter | None = None):
         self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
+        if device is None:
+            check_device(config.device)
         self.archive = _open_data(data)
         self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
         self.device = torch.device(device) if device is not None else default_device(self.config.device, self.dist)
@@ -131,6 +143,7 @@ class Trainer:
                                "growgan.growth.build_trainer (or pass evaluator=...)")
         self.growth: Growth | None = make_growth(self.config) if make_growth is not None else None
         self.evaluator = evaluator
+        self.reporter = reporter if self.config.report else None
         if state is None:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
                 torch.manual_seed(self.config.seed)
@@ -148,6 +161,8 @@ class Trainer:
         self.amp = amp_dtype(self.config.amp, self.device)
         self.flops = 0  # training FLOPs so far, all ranks (growgan.training.flops); kept in checkpoints
         self.train_s = 0.0  # seconds spent in train_until so far (this rank); kept in checkpoints
+        self._resume_notes: list[str] = []
+        self.last_checkpoint: Path | None = None
         if resume:
             self._load_resume(resume)
         self.log = RunLogger(self.run_dir, tensorboard=self.config.tensorboard, verbose=verbose and self.dist.is_main)
@@ -157,8 +172,10 @@ class Trainer:
         self._counts: dict[str, int] = {}
         self._stop_signal: int | None = None
         self._handle_signals = handle_signals
-        self.last_checkpoint: Path | None = None
         self._grid_z, self._grid_c = self._grid_latents()
+        self._mbstd_noted: set[tuple[int, int, int]] = set()
+        for note in self._resume_notes:
+            self.log.line(note)
 
     # ------------------------------------------------------------------ resume
     def _load_resume(self, extra: dict) -> None:
@@ -168,8 +185,22 @@ class Trainer:
                                f"{self.dist.world_size}; resume with the same --nproc_per_node")
         if extra.get("loader"):
             self.loader.load_state_dict(extra["loader"])
-        restore_rng(rngs[self.dist.rank])
-        self.gen.set_state(gens[self.dist.rank])
+            self.loader.set_batch_size(self.config.batch_size)  # a batch_size override; growth schedules re-set it
+        self._resume_notes += list(extra.get("notes") or [])
+        if extra.get("path"):
+            self.last_checkpoint = Path(extra["path"])  # a good one: only finite states are written
+        rank, images_seen = self.dist.rank, self.state.images_seen
+        self._resume_notes += restore_rng(rngs[rank], reseed=derived_seed(self.config.seed, rank, images_seen))
+        saved = gens[rank]
+        if saved.numel() == self.gen.get_state().numel():
+            self.gen.set_state(saved)
+        else:  # e.g. a CUDA generator's 16-byte (seed, offset) state resumed into a CPU generator
+            self.gen.manual_seed(derived_seed(self.config.seed * 1_000_003 + rank, rank, images_seen))
+            kind = {16: "a CUDA", 5056: "a CPU"}.get(int(saved.numel()), f"a {saved.numel()}-byte")
+            self._resume_notes.append(
+                f"the checkpoint's latent/noise RNG state is {kind} generator's, which a {self.device.type} generator "
+                f"cannot take; re-derived it from seed {self.config.seed}, rank {rank} and images_seen {images_seen} "
+                "(deterministic, but not the stream the original device would have drawn)")
         self.flops = int(extra.get("flops", 0))
         self.train_s = float(extra.get("train_s", 0.0))
 
@@ -193,6 +224,7 @@ class Trainer:
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
+                self._note_mbstd()
         self._count_flops()
         for i in range(cfg.n_critic):
             reals, c = self._next_reals()
@@ -246,6 +278,18 @@ class Trainer:
             self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self._counts[k] = self._counts.get(k, 0) + 1
 
+    def _note_mbstd(self) -> None:
+        """Say once per (group size, batch) when minibatch-std groups must shrink to divide the batch."""
+        batch = self.loader.batch_size
+        for m in self.state.D.modules():
+            if isinstance(m, MinibatchStd):
+                g = mbstd_group(m.group_size, batch)
+                key = (int(m.group_size), batch, g)
+                if g != min(m.group_size, batch) and key not in self._mbstd_noted:
+                    self._mbstd_noted.add(key)
+                    self.log.line(f"minibatch-std: batch {batch} is not divisible by group size {m.group_size}; "
+                                  f"using groups of {g} (the largest size that divides it)")
+
     # ------------------------------------------------------------------ the loop
     def train_until(self, images_seen: int) -> str:
         """Train until state.images_seen >= images_seen. Returns "done", or "interrupted"
@@ -255,6 +299,7 @@ class Trainer:
         if self.growth is not None:
             self.growth.apply(st)
             self.runner.wrap(st)
+        self._note_mbstd()
         old = self._install_signals()
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
                     disable=not (self.log.verbose), leave=False)
@@ -276,12 +321,16 @@ class Trainer:
                 if last or _crossed(before, st.images_seen, cfg.log_kimg) or self._ckpt_due(before) or self._grid_due(before):
                     self._tick(t_tick, n_tick, pbar)
                     t_tick, n_tick = time.time(), st.images_seen
-                if self.run_dir is not None and (last or self._grid_due(before)):
+                grid_due = self.run_dir is not None and (last or self._grid_due(before))
+                if grid_due:
                     self.save_grids()
                 if self.writes and (last or self._ckpt_due(before)):
                     self.save_checkpoint()
                 if cfg.metrics and (last or _crossed(before, st.images_seen, cfg.metrics_every_kimg)):
                     self.evaluate_metrics()
+                if grid_due and self.reporter is not None:  # after the grids and metrics it shows
+                    self.log.flush()
+                    self.reporter(self.run_dir, st.growth.to_dict(), last)
         finally:
             self.train_s += time.time() - t_start
             pbar.close()
@@ -355,11 +404,14 @@ class Trainer:
         if self.run_dir is None:
             return None
         path = self.run_dir / "checkpoints" / checkpoint_name(self.state.images_seen)
-        save_checkpoint(path, self.state, self.config, extra)
+        try:
+            save_checkpoint(path, self.state, self.config, extra)
+        except NonFiniteStateError as exc:  # never write (or name as good) a diverged state
+            good = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+            raise NonFiniteLossError(f"training stopped at kimg {self.state.kimg:.3f}: {exc.problem}, so it was not "
+                                     f"saved; lower the learning rates or use another loss{good}") from None
         self.last_checkpoint = path
-        keep = max(1, self.config.keep_checkpoints)
-        for old in list_checkpoints(self.run_dir)[:-keep]:
-            old.unlink(missing_ok=True)
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints, written=path)
         return path
 
     def evaluate_metrics(self) -> dict[str, float]:
@@ -424,9 +476,10 @@ def _chunks(z: torch.Tensor, c: torch.Tensor | None, n: int):
 
 
 def default_device(name: str, info) -> torch.device:
-    """The torch device for config.device ("auto": this rank's CUDA device when there is one, else CPU)."""
+    """config.device -> torch.device; 'auto' is CUDA (this rank's GPU) when present, else CPU.
+    A device this machine lacks is a one-line GrowganError."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", info.local_rank)
         return torch.device("cpu")
-    return torch.device(name)
+    return check_device(name, "device")
