@@ -337,7 +337,7 @@ def report(res: dict, ds: str, out: Path) -> str:
                      + f" | {cell([r['flops'] / 1e12 for r in rs])} | {cell([r['cpu_s'] for r in rs])} | {cell([r['wall_s'] for r in rs])}"
                      + f" | {cell([r['kimg'] for r in rs])} |")
     lines += ["", "Paired per-seed differences, arm - DGGAN (positive: DGGAN lower, i.e. better), mean [95% t interval];"
-              " relative: mean of (arm - DGGAN) / arm.", "",
+              " relative: (mean of arm - mean of DGGAN) / mean of arm over the paired seeds.", "",
               "| arm | metric | n | difference | 95% interval | relative |", "|---|---|---|---|---|---|"]
     for a in ARMS[1:]:
         common = [s for s in seeds if s in rows[a]]
@@ -345,7 +345,7 @@ def report(res: dict, ds: str, out: Path) -> str:
             if not common or m not in rows["dggan"][common[0]]["scores"]:
                 continue
             d = [rows[a][s]["scores"][m] - rows["dggan"][s]["scores"][m] for s in common]
-            rel = statistics.mean(dd / rows[a][s]["scores"][m] for dd, s in zip(d, common))
+            rel = statistics.mean(d) / statistics.mean(rows[a][s]["scores"][m] for s in common)
             mean, lo, hi = t_interval(d)
             lines.append(f"| {a} | {m} | {len(d)} | {mean:.2f} | [{lo:.2f}, {hi:.2f}] | {100 * rel:.0f}% |")
     lines += ["", "Per seed (SWD mean / fid-classifier):", "", "| seed | " + " | ".join(ARMS) + " |", "|---" * (len(ARMS) + 1) + "|"]
