@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "quiet", False):
+            from growgan.utils.progress import set_enabled
+
+            set_enabled(False)
+        if hasattr(args, "threads"):  # a command that computes: set torch's threads before it starts
+            from growgan.utils.threads import apply_threads
+
+            apply_threads(args.threads)
         return int(args.func(args) or 0)
     except GrowganError as exc:
         print(f"growgan: error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.threads import add_threads_argument
 
 SEARCH_CONFIG = "search_config.json"
 
@@ -29,6 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, help="random seed of the search and of training")
     p.add_argument("--name", help="run name (default: the preset's)")
     p.add_argument("--quiet", action="store_true", help="no console log")
+    add_threads_argument(p)
     p.set_defaults(func=run_search)
 
 
@@ -94,7 +96,7 @@ def run_search(args) -> int:
     config = config.copy(network=resolve_network(config.network, open_archive(archive)),
                          growth=dict(config.growth, search_data=str(archive)))
     run_dir = _run_dir(args, config, info)
-    log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+    log = (lambda s: None) if args.quiet else _echo
     if info.is_main:
         atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
         log(f"search in {run_dir} ({info.world_size} process(es))")
@@ -110,6 +112,13 @@ def run_search(args) -> int:
         train_final(search, best, log, quiet=args.quiet)
         log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
     return 0
+
+
+def _echo(text: str) -> None:
+    """Print a line without breaking a progress bar on screen."""
+    from tqdm import tqdm
+
+    tqdm.write(text)
 
 
 def train_final(search, best, log, quiet: bool = False) -> None:

@@ -42,12 +42,20 @@ class MetricContext:
 
 
 MetricFn = Callable[[ImageSource, ImageSource, MetricContext], MetricResult]
+CheckFn = Callable[[ImageSource, ImageSource, MetricContext], None]
 _METRICS: dict[str, MetricFn] = {}
+_CHECKS: dict[str, CheckFn] = {}
 
 
-def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
+def register_metric(name: str, check: CheckFn | None = None) -> Callable[[MetricFn], MetricFn]:
+    """Register `fn(real, fake, ctx) -> MetricResult` under `name`. `check(real, fake, ctx)`
+    raises GrowganError when the metric cannot run (missing weights or classifier file,
+    unequal resolutions, too few images); `compute` runs every check before any metric."""
+
     def deco(fn: MetricFn) -> MetricFn:
         _METRICS[name] = fn
+        if check is not None:
+            _CHECKS[name] = check
         return fn
 
     return deco
@@ -77,18 +85,48 @@ def normalize_names(names: str | list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def check_prerequisites(names: list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    """Run every named metric's check; one GrowganError naming each metric that cannot run.
+
+    Checks may load what the metric needs (e.g. the Inception weights) into ``ctx.memo``.
+    """
+    problems: dict[str, list[str]] = {}  # message -> metrics (fid, kid, pr share one Inception: say it once)
+    for name in names:
+        check = _CHECKS.get(name)
+        if check is None:
+            continue
+        try:
+            check(real, fake, ctx)
+        except GrowganError as exc:
+            problems.setdefault(str(exc), []).append(name)
+    if problems:
+        raise GrowganError("nothing computed; " + " | ".join(f"{', '.join(n)}: {msg}" for msg, n in problems.items()))
+
+
 def compute(
-    names: str | list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext | None = None
+    names: str | list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext | None = None,
+    on_result: Callable[[str, MetricResult], None] | None = None,
 ) -> dict[str, MetricResult]:
-    """Score `fake` against `real` with each named metric -> {name: MetricResult}."""
+    """Score `fake` against `real` with each named metric -> {name: MetricResult}.
+
+    Every metric's prerequisites are checked before any is computed (`check_prerequisites`);
+    `on_result(name, result)` is called as each metric finishes (to print or record it), so
+    a later failure loses nothing already computed. Raises GrowganError.
+    """
     ctx = ctx or MetricContext()
     if real.channels != fake.channels:
         raise GrowganError(
             f"{real.name} has {real.channels} channel(s) but {fake.name} has {fake.channels}; compare like with like"
         )
     names = normalize_names(names)
+    results: dict[str, MetricResult] = {}
     try:
-        return {name: _METRICS[name](real, fake, ctx) for name in names}
+        check_prerequisites(names, real, fake, ctx)
+        for name in names:
+            results[name] = _METRICS[name](real, fake, ctx)
+            if on_result is not None:
+                on_result(name, results[name])
+        return results
     finally:
         ctx.memo.clear()  # features and networks are not kept past the call
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from growgan.errors import GrowganError
 from growgan.metrics.api import MetricContext, MetricResult, register_metric
 from growgan.metrics.ms_ssim import ms_ssim_between, ms_ssim_diversity, ms_ssim_rule
 from growgan.metrics.sources import ImageSource
 from growgan.metrics.swd import SWDConfig, swd, swd_rule
 
 
-@register_metric("swd")
+def _check_swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    if real.resolution != fake.resolution:
+        raise_resolution(real, fake)
+    if min(real.num, fake.num) < 2:
+        raise GrowganError(f"SWD needs at least 2 images per set; {real.name} has {real.num}, {fake.name} {fake.num}")
+
+
+def _check_ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    if fake.num < 2:
+        raise GrowganError(f"MS-SSIM needs at least 2 images; {fake.name} has {fake.num}")
+
+
+@register_metric("swd", check=_check_swd)
 def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     if real.resolution != fake.resolution:
         raise_resolution(real, fake)
@@ -22,7 +35,7 @@ def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResu
     return MetricResult(values, [swd_rule(real.resolution, cfg.min_resolution) + f"; {num} images per set"])
 
 
-@register_metric("ms-ssim")
+@register_metric("ms-ssim", check=_check_ms_ssim)
 def _ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     num = min(ctx.num_images or 10_000, fake.num)
     fakes = fake.subset(num, ctx.seed + 1).get(0, num)
@@ -40,7 +53,5 @@ def _ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> Metric
 
 
 def raise_resolution(real: ImageSource, fake: ImageSource) -> None:
-    from growgan.errors import GrowganError
-
     (rh, rw), (fh, fw) = real.resolution, fake.resolution
     raise GrowganError(f"{real.name} images are {rh}x{rw} but {fake.name} images are {fh}x{fw}; compare sets of one size")

@@ -107,9 +107,9 @@ def train_classifier(
     lr: float = 2e-3, width: int = 16, holdout: float = 0.1, device: str = "cpu", log: Callable[[str], None] = print,
 ) -> dict:
     """Train on a labelled archive (holding out a share for accuracy), save atomically -> meta."""
-    from growgan.data.archive import open_archive
+    from growgan.data import open_archive, resolve_archive
 
-    arc = open_archive(archive)
+    arc = open_archive(resolve_archive(archive))
     if arc.labels is None or arc.num_classes < 2:
         raise GrowganError(f"{archive}: the classifier needs a labelled archive with >= 2 classes; pack one with labels")
     torch.manual_seed(seed)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.threads import add_threads_argument
 
 DEFAULT_METRICS = "swd,ms-ssim"
 
@@ -42,6 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", default=None, help="statistics cache (default $GROWGAN_CACHE or ~/.cache/growgan)")
     p.add_argument("--out", default=None, help="train-classifier: output file")
     p.add_argument("--epochs", type=int, default=3, help="train-classifier: epochs (default 3)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_argument(p)
     p.set_defaults(func=run)
 
 
@@ -60,11 +63,14 @@ def run(args: argparse.Namespace) -> int:
     )
     real, fake, run_dir, extra = _sources(args, ctx)
     t0 = time.time()
-    results = compute(args.metrics, real, fake, ctx)
-    print(format_table(results))
+
+    def finished(name: str, result) -> None:  # print and record each metric as soon as it is done
+        print(format_table({name: result}) + f"\n# {name}: {time.time() - t0:.1f} s", flush=True)
+        if run_dir is not None:
+            _append(run_dir, {name: result}, extra)
+
+    compute(args.metrics, real, fake, ctx, on_result=finished)
     print(f"# {real.name} ({real.num} images) vs {fake.name} ({fake.num} images), {time.time() - t0:.1f} s")
-    if run_dir is not None:
-        _append(run_dir, results, extra)
     return 0
 
 

@@ -12,12 +12,26 @@ from growgan.metrics.sources import ImageSource
 DEFAULT_NUM = 50_000
 
 
-def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: MetricContext):
-    """(real features or None, fake features) for one extractor, computed once per compute() call."""
+def _extractor(kind: str, ctx: MetricContext):
+    """The feature network of `kind`, built once per compute() call (raises GrowganError when
+    its weights or file are missing: the metrics' prerequisite check)."""
     memo = ctx.memo.setdefault(kind, {})
     if "extractor" not in memo:
         memo["extractor"] = features.build_extractor(kind, ctx)
-    ext = memo["extractor"]
+    return memo["extractor"]
+
+
+def _check(kind: str):
+    def check(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+        _extractor(kind, ctx)
+
+    return check
+
+
+def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: MetricContext):
+    """(real features or None, fake features) for one extractor, computed once per compute() call."""
+    memo = ctx.memo.setdefault(kind, {})
+    ext = _extractor(kind, ctx)
     if "fake" not in memo:
         n_fake = min(ctx.num_images or DEFAULT_NUM, fake.num)
         memo["fake"] = features.extract(ext, fake.subset(n_fake, ctx.seed + 1), ctx.batch_size, ctx.device)
@@ -66,7 +80,7 @@ def _pr(kind: str):
     return fn
 
 
-@register_metric("is")
+@register_metric("is", check=_check("inception"))
 def _is(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     _, f = _features("inception", None, fake, ctx)
     mean, std = inception_score(f["logits"], splits=10)
@@ -75,6 +89,6 @@ def _is(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResul
 
 for _kind in ("inception", "classifier"):
     _name = "" if _kind == "inception" else "-classifier"
-    register_metric(f"fid{_name}")(_fid(_kind))
-    register_metric(f"kid{_name}")(_kid(_kind))
-    register_metric(f"pr{_name}")(_pr(_kind))
+    register_metric(f"fid{_name}", check=_check(_kind))(_fid(_kind))
+    register_metric(f"kid{_name}", check=_check(_kind))(_kid(_kind))
+    register_metric(f"pr{_name}", check=_check(_kind))(_pr(_kind))

@@ -35,12 +35,17 @@ def build_extractor(kind: str, ctx) -> torch.nn.Module:
 @torch.no_grad()
 def extract(extractor: torch.nn.Module, source: ImageSource, batch_size: int = 50, device=None) -> dict[str, torch.Tensor]:
     """All features of a source -> {"pool": float64 [N, D], "logits": float64 [N, K]} on the CPU."""
+    from growgan.utils.progress import bar
+
     device = device or next(extractor.parameters()).device
     parts: dict[str, list[torch.Tensor]] = {}
-    for start in range(0, source.num, batch_size):
-        out = extractor(source.get(start, start + batch_size).to(device))
-        for k, v in out.items():
-            parts.setdefault(k, []).append(v.to(torch.float64).cpu())
+    with bar(total=source.num, desc=f"features ({extractor.name})", unit="img") as pb:
+        for start in range(0, source.num, batch_size):
+            batch = source.get(start, start + batch_size)
+            out = extractor(batch.to(device))
+            for k, v in out.items():
+                parts.setdefault(k, []).append(v.to(torch.float64).cpu())
+            pb.update(batch.shape[0])
     return {k: torch.cat(v) for k, v in parts.items()}
 
 

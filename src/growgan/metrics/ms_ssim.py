@@ -114,11 +114,15 @@ def ms_ssim_pairs(
     a, b, i: torch.Tensor, j: torch.Tensor, batch_size: int = 256, device=None
 ) -> float:
     """Mean MS-SSIM of pairs (a[i_k], b[j_k]). a, b: uint8 [N, C, H, W] arrays/tensors."""
+    from growgan.utils.progress import bar
+
     total = torch.zeros((), dtype=torch.float64)
-    for s in range(0, len(i), batch_size):
-        xb = _rows(a, i[s : s + batch_size]).to(device)
-        yb = _rows(b, j[s : s + batch_size]).to(device)
-        total += ms_ssim(xb, yb).double().sum().cpu()
+    with bar(total=len(i), desc="MS-SSIM", unit="pair") as pb:
+        for s in range(0, len(i), batch_size):
+            xb = _rows(a, i[s : s + batch_size]).to(device)
+            yb = _rows(b, j[s : s + batch_size]).to(device)
+            total += ms_ssim(xb, yb).double().sum().cpu()
+            pb.update(xb.shape[0])
     return float(total / len(i))
 
 

@@ -121,10 +121,13 @@ def folder_source(path: str | os.PathLike) -> ImageSource:
 
 
 def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None) -> ImageSource:
-    """An archive folder (has meta.json) or a plain folder of images."""
-    p = Path(path)
+    """A dataset name ('builtin', see `growgan.data.resolve_archive`), an archive folder (has
+    meta.json) or a plain folder of images."""
+    from growgan.data import named_archive
+
+    p = named_archive(path) or Path(path)
     if not p.exists():
-        raise GrowganError(f"{p}: no such file or folder; give a packed archive or a folder of images")
+        raise GrowganError(f"{p}: no such file or folder; give a packed archive, a folder of images or 'builtin'")
     if (p / "meta.json").is_file():
         return archive_source(p, resolution)
     if p.is_dir():
@@ -152,18 +155,32 @@ def generate_images(
     z = torch.randn(num, G.z_dim, generator=gen)
     c_dim = int(getattr(G, "c_dim", 0) or 0)
     c = torch.randint(0, c_dim, (num,), generator=gen) if c_dim > 0 else None
+    from growgan.utils.progress import bar
+
     was_training = G.training
     G.eval()
     out = []
     try:
-        for s in range(0, num, batch_size):
-            cb = c[s : s + batch_size].to(device) if c is not None else None
-            out.append(to_uint8(G(z[s : s + batch_size].to(device), cb)).cpu())
+        with bar(total=num, desc="generate", unit="img") as pb:
+            for s in range(0, num, batch_size):
+                cb = c[s : s + batch_size].to(device) if c is not None else None
+                out.append(to_uint8(G(z[s : s + batch_size].to(device), cb)).cpu())
+                pb.update(out[-1].shape[0])
     finally:
         G.train(was_training)
     return torch.cat(out)  # [num, C, H, W] uint8
 
 
 def generator_source(G: torch.nn.Module, num: int, seed: int = 0, batch_size: int = 64, device=None) -> ImageSource:
-    images = generate_images(G, num, seed, batch_size, device)
-    return array_source(images, name=f"generator(seed={seed})")
+    """`num` images of G (see `generate_images`), generated on first access, not before: a
+    metric whose prerequisites are missing fails before any image is made."""
+    res = G.img_resolution
+    res = (int(res), int(res)) if isinstance(res, int) else (int(res[0]), int(res[1]))
+    made: list[torch.Tensor] = []
+
+    def rows(idx) -> torch.Tensor:
+        if not made:
+            made.append(generate_images(G, num, seed, batch_size, device))  # [num, C, H, W] uint8
+        return made[0][torch.from_numpy(np.asarray(idx, dtype=np.int64))]
+
+    return ImageSource(f"generator(seed={seed})", int(num), int(G.img_channels), res, rows)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.threads import add_threads_argument
 
 
 def register(subparsers) -> None:
@@ -33,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--zoo-config", metavar="FILE", help="a pytorch_GAN_zoo-style JSON config")
     p.add_argument("--name", help="run name (default: the preset's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
+    add_threads_argument(p)
     p.set_defaults(func=cmd_train)
 
     g = subparsers.add_parser("generate", help="write images from a trained generator")
@@ -43,6 +45,8 @@ def register(subparsers) -> None:
     g.add_argument("--raw", action="store_true", help="use the raw generator instead of G_ema")
     g.add_argument("--class", dest="class_index", type=int, help="label for conditional generators (default: cycle)")
     g.add_argument("--device", default="cpu")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_argument(g)
     g.set_defaults(func=cmd_generate)
 
 
@@ -147,6 +151,10 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
 
         write_config(run_dir, trainer.config)  # with the network resolved against the archive
         trainer.log.line(f"run folder {run_dir}")
+        from growgan.utils.threads import applied
+
+        if (choice := applied()) is not None:
+            trainer.log.line(f"threads: {choice.threads} ({choice.reason})")
     status = trainer.train_until(int(round(trainer.config.kimg * 1000)))
     trainer.log.close()
     if trainer.dist.is_main:
@@ -215,9 +223,11 @@ def cmd_generate(args) -> int:
     c = None
     if getattr(G, "c_dim", 0):
         c = torch.full((args.num,), args.class_index) if args.class_index is not None else torch.arange(args.num) % G.c_dim
+    from growgan.utils.progress import bar
+
     with torch.no_grad():
         imgs = torch.cat([G(z[i:i + 64].to(args.device), None if c is None else c[i:i + 64].to(args.device)).float().cpu()
-                          for i in range(0, args.num, 64)])  # [N, C, H, W]
+                          for i in bar(range(0, args.num, 64), desc="generate", unit="batch")])  # [N, C, H, W]
     out = Path(args.out)
     if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
         save_grid(imgs, out, upscale=max(1, 64 // imgs.shape[-1]))

@@ -39,6 +39,7 @@ from growgan.training.rundir import RunLogger
 from growgan.training.state import TrainState, build_state
 from growgan.training.step import StepRunner
 from growgan.utils.image import make_grid, save_grid
+from growgan.utils.progress import enabled as progress_enabled
 
 
 class NonFiniteLossError(GrowganError):
@@ -229,7 +230,7 @@ class Trainer:
             self.runner.wrap(st)
         old = self._install_signals()
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
-                    disable=not (self.log.verbose), leave=False)
+                    disable=not (self.log.verbose and progress_enabled()), leave=False)
         t_tick, n_tick = time.time(), st.images_seen
         self.log.line(f"training from kimg {st.kimg:.1f} to {target / 1000:.1f} on {self.device} "
                       f"({self.dist.world_size} process(es), batch {self.loader.batch_size} per process)")
