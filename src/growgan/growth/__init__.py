@@ -29,6 +29,9 @@ class Growth(Protocol):
         """float [-1, 1] reals at archive resolution -> what D should see now (the current
         resolution, faded as the phase requires)."""
 
+    def describe(self, state: TrainState) -> str:
+        """One line naming the networks as they are now (logged at every growth event)."""
+
 
 def make_growth(config) -> Growth | None:
     """The growth controller that ``config.growth`` asks for, or None for a fixed network.

@@ -87,6 +87,15 @@ class DGGrowth:
         state.growth = {"kind": "dggan", "alpha": alpha, "resolution": list(spec_resolution(spec))}
         return replaced
 
+    def describe(self, state: TrainState) -> str:
+        from growgan.networks.dggan import action_name, describe
+
+        spec, alpha = spec_at(self.start_spec, self.cfg, state.images_seen)
+        h, w = spec_resolution(spec)
+        started = [a for a in self.cfg.history if int(a["at"]) <= state.images_seen]
+        fading = f", {action_name(started[-1])} fading in (alpha {alpha:.3f})" if alpha < 1.0 and started else ""
+        return f"{h}x{w}{fading}: {describe(settle(spec))}"
+
     def batch_size(self, images_seen: int) -> int | None:
         spec, _ = spec_at(self.start_spec, self.cfg, images_seen)
         return self.cfg.batch_sizes.get(str(spec_resolution(spec)[0]))

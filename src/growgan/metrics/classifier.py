@@ -27,6 +27,10 @@ from growgan.errors import GrowganError
 from growgan.utils.io import atomic_torch_save
 
 FORMAT = "growgan-fid-classifier"
+# Below this held-out accuracy train_classifier warns: the features barely separate the classes,
+# so fid-classifier & co. say little. The README's recipe (the full MNIST training split,
+# 2 epochs) reaches ~0.98 (benchmarks/dggan.md); 3,000 images for 2 epochs reached 0.66 (issue #18).
+WARN_BELOW_ACCURACY = 0.9
 
 
 @dataclass
@@ -105,8 +109,14 @@ def _accuracy(model: FeatureClassifier, images: np.ndarray, labels: np.ndarray, 
 def train_classifier(
     archive: str | os.PathLike, out: str | os.PathLike, epochs: int = 3, seed: int = 0, batch_size: int = 128,
     lr: float = 2e-3, width: int = 16, holdout: float = 0.1, device: str = "cpu", log: Callable[[str], None] = print,
+    warn_below: float = WARN_BELOW_ACCURACY,
 ) -> dict:
-    """Train on a labelled archive (holding out a share for accuracy), save atomically -> meta."""
+    """Train on a labelled archive (a name such as 'builtin', or a folder; `holdout` of it is
+    held out for accuracy), save atomically to `out` -> meta (held-out accuracy, ...).
+
+    Logs a warning when the held-out accuracy is below `warn_below` (the file is still written:
+    the values it gives are consistent, only less telling). Raises GrowganError for an
+    unlabelled archive."""
     from growgan.data import open_archive, resolve_archive
 
     arc = open_archive(resolve_archive(archive))
@@ -146,4 +156,8 @@ def train_classifier(
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     atomic_torch_save({"format": FORMAT, "spec": spec_d, "state_dict": state, "meta": meta}, out)
     log(f"saved {out} (held-out accuracy {acc:.4f})")
+    if n_hold and acc < warn_below:
+        log(f"warning: held-out accuracy {acc:.2f} is below {warn_below:.2f}: this classifier's features separate "
+            f"the classes poorly, so fid-classifier/kid-classifier/pr-classifier will say little; train on more "
+            f"images (e.g. a whole training split) or for more --epochs")
     return meta

@@ -34,6 +34,7 @@ from growgan.training.checkpoint import (
     save_checkpoint,
 )
 from growgan.training.config import TrainConfig
+from growgan.training.state import growth_status
 from growgan.training.ema import ema_beta, update_ema
 from growgan.training.rundir import RunLogger
 from growgan.training.state import TrainState, build_state
@@ -168,6 +169,7 @@ class Trainer:
         if self.growth is not None:
             if self.growth.apply(st):
                 self.runner.wrap(st)
+                self._log_growth()
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
@@ -188,6 +190,12 @@ class Trainer:
             dist_utils.broadcast_module(st.D, params=False)
             dist_utils.broadcast_module(st.G_ema, params=False)
         st.step += 1
+
+    def _log_growth(self) -> None:
+        """One log line (console, log.txt) per growth event: what the networks are now."""
+        describe = getattr(self.growth, "describe", None)
+        what = describe(self.state) if describe is not None else str(self.state.growth)
+        self.log.line(f"kimg {self.state.kimg:.3f}: growth -> {what}")
 
     def _next_reals(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         from growgan.data.loader import downsample, prepare_batch
@@ -229,11 +237,15 @@ class Trainer:
             self.growth.apply(st)
             self.runner.wrap(st)
         old = self._install_signals()
+        grow = growth_status(st)
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
                     disable=not (self.log.verbose and progress_enabled()), leave=False)
         t_tick, n_tick = time.time(), st.images_seen
         self.log.line(f"training from kimg {st.kimg:.1f} to {target / 1000:.1f} on {self.device} "
                       f"({self.dist.world_size} process(es), batch {self.loader.batch_size} per process)")
+        if grow:
+            self._log_growth()
+            pbar.set_postfix(_growth_postfix(grow))
         try:
             while st.images_seen < target:
                 before = st.images_seen
@@ -285,11 +297,19 @@ class Trainer:
         row.update({"kimg": st.kimg, "step": st.step, "img_per_s": (st.images_seen - n0) / dt,
                     "sec_total": time.time() - self.log.t0, "lr_G": st.opt_G.param_groups[0]["lr"],
                     "lr_D": st.opt_D.param_groups[0]["lr"], "batch": self.loader.batch_size})
+        grow = growth_status(st)
+        if grow:  # growing runs: the networks' current resolution (H, pixels) and fade-in alpha
+            h, w = grow["resolution"]
+            row.update({"growth/resolution": h, "growth/alpha": grow["alpha"]})
+            if w != h:
+                row["growth/resolution_w"] = w
         if self.dist.is_main:
             self.log.stats(row, st.images_seen)
-            pbar.set_postfix({k.split("/")[-1]: f"{row[k]:.3f}" for k in names[:4]} | {"img/s": f"{row['img_per_s']:.0f}"})
+            pbar.set_postfix({k.split("/")[-1]: f"{row[k]:.3f}" for k in names[:4]} | _growth_postfix(grow)
+                             | {"img/s": f"{row['img_per_s']:.0f}"})
             parts = " ".join(f"{k}={row[k]:.4f}" for k in names)
-            self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
+            where = f"  res {grow['resolution'][0]}x{grow['resolution'][1]} alpha {grow['alpha']:.3f}" if grow else ""
+            self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}{where}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
 
     # ------------------------------------------------------------------ outputs
     def _grid_latents(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -377,6 +397,14 @@ class Trainer:
         if flag.item() > 0 and self._stop_signal is None:
             self._stop_signal = signal.SIGTERM
         return flag.item() > 0
+
+
+def _growth_postfix(grow: dict) -> dict:
+    """Progress-bar fields of a growing run: {"res": "16x16", "alpha": "0.42"} (or {})."""
+    if not grow:
+        return {}
+    h, w = grow["resolution"]
+    return {"res": f"{h}x{w}", "alpha": f"{grow['alpha']:.2f}"}
 
 
 def _crossed(before: int, after: int, every_kimg: float) -> bool:

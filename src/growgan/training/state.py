@@ -112,3 +112,16 @@ def clone_state(state: TrainState, config) -> TrainState:
     import copy
 
     return state_from_dict(copy.deepcopy(state_to_dict(state)), config, state.device)
+
+
+def growth_status(state: "TrainState") -> dict:
+    """{"resolution": [H, W], "alpha": float} of a growing run (from ``state.growth``, which
+    every controller fills in `apply`), or {} for a fixed network. alpha is the newest
+    layer's fade-in weight, 1.0 when nothing is fading."""
+    g = state.growth or {}
+    if "resolution" not in g:
+        return {}
+    res = g["resolution"]
+    res = [int(res), int(res)] if isinstance(res, (int, float)) else [int(r) for r in res]
+    return {"resolution": res, "alpha": float(g.get("alpha", 1.0))}
+
