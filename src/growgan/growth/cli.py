@@ -96,6 +96,11 @@ def run_search(args) -> int:
     config = config.copy(network=resolve_network(config.network, open_archive(archive)),
                          growth=dict(config.growth, search_data=str(archive)))
     run_dir = _run_dir(args, config, info)
+    if args.resume and (run_dir / "final.json").is_file():
+        final = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
+        print(f"{run_dir}: nothing to do: the search and the final training are finished (best {final.get('candidate')}, "
+              f"{final.get('images_seen', 0) / 1000:g} kimg; scores in final.json)")
+        return 0
     log = (lambda s: None) if args.quiet else _echo
     if info.is_main:
         atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())

@@ -184,6 +184,11 @@ def _resume(args) -> int:
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
+    done = int((ckpt.get("state") or {}).get("images_seen", 0) or 0)
+    if done >= int(round(config.kimg * 1000)):
+        print(f"{run_dir}: nothing to do: the run has seen {done / 1000:g} kimg, which reaches "
+              f"--kimg {config.kimg:g}; give a larger --kimg to train on")
+        return 0
     run_info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
     data_arg = args.data or run_info.get("data")
     if not data_arg:
