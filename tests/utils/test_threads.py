@@ -15,10 +15,12 @@ def machine(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
 
-    def set_(cpus: int, affinity: int, load: float):
+    def set_(cpus: int, affinity: int, load: float, running: float | None = None):
+        """load: the 1-minute load average; running: threads running now besides us (default: = load)."""
         monkeypatch.setattr(os, "cpu_count", lambda: cpus)
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(affinity)), raising=False)
         monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+        monkeypatch.setattr(threads, "running_now", lambda: load if running is None else running)
 
     return set_
 
@@ -48,6 +50,22 @@ def test_capped_by_idle_cpus(machine, monkeypatch):
     assert threads.choose_threads().threads == 6
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     assert threads.choose_threads().threads == 3
+
+
+def test_busy_is_the_smaller_estimate(machine):
+    machine(cpus=2, affinity=2, load=1.9, running=0.0)  # our previous command just ended: load avg lags
+    assert threads.choose_threads().threads == 2
+    machine(cpus=2, affinity=2, load=0.2, running=3.0)  # a burst that the load average has not seen
+    assert threads.choose_threads().threads == 2
+    machine(cpus=2, affinity=2, load=1.5, running=2.0)  # sustained: both agree
+    assert threads.choose_threads().threads == 1
+
+
+def test_running_now_reads_proc():
+    n = threads.running_now()
+    if n is None:
+        pytest.skip("no /proc/loadavg here")
+    assert n >= 0 and (2 * n).is_integer()  # a median of 5 integer counts
 
 
 def test_explicit_choices_win(machine, monkeypatch):

@@ -10,8 +10,11 @@ cores that other processes also want wait on each other at every parallel region
 2. else ``$OMP_NUM_THREADS`` when set (the user's explicit choice, as torch honours it);
 3. else the CPUs this process may run on (``os.sched_getaffinity(0)``, so ``taskset`` and
    container CPU sets count), divided among the processes of this node under torchrun
-   (``$LOCAL_WORLD_SIZE``), and no more than the CPUs left idle by the rest of the
-   machine: ``round(cpu_count - loadavg_1min)`` shared among the local processes, at least 1.
+   (``$LOCAL_WORLD_SIZE``), and no more than the CPUs the rest of the machine leaves idle,
+   shared among the local processes, at least 1. Busy CPUs are the smaller of two estimates:
+   the 1-minute load average (smooth, but it still counts a command that ended seconds ago)
+   and the threads running right now other than this one (``/proc/loadavg``, median of 5
+   samples 10 ms apart; blind to load that comes and goes).
 
 The choice is made once, when a command starts; it is printed in train logs. Results on
 the CPU can differ in the last bits between thread counts, so a bit-identical resume needs
@@ -50,13 +53,38 @@ def local_processes() -> int:
         return 1
 
 
+def running_now() -> float | None:
+    """Threads of the machine running or runnable now, this one excluded (median of 5 reads of
+    /proc/loadavg's "running/total" field, 10 ms apart); None where there is no /proc."""
+    import statistics
+    import time
+
+    counts = []
+    for i in range(5):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]) - 1)
+        except (OSError, ValueError, IndexError):
+            return None
+        if i < 4:
+            time.sleep(0.01)
+    return float(max(0.0, statistics.median(counts)))
+
+
 def idle_cpus() -> float | None:
-    """CPUs of the machine not busy by the 1-minute load average (None where unknown)."""
+    """CPUs of the machine that other processes leave idle: cpu_count minus the smaller of the
+    1-minute load average and `running_now()` (None where neither is known)."""
+    busy = []
     try:
-        load = os.getloadavg()[0]
+        busy.append(os.getloadavg()[0])
     except (AttributeError, OSError):
+        pass
+    now = running_now()
+    if now is not None:
+        busy.append(now)
+    if not busy:
         return None
-    return (os.cpu_count() or 1) - load
+    return (os.cpu_count() or 1) - min(busy)
 
 
 def choose_threads(requested: int | None = None) -> ThreadChoice:
@@ -84,7 +112,7 @@ def choose_threads(requested: int | None = None) -> ThreadChoice:
         free = max(1, int(round(idle / ranks)))
         if free < share:
             return ThreadChoice(free, f"{cpus} usable CPU(s) / {ranks} local process(es), "
-                                      f"capped by {max(idle, 0):.1f} idle CPU(s) (load average)")
+                                      f"capped by {max(idle, 0):.1f} idle CPU(s)")
     return ThreadChoice(share, f"{cpus} usable CPU(s) / {ranks} local process(es)")
 
 
