@@ -23,7 +23,7 @@ from torch.utils._pytree import tree_map
 from torch.utils.flop_counter import flop_registry
 
 from growgan.data.archive import write_archive
-from growgan.training.loop import Trainer
+from growgan.growth import build_trainer as Trainer  # the Trainer with its growth plug-in
 from growgan.training.presets import get_preset
 from growgan.training.presets_progan import progan_config, progan_network
 

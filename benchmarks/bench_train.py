@@ -32,7 +32,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from growgan.data import builtin_archive, open_archive
 from growgan.data.loader import BatchLoader, prepare_batch
 from growgan.networks.registry import build_networks
-from growgan.training.loop import Trainer, resolve_network
+from growgan.growth import build_trainer as Trainer  # the Trainer with its plug-ins
+from growgan.training.loop import resolve_network
 from growgan.training.presets import get_preset
 
 

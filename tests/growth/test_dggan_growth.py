@@ -6,7 +6,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from growgan.growth.dggan import DGGrowth, DGGrowthConfig, fade_reals, spec_at
+from growgan.growth.dggan import DGGrowth, DGGrowthConfig, spec_at
+from growgan.growth.fade import fade_reals
+from growgan.networks.dggan import spec_resolution
 from growgan.networks.dggan import apply_action, initial_spec, settle
 from growgan.networks.registry import build_networks
 from growgan.training.state import TrainState
@@ -91,23 +93,23 @@ def test_reals_fade_like_the_generator():
     spec = apply_action(settle(apply_action(_small_spec(), {"op": "grow-resolution"})), {"op": "grow-resolution"})
     reals = torch.randn(2, 1, 32, 32)
     x16 = F.avg_pool2d(reals, 2)
-    assert torch.equal(fade_reals(reals, spec, 1.0), x16)
+    res, fading = spec_resolution(spec), spec["D"]["fade"] == "stage"
+    assert fading and res == (16, 16)
+    assert torch.equal(fade_reals(reals, res, fading, 1.0), x16)
     low = F.interpolate(F.avg_pool2d(x16, 2), scale_factor=2, mode="nearest")
-    assert torch.allclose(fade_reals(reals, spec, 0.0), low)
+    assert torch.allclose(fade_reals(reals, res, fading, 0.0), low)
 
 
-def test_growth_status_and_description_follow_the_history():
+def test_growth_state_and_description_follow_the_history():
     """Issue #18.5: what the loop shows (resolution, alpha, one-line description) for DGGAN."""
-    from growgan.training.state import growth_status
-
     start = _small_spec()  # 4x4
     cfg = DGGrowthConfig(fade_kimg=1.0, history=[{"op": "G+conv", "k": 3, "w": 8, "at": 1000}, {"op": "grow-resolution", "at": 3000}])
     growth = DGGrowth(start, cfg)
     state = _state(start)
-    for seen, res, alpha, words in ((1500, [4, 4], 0.5, "G+conv(3,8) fading in (alpha 0.500)"),
-                                    (2000, [4, 4], 1.0, "4x4: G 4:[3x8,3x8]"),
-                                    (3250, [8, 8], 0.25, "8x8, grow-resolution fading in (alpha 0.250)")):
+    for seen, res, alpha, words in ((1500, (4, 4), 0.5, "G+conv(3,8) fading in (alpha 0.500)"),
+                                    (2000, (4, 4), 1.0, "4x4: G 4:[3x8,3x8]"),
+                                    (3250, (8, 8), 0.25, "8x8, grow-resolution fading in (alpha 0.250)")):
         state.images_seen = seen
         growth.apply(state)
-        assert growth_status(state) == {"resolution": res, "alpha": alpha}
+        assert (tuple(state.growth.resolution), state.growth.alpha) == (res, alpha)
         assert words in growth.describe(state)

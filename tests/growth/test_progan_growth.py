@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from growgan.errors import GrowganError
-from growgan.growth.progan import Phase, ProGrowth, ProGrowthConfig, fade_reals, phase_at
+from growgan.growth.fade import fade_reals
+from growgan.growth.progan import Phase, ProGrowth, ProGrowthConfig, phase_at
 from growgan.layers import downsample2x, upsample2x
 from growgan.networks.registry import build_networks
 from growgan.training.state import TrainState
@@ -47,7 +48,7 @@ def test_schedule_per_stage_lists_and_alpha_jumps():
         _cfg(stabilise_kimg=[1, 2])
     with pytest.raises(GrowganError, match="4 \\* 2\\*\\*k"):
         _cfg(target_resolution=24)
-    with pytest.raises(GrowganError, match="unknown progan keys"):
+    with pytest.raises(GrowganError, match="unknown config key.*growth.stabilize"):
         ProGrowthConfig.from_dict({"kind": "progan", "stabilize": 3})
 
 
@@ -103,7 +104,7 @@ def test_grow_keeps_ema_and_optimizer_state_and_registers_new_params(reset):
         else:
             torch.testing.assert_close(st.opt_G.state[p]["exp_avg_sq"], old_opt[name]["exp_avg_sq"], rtol=0, atol=0)
     assert st.opt_G.param_groups[0]["lr"] == 5e-4 and st.opt_D.param_groups[0]["lr"] == 2e-3
-    assert st.growth["history"] == [{"images_seen": 1_000, "resolution": 8, "fade_in": True}]
+    assert st.growth.history == [{"images_seen": 1_000, "resolution": 8, "fade_in": True}]
     st.images_seen = 1_500
     assert growth.apply(st) is False and st.G.alpha == 0.5
     st.images_seen = 2_000  # end of the fade: old toRGB/fromRGB dropped
@@ -129,5 +130,5 @@ def test_fade_reals_downsamples_and_blends():
     torch.testing.assert_close(fade_reals(x, 8, True, 0.0), upsample2x(downsample2x(x8)))
     mid = fade_reals(x, 8, True, 0.3)
     torch.testing.assert_close(mid, 0.3 * x8 + 0.7 * upsample2x(downsample2x(x8)), rtol=1e-5, atol=1e-6)
-    with pytest.raises(GrowganError, match="multiple of 8"):
+    with pytest.raises(GrowganError, match="multiple of 8x8"):
         fade_reals(torch.randn(1, 1, 28, 28), 8, False, 1.0)

@@ -16,7 +16,7 @@ from engine_helpers import assert_same
 
 from growgan.training.checkpoint import load_checkpoint, restore_state
 from growgan.training.config import TrainConfig
-from growgan.training.loop import Trainer
+from growgan.growth import build_trainer as Trainer
 from growgan.training.state import state_to_dict
 
 GROWGAN = [sys.executable, "-m", "growgan"]
@@ -54,7 +54,7 @@ def test_resume_mid_fade_is_bit_identical_across_growth(blobs16, tmp_path, reset
     cfg.growth["reset_optimizers"] = reset
     full = Trainer(cfg, blobs16, verbose=False)
     full.train_until(112)  # through fade-8, stab-8 and into fade-16
-    assert [(h["resolution"], h["fade_in"]) for h in full.state.growth["history"]] == [(8, True), (8, False), (16, True)]
+    assert [(h["resolution"], h["fade_in"]) for h in full.state.growth.history] == [(8, True), (8, False), (16, True)]
     assert full.state.G.img_resolution == (16, 16) and 0 < full.state.G.alpha < 1
 
     first = Trainer(cfg, blobs16, run_dir=tmp_path, verbose=False)

@@ -167,10 +167,10 @@ def test_run_seed_drives_the_search_proposals(tmp_path):
     searches; a seed set under growth.search stays."""
     import argparse
 
-    from growgan.growth.cli import _resolve_config
+    from growgan.cli.search import _resolve_config
 
     args = argparse.Namespace(resume=None, preset="dggan-mnist-32", config=None, overrides=[], seed=5, name=None)
-    cfg = _resolve_config(args)
+    cfg, _ = _resolve_config(args)
     assert cfg.seed == 5 and cfg.growth["search"]["seed"] == 5
     config = small_config().copy(seed=7)
     config.growth["search"].pop("seed")

@@ -14,7 +14,7 @@ from PIL import Image
 
 from growgan.errors import GrowganError
 from growgan.growth.progan import Phase, ProGrowthConfig, phase_at
-from growgan.training.loop import Trainer
+from growgan.growth import build_trainer as Trainer
 from growgan.training.zoo_config import config_from_zoo_json, zoo_archive
 
 ZOO = {
@@ -82,7 +82,7 @@ def test_zoo_config_packs_pathdb_and_trains_through_its_scales(zoo_file):
     st = trainer.state
     assert st.images_seen == 104 and st.G.img_resolution == (16, 16) and st.G.img_channels == 3
     assert st.G.blocks["2"].conv1.weight.shape[0] == 4  # depthScales[2]
-    assert [h["resolution"] for h in st.growth["history"]] == [8, 8, 16, 16]
+    assert [h["resolution"] for h in st.growth.history] == [8, 8, 16, 16]
 
 
 def test_cli_accepts_zoo_config(zoo_file):

@@ -58,7 +58,7 @@ def test_image_folder_matches_archive(two_archives, tmp_path, capsys):
 def test_run_folder_scores_generator_and_appends_jsonl(two_archives, tmp_path, monkeypatch, tiny_g, capsys):
     import json
 
-    import growgan.training.checkpoint as ckpt
+    import growgan.training.checkpoint as ckpt  # the command imports its entry points from here when it runs
 
     run = tmp_path / "00001-run"
     (run / "checkpoints").mkdir(parents=True)
@@ -121,12 +121,12 @@ def test_each_result_is_printed_and_recorded_as_it_finishes(two_archives, tmp_pa
     import json
 
     from growgan.errors import GrowganError
-    from growgan.metrics import api
+    from growgan.metrics import registry
 
     def broken(real, fake, ctx):
         raise GrowganError("ms-ssim broke")
 
-    monkeypatch.setitem(api._METRICS, "ms-ssim", broken)
+    monkeypatch.setitem(registry._METRICS, "ms-ssim", broken)
     run = _standin_run(tmp_path, monkeypatch, tiny_g(res=32))
     a, _ = two_archives
     assert main(["metrics", str(run), "--data", str(a), "--metrics", "swd,ms-ssim", "--num", "24"]) == 2

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 def _spec(family: str, ch: int, res: int, c_dim: int = 0, sn_g: bool = False, sn_d: bool = False, **extra) -> dict:
-    common = {"z_dim": 16, "c_dim": c_dim, "img_channels": ch, "img_resolution": [res, res], "channel_max": 16}
+    common = {"z_dim": 16, "c_dim": c_dim, "img_channels": ch, "img_resolution": [res, res], "fmap_max": 16}
     g = {**common, "spectral_norm": sn_g}
     d = {**common, "spectral_norm": sn_d}
     if family == "dcgan":
@@ -135,3 +135,46 @@ def test_channels_last_and_bf16_autocast(family, cfg):
             img, logits = G(z, c), D(x, c)
     assert img.shape == ref_g.shape and logits.shape == (3,)
     assert (img.float() - ref_g).abs().max() < 0.1 and torch.isfinite(logits).all()
+
+
+# --------------------------------------------------------------------------- every registered family
+from growgan.networks.registry import example_spec, family_names, is_growable  # noqa: E402
+
+
+@pytest.mark.parametrize("family", family_names())
+def test_every_registered_family_honours_the_contract(family):
+    """Runs over family_names(), so a new family cannot skip it: it must register an example
+    spec, build from JSON, map z -> images and images -> [N] logits, carry the contract
+    attributes, and rebuild from its recorded spec + state dict with identical outputs."""
+    spec = json.loads(json.dumps(example_spec(family)))
+    torch.manual_seed(0)
+    G, D = build_networks(spec)
+    G.eval(), D.eval()
+    n = 4
+    z = torch.randn(n, G.z_dim)
+    with torch.no_grad():
+        img = G(z)
+        h, w = G.img_resolution
+        assert img.shape == (n, G.img_channels, h, w) and torch.isfinite(img).all()
+        assert D(img).reshape(n).shape == (n,)
+    for net in (G, D):
+        assert isinstance(net.img_resolution, tuple) and net.c_dim == 0 and net.family == family
+    saved = json.loads(json.dumps(network_spec(G, D)))
+    G2, D2 = build_networks(saved)
+    G2.load_state_dict(G.state_dict())
+    D2.load_state_dict(D.state_dict())
+    G2.eval(), D2.eval()
+    with torch.no_grad():
+        assert torch.equal(G2(z), img) and torch.equal(D2(img), D(img))
+    if is_growable(family):  # alpha: a plain attribute, 1.0 by default, not in the state dict
+        assert G.alpha == D.alpha == 1.0 and not any("alpha" in k for k in G.state_dict())
+        G.alpha = 0.0
+        with torch.no_grad():
+            assert torch.isfinite(G(z)).all() and not torch.equal(G(z), img)  # the example spec fades
+
+
+def test_old_spec_key_names_still_build():
+    spec = example_spec("dcgan")
+    spec["G"]["channel_max"] = spec["G"].pop("fmap_max")
+    G, _ = build_networks(spec)
+    assert G.spec()["fmap_max"] == 16 and "channel_max" not in G.spec()

@@ -47,8 +47,8 @@ def test_discriminator_layers_follow_dcgan(res, n_conv):
     assert not any(isinstance(m, nn.BatchNorm2d) for m in no_bn.modules())
 
 
-def test_channel_max_caps_widths():
-    D = DCGANDiscriminator(img_resolution=128, d_channels=16, channel_max=32)
+def test_fmap_max_caps_widths():
+    D = DCGANDiscriminator(img_resolution=128, d_channels=16, fmap_max=32)
     assert max(m.out_channels for m in D.modules() if isinstance(m, nn.Conv2d)) == 32
 
 

@@ -26,8 +26,8 @@ def _zero_residual_(block: nn.Module) -> None:
 @pytest.mark.parametrize("res", [32, 64, 128, 256])
 def test_depth_grows_one_block_pair_per_doubling(res):
     n = {32: 3, 64: 4, 128: 5, 256: 6}[res]
-    G = ResNetGenerator(z_dim=8, img_channels=3, img_resolution=res, channels=2, channel_max=4)
-    D = ResNetDiscriminator(img_channels=3, img_resolution=res, channels=2, channel_max=4)
+    G = ResNetGenerator(z_dim=8, img_channels=3, img_resolution=res, channels=2, fmap_max=4)
+    D = ResNetDiscriminator(img_channels=3, img_resolution=res, channels=2, fmap_max=4)
     assert len(G.blocks) == n and all(isinstance(b, ResUpBlock) for b in G.blocks)
     assert sum(b.down for b in D.blocks) == n and len(D.blocks) == n + 1
     assert not any(isinstance(m, nn.ConvTranspose2d) for m in G.modules())
@@ -40,9 +40,9 @@ def test_depth_grows_one_block_pair_per_doubling(res):
 
 
 def test_widths_halve_towards_the_image():
-    G = ResNetGenerator(img_resolution=64, channels=16, channel_max=64)
+    G = ResNetGenerator(img_resolution=64, channels=16, fmap_max=64)
     assert [b.conv1.out_channels for b in G.blocks] == [64, 64, 32, 16]
-    D = ResNetDiscriminator(img_resolution=64, channels=16, channel_max=64)
+    D = ResNetDiscriminator(img_resolution=64, channels=16, fmap_max=64)
     assert [b.conv1.out_channels for b in D.blocks] == [16, 32, 64, 64, 64]
 
 
@@ -61,8 +61,8 @@ def test_up_block_skip_is_upsample_then_1x1_conv(mode):
 
 
 def test_upsample_mode_changes_the_output():
-    g = ResNetGenerator(z_dim=8, img_channels=1, img_resolution=32, channels=4, channel_max=8).eval()
-    b = ResNetGenerator(z_dim=8, img_channels=1, img_resolution=32, channels=4, channel_max=8, upsample="bilinear").eval()
+    g = ResNetGenerator(z_dim=8, img_channels=1, img_resolution=32, channels=4, fmap_max=8).eval()
+    b = ResNetGenerator(z_dim=8, img_channels=1, img_resolution=32, channels=4, fmap_max=8, upsample="bilinear").eval()
     b.load_state_dict(g.state_dict())  # same weights, other resampling
     z = torch.randn(2, 8)
     assert not torch.allclose(g(z), b(z), atol=1e-4)
@@ -94,7 +94,7 @@ def test_down_blocks_skip_and_avg_pool():
 
 
 def test_projection_discriminator():
-    D = ResNetDiscriminator(c_dim=4, img_channels=3, img_resolution=32, channels=4, channel_max=8)
+    D = ResNetDiscriminator(c_dim=4, img_channels=3, img_resolution=32, channels=4, fmap_max=8)
     x = torch.randn(3, 3, 32, 32)
     y = torch.tensor([0, 3, 2])
     h = x
@@ -109,7 +109,7 @@ def test_projection_discriminator():
 
 
 def test_conditional_generator_uses_labels():
-    G = ResNetGenerator(z_dim=8, c_dim=3, img_channels=1, img_resolution=32, channels=4, channel_max=8).eval()
+    G = ResNetGenerator(z_dim=8, c_dim=3, img_channels=1, img_resolution=32, channels=4, fmap_max=8).eval()
     z = torch.randn(2, 8)
     a, b = G(z, torch.tensor([0, 1])), G(z, torch.tensor([0, 2]))
     assert torch.equal(a[0], b[0]) and not torch.allclose(a[1], b[1])
@@ -123,7 +123,7 @@ def test_unsupported_resolution_is_a_user_error(bad):
         ResNetDiscriminator(img_resolution=bad)
 
 
-@pytest.mark.parametrize("kw", [{"channels": 0}, {"z_dim": -1}, {"c_dim": -2}, {"img_channels": 2.0}, {"channel_max": True}])
+@pytest.mark.parametrize("kw", [{"channels": 0}, {"z_dim": -1}, {"c_dim": -2}, {"img_channels": 2.0}, {"fmap_max": True}])
 def test_bad_sizes_are_user_errors(kw):
     key = next(iter(kw))
     with pytest.raises(GrowganError, match=f"resnet network spec: {key}="):

@@ -15,7 +15,7 @@ from engine_helpers import tiny_config  # noqa: E402
 from growgan.training import distributed as dist_utils  # noqa: E402
 from growgan.training.checkpoint import latest_checkpoint, restore_state  # noqa: E402
 from growgan.training.config import TrainConfig  # noqa: E402
-from growgan.training.loop import Trainer  # noqa: E402
+from growgan.growth import build_trainer as Trainer  # noqa: E402
 from growgan.training.state import state_to_dict  # noqa: E402
 
 

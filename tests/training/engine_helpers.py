@@ -28,8 +28,8 @@ def tiny_config(**changes) -> TrainConfig:
     data_keys = {"img_channels": None, "img_resolution": None, "c_dim": None}
     net = {
         "family": "dcgan",
-        "G": {"z_dim": 8, "g_channels": 4, "channel_max": 16, **data_keys},
-        "D": {"z_dim": 8, "d_channels": 4, "channel_max": 16, **data_keys},
+        "G": {"z_dim": 8, "g_channels": 4, "fmap_max": 16, **data_keys},
+        "D": {"z_dim": 8, "d_channels": 4, "fmap_max": 16, **data_keys},
     }
     base = dict(name="tiny", network=net, batch_size=8, ema_kimg=0.05, ema_rampup=0.5, kimg=0.064,
                 log_kimg=0.016, grid_kimg=0.032, checkpoint_kimg=0.032, grid_size=4, tensorboard=False)

@@ -14,7 +14,7 @@ from engine_helpers import tiny_config
 
 
 def test_json_round_trip_is_exact():
-    cfg = tiny_config(metrics=["swd"], betas_G=(0.0, 0.99), growth={"kind": "progan", "x": 1})
+    cfg = tiny_config(metrics=["swd"], betas_G=(0.0, 0.99), growth={"kind": "progan", "fade_kimg": [0, 1.5], "target_resolution": 8})
     again = TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert again == cfg
     assert again.betas_G == (0.0, 0.99)

@@ -119,11 +119,10 @@ def test_periodic_metrics_are_logged_and_do_not_perturb_training(tiny_archive, t
     def fake_evaluate(G, archive_path, names, num_images, seed=0, **kw):
         torch.manual_seed(999)  # a metric that reseeds the global RNG must not change training
         seen.append((str(archive_path), tuple(names), num_images))
-        return {"swd": float(torch.rand(()))}
+        return {"swd": {"swd": float(torch.rand(()))}}
 
-    monkeypatch.setattr(growgan.metrics, "evaluate_generator", fake_evaluate, raising=False)
     with_metrics = Trainer(tiny_config(metrics=["swd"], metrics_every_kimg=0.016, metrics_num_images=10,
-                                       xflip=True), tiny_archive, run_dir=tmp_path, verbose=False)
+                                       xflip=True), tiny_archive, run_dir=tmp_path, verbose=False, evaluator=fake_evaluate)
     with_metrics.train_until(48)
     plain = Trainer(tiny_config(xflip=True), tiny_archive, verbose=False)
     plain.train_until(48)
@@ -131,6 +130,10 @@ def test_periodic_metrics_are_logged_and_do_not_perturb_training(tiny_archive, t
     assert seen == [(str(tiny_archive), ("swd",), 10)] * 3
     rows = [json.loads(x) for x in (tmp_path / "metric-swd.jsonl").read_text().splitlines()]
     assert [r["images_seen"] for r in rows] == [16, 32, 48]
+    # the one metric-file layout (training.rundir.append_metric), the same as `growgan metrics RUN_DIR` writes
+    assert all(set(r) == {"metric", "value", "results", "images_seen", "kimg", "timestamp"} for r in rows)
+    assert all(r["metric"] == "swd" and r["results"] == {"swd": r["value"]} for r in rows)
+    assert sorted(p.name for p in tmp_path.glob("metric-*.jsonl")) == ["metric-swd.jsonl"]
 
 
 def test_seed_makes_runs_reproducible(tiny_archive):

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 from growgan.data.archive import Archive, open_archive
+from growgan.data.named import cache_dir as _cache_dir
+from growgan.data.prepare import PrepareOptions, prepare
 from growgan.errors import GrowganError
 
 __all__ = ["Archive", "DATA_NAMES", "open_archive", "builtin_archive", "named_archive", "resolve_archive", "cache_dir"]
@@ -20,8 +22,6 @@ __all__ = ["Archive", "DATA_NAMES", "open_archive", "builtin_archive", "named_ar
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
     """The growgan cache folder: `override`, else $GROWGAN_CACHE, else ~/.cache/growgan."""
-    from growgan.data.named import cache_dir as _cache_dir
-
     return _cache_dir(override)
 
 
@@ -30,9 +30,6 @@ def builtin_archive(cache_dir: str | os.PathLike | None = None, resolution: int 
 
     Packed on first use (lanczos resize from 28x28) into the cache; later calls only check it.
     """
-    from growgan.data.named import cache_dir as _cache_dir
-    from growgan.data.prepare import PrepareOptions, prepare
-
     out = _cache_dir(cache_dir) / f"builtin-fashion-mnist-test-{resolution}x{resolution}"
     if (out / "meta.json").is_file():
         try:

@@ -1,56 +1,55 @@
 """Growing networks: the single source of truth for a model whose architecture changes.
 
-The training loop knows growth only through the `Growth` protocol below. A growth
-controller owns the schedule (a pure function of images seen), the growth state (kept
-JSON-able in ``TrainState.growth``), and applies grow operations through
-`growgan.growth.inherit.regrow`, which replaces G, G_ema, D and both optimizers together.
+The training loop knows growth only through the `Growth` protocol (beside `TrainState` in
+`growgan.training.state`) and receives its controller from its caller: `build_trainer`
+hands it `make_growth` and the metrics evaluator. A controller owns the schedule (a pure
+function of images seen), writes the typed `GrowthState` of ``TrainState.growth``, and
+applies grow operations through `growgan.growth.inherit.regrow`, which replaces G, G_ema,
+D and both optimizers together. A new growth kind: a controller module here, its config
+dataclass in `growgan.training.growth_config.GROWTH_KINDS`, and one line in `make_growth`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-import torch
+from growgan.errors import GrowganError
+from growgan.growth.dggan import DGGrowth
+from growgan.growth.progan import ProGrowth
+from growgan.metrics import evaluate_generator
+from growgan.training.config import TrainConfig
+from growgan.training.loop import Trainer
+from growgan.training.state import Growth, TrainState
 
-from growgan.training.state import TrainState
+__all__ = ["Growth", "TrainState", "build_trainer", "make_growth", "evaluator"]
 
-
-class Growth(Protocol):
-    def apply(self, state: TrainState) -> bool:
-        """Bring the architecture, fade-in alpha and per-phase hyper-parameters (e.g. lr)
-        of `state` in line with ``state.images_seen``. Called before every training step
-        and right after a resume. Returns True when the networks were replaced, so the
-        loop re-wraps them (DDP, compile) and re-places them (channels_last)."""
-
-    def batch_size(self, images_seen: int) -> int | None:
-        """Per-rank minibatch size for this phase, or None to keep the configured one."""
-
-    def prepare_reals(self, reals: torch.Tensor, state: TrainState) -> torch.Tensor:
-        """float [-1, 1] reals at archive resolution -> what D should see now (the current
-        resolution, faded as the phase requires)."""
-
-    def describe(self, state: TrainState) -> str:
-        """One line naming the networks as they are now (logged at every growth event)."""
+# growth kind -> controller class (each has from_config(config))
+_CONTROLLERS = {
+    "progan": ProGrowth,
+    "dggan": DGGrowth,
+}
 
 
-def make_growth(config) -> Growth | None:
-    """The growth controller that ``config.growth`` asks for, or None for a fixed network.
-
-    ``config.growth`` is None or a dict with a ``"kind"`` key ("progan", "dggan"); each kind's
-    module parses the rest of the dict into its own dataclass.
-    """
-    growth_cfg = getattr(config, "growth", None)
+def make_growth(config: TrainConfig) -> Growth | None:
+    """The growth controller that ``config.growth`` asks for, or None for a fixed network."""
+    growth_cfg = config.growth
     if not growth_cfg:
         return None
     kind = growth_cfg.get("kind")
-    if kind == "progan":
-        from growgan.growth.progan import ProGrowth
+    if kind not in _CONTROLLERS:
+        raise GrowganError(f"unknown growth kind {kind!r} in the config; use one of {', '.join(_CONTROLLERS)}")
+    return _CONTROLLERS[kind].from_config(config)
 
-        return ProGrowth.from_config(config)
-    if kind == "dggan":
-        from growgan.growth.dggan import DGGrowth
 
-        return DGGrowth.from_config(config)
-    from growgan.errors import GrowganError
+# The training loop's periodic evaluator: {metric name: {key: value}} (one metric-<name>.jsonl each).
+evaluator = partial(evaluate_generator, grouped=True)
 
-    raise GrowganError(f"unknown growth kind {kind!r} in the config; use 'progan' or 'dggan'")
+
+def build_trainer(config: TrainConfig, data: str | Path | Any, **kwargs: Any) -> Trainer:
+    """A `Trainer` with its plug-ins: the growth controller of ``config.growth`` and the
+    metrics evaluator. Keyword arguments are the Trainer's (state, run_dir, resume, ...)."""
+    kwargs.setdefault("make_growth", make_growth)
+    kwargs.setdefault("evaluator", evaluator)
+    return Trainer(config, data, **kwargs)

@@ -14,44 +14,22 @@ during a resolution fade D sees ``lerp(upsample(downsample(x)), x, alpha)``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.growth.fade import fade_reals
 from growgan.growth.inherit import regrow
-from growgan.networks.dggan import apply_action, settle, spec_resolution
-from growgan.training.state import TrainState
-
-
-@dataclass
-class DGGrowthConfig:
-    """The growth part of ``config.growth`` for kind "dggan" (the search reads its own keys)."""
-
-    fade_kimg: float = 2.0  # length of each action's linear fade-in
-    history: list[dict[str, Any]] = field(default_factory=list)  # actions with "at" (images seen)
-    batch_sizes: dict[str, int] = field(default_factory=dict)  # per resolution ("16": 32), optional
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DGGrowthConfig":
-        history = [dict(a) for a in d.get("history", [])]
-        for a in history:
-            if "op" not in a or "at" not in a:
-                raise GrowganError(f"dggan growth history entry {a} needs 'op' and 'at' (images seen); fix config.growth")
-        history.sort(key=lambda a: int(a["at"]))
-        return cls(
-            fade_kimg=float(d.get("fade_kimg", 2.0)),
-            history=history,
-            batch_sizes={str(k): int(v) for k, v in (d.get("batch_sizes") or {}).items()},
-        )
+from growgan.networks.dggan import action_name, apply_action, describe, settle, spec_resolution
+from growgan.training.growth_config import DGGrowthConfig
+from growgan.training.state import GrowthState, TrainState, set_alpha
+from growgan.utils.units import kimg_to_images
 
 
 def spec_at(start_spec: dict, cfg: DGGrowthConfig, images_seen: int) -> tuple[dict, float]:
     """(spec, alpha) of the replayed history at `images_seen`; alpha is 1.0 when no fade runs."""
     spec, alpha = settle(start_spec), 1.0
-    fade = max(cfg.fade_kimg * 1000.0, 1.0)
+    fade = max(kimg_to_images(cfg.fade_kimg), 1)
     for action in cfg.history:
         at = int(action["at"])
         if images_seen < at:
@@ -82,14 +60,11 @@ class DGGrowth:
         if spec != state.spec:
             regrow(state, spec)
             replaced = True
-        for net in (state.G, state.D, state.G_ema):
-            net.alpha = alpha
-        state.growth = {"kind": "dggan", "alpha": alpha, "resolution": list(spec_resolution(spec))}
+        state.growth = GrowthState(kind="dggan", resolution=spec_resolution(spec), fading=spec["D"].get("fade") == "stage")
+        set_alpha(state, alpha)
         return replaced
 
     def describe(self, state: TrainState) -> str:
-        from growgan.networks.dggan import action_name, describe
-
         spec, alpha = spec_at(self.start_spec, self.cfg, state.images_seen)
         h, w = spec_resolution(spec)
         started = [a for a in self.cfg.history if int(a["at"]) <= state.images_seen]
@@ -101,16 +76,5 @@ class DGGrowth:
         return self.cfg.batch_sizes.get(str(spec_resolution(spec)[0]))
 
     def prepare_reals(self, reals: torch.Tensor, state: TrainState) -> torch.Tensor:
-        return fade_reals(reals, state.spec, float(getattr(state.D, "alpha", 1.0)))
+        return fade_reals(reals, state.growth.resolution, state.growth.fading, state.growth.alpha)
 
-
-def fade_reals(reals: torch.Tensor, spec: dict, alpha: float) -> torch.Tensor:
-    """float reals at archive resolution -> D's current resolution, faded during a stage fade."""
-    h, w = spec_resolution(spec)
-    if reals.shape[-2] % h or reals.shape[-1] % w:
-        raise GrowganError(f"archive resolution {tuple(reals.shape[-2:])} is not a multiple of the network's {(h, w)}")
-    x = F.avg_pool2d(reals, (reals.shape[-2] // h, reals.shape[-1] // w)) if reals.shape[-2] != h else reals
-    if spec["D"].get("fade") == "stage" and alpha < 1.0:
-        low = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest")  # parent's view
-        x = torch.lerp(low, x, alpha)
-    return x  # [N, C, h, w]

@@ -19,80 +19,16 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.growth.fade import fade_reals
 from growgan.growth.inherit import regrow
-from growgan.layers import downsample2x, upsample2x
 from growgan.networks.progan import stage_resolution
-from growgan.training.state import TrainState
-
-
-@dataclass
-class ProGrowthConfig:
-    """``config.growth`` for kind "progan" (all lengths in kimg, resolutions as str keys)."""
-
-    target_resolution: int = 32  # side length of the last stage, 4 * 2**k
-    stabilise_kimg: float | list = 800.0  # per stage, or one value for all
-    fade_kimg: float | list = 800.0  # per stage (entry 0 unused), or one value for all
-    alpha_jumps: int | list = 0  # 0: alpha continuous; n > 0: alpha moves in n equal jumps
-    batch_sizes: dict = field(default_factory=dict)  # {"4": 128, ...} per-rank minibatch per resolution
-    lr_G: dict = field(default_factory=dict)  # {"128": 0.0015, ...}; absent -> config.lr_G
-    lr_D: dict = field(default_factory=dict)
-    reset_optimizers: bool = True  # reset Adam state when the network changes (official behaviour)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ProGrowthConfig":
-        d = {k: v for k, v in d.items() if k != "kind"}
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise GrowganError(f"config growth: unknown progan keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    def to_dict(self) -> dict:
-        return {"kind": "progan", **asdict(self)}
-
-    @property
-    def num_stages(self) -> int:
-        return int(round(math.log2(self.target_resolution / 4))) + 1
-
-    def validate(self) -> None:
-        r = self.target_resolution
-        if not isinstance(r, int) or r < 4 or stage_resolution(self.num_stages - 1) != r:
-            raise GrowganError(f"config growth: target_resolution={r!r} must be 4 * 2**k (4, 8, 16, 32, ...)")
-        for name in ("stabilise_kimg", "fade_kimg", "alpha_jumps"):
-            vals = self._per_stage(name)
-            if any(v < 0 for v in vals):
-                raise GrowganError(f"config growth: {name} must be >= 0")
-        for name in ("batch_sizes", "lr_G", "lr_D"):
-            for key in getattr(self, name):
-                if not str(key).isdigit():
-                    raise GrowganError(f"config growth: {name} keys are resolutions such as \"32\", got {key!r}")
-
-    def _per_stage(self, name: str) -> list:
-        v = getattr(self, name)
-        if isinstance(v, (list, tuple)):
-            if len(v) < self.num_stages:
-                raise GrowganError(
-                    f"config growth: {name} lists {len(v)} values but {self.num_stages} stages reach "
-                    f"{self.target_resolution}px; give one per stage"
-                )
-            return list(v[: self.num_stages])
-        return [v] * self.num_stages
-
-    def per_stage_images(self) -> tuple[list[int], list[int], list[int]]:
-        """(stabilise images, fade images, alpha jumps) per stage, as integers."""
-        stab = [int(round(k * 1000)) for k in self._per_stage("stabilise_kimg")]
-        fade = [int(round(k * 1000)) for k in self._per_stage("fade_kimg")]
-        fade[0] = 0
-        return stab, fade, [int(j) for j in self._per_stage("alpha_jumps")]
+from growgan.training.growth_config import ProGrowthConfig
+from growgan.training.state import GrowthState, TrainState, set_alpha
 
 
 class Phase(NamedTuple):
@@ -155,7 +91,7 @@ class ProGrowth:
         ph = self.phase(state.images_seen)
         spec = spec_for(state.spec, ph)
         replaced = spec != state.spec
-        history = list(state.growth.get("history", [])) if state.growth else []
+        history = list(state.growth.history) if state.growth.kind == "progan" else []
         if replaced:
             # New layers are drawn from a seed fixed by the schedule, not from the global RNG: every
             # rank of a multi-process run builds the same layers, and no RNG state shifts.
@@ -163,16 +99,14 @@ class ProGrowth:
                 torch.manual_seed(self.seed * 1_000_003 + int(state.images_seen))
                 regrow(state, spec, reset_optimizers=self.cfg.reset_optimizers)
             history.append({"images_seen": int(state.images_seen), "resolution": ph.resolution, "fade_in": ph.fade_in})
-        for net in (state.G, state.G_ema, state.D):
-            net.alpha = ph.alpha
         res = str(ph.resolution)
         for opt, name, table in ((state.opt_G, "G", self.cfg.lr_G), (state.opt_D, "D", self.cfg.lr_D)):
             lr = float(table.get(res, self.base_lr[name]))
             for group in opt.param_groups:
                 group["lr"] = lr
-        state.growth = {
-            "kind": "progan", "resolution": ph.resolution, "fade_in": ph.fade_in, "alpha": ph.alpha, "history": history,
-        }
+        state.growth = GrowthState(kind="progan", resolution=(ph.resolution, ph.resolution), fading=ph.fade_in,
+                                   history=history)
+        set_alpha(state, ph.alpha)
         return replaced
 
     def describe(self, state: TrainState) -> str:
@@ -186,27 +120,14 @@ class ProGrowth:
         return None if size is None else int(size)
 
     def prepare_reals(self, reals: torch.Tensor, state: TrainState) -> torch.Tensor:
-        spec = state.spec["D"]
         side = reals.shape[-1]
         if side % self.cfg.target_resolution:
             raise GrowganError(
                 f"data: images are {reals.shape[-2]}x{side} but growth.target_resolution is "
                 f"{self.cfg.target_resolution}; use an archive whose side is a multiple of it or lower the target"
             )
-        return fade_reals(reals, stage_resolution(spec["num_stages"] - 1), spec["fade_in"], float(state.D.alpha))
+        if reals.shape[-2] != side:
+            raise GrowganError(f"data: images are {reals.shape[-2]}x{side} but progan needs square images; "
+                               "repack the archive at a square power-of-two resolution")
+        return fade_reals(reals, state.growth.resolution, state.growth.fading, state.growth.alpha)
 
-
-def fade_reals(reals: torch.Tensor, resolution: int, fade_in: bool, alpha: float) -> torch.Tensor:
-    """Reals at archive resolution -> D's resolution; while a stage fades in, blend each image
-    with its 2x2 box-down-up version (the official code's fractional-lod input):
-    ``lerp(up(down(x)), x, alpha)``. [N, C, H, W] -> [N, C, R, R]."""
-    h, w = reals.shape[-2:]
-    if h != w or h % resolution:
-        raise GrowganError(
-            f"data: images are {h}x{w} but progan needs square images whose side is a multiple of {resolution}; "
-            "repack the archive at a power-of-two resolution"
-        )
-    x = F.avg_pool2d(reals, h // resolution) if h != resolution else reals  # [N, C, R, R]
-    if fade_in and alpha < 1.0:
-        x = torch.lerp(upsample2x(downsample2x(x)), x, alpha)
-    return x

@@ -32,47 +32,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from growgan.data.archive import open_archive
 from growgan.errors import GrowganError
-from growgan.growth.dggan import DGGrowthConfig, spec_at
+from growgan.growth import build_trainer
+from growgan.growth.dggan import spec_at
 from growgan.networks.dggan import action_name, describe, settle, spec_resolution
+from growgan.growth.tree import draw_tree
+from growgan.metrics import evaluate_generator
+from growgan.training import distributed as dist_utils
+from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state, save_checkpoint
+from growgan.training.growth_config import DGGrowthConfig, SearchConfig
+from growgan.training.rundir import write_config
+from growgan.utils.units import kimg_to_images
 from growgan.utils.io import append_jsonl, atomic_write_json
-
-
-@dataclass
-class SearchConfig:
-    """Search settings, read from ``config.growth["search"]``. Defaults are CPU-sized."""
-
-    K: int = 2  # architectures kept per step (the paper: 20)
-    p: float = 0.5  # probability of sampling each action of the action space
-    kernels: list[int] = field(default_factory=lambda: [1, 3, 5])
-    widths: list[int] = field(default_factory=lambda: [8, 16])
-    max_layers_per_stage: int = 3  # a stage is full at this many conv layers
-    max_children: int = 4  # per parent (0 = no cap); a random subset of the sampled actions
-    candidate_kimg: float = 2.0  # T: training of each child before it is scored
-    target_resolution: int = 32
-    steps_per_resolution: int = 2  # after this many steps at a resolution, the only child is grow-resolution
-    search_kimg: float = 0.0  # and the search goes on at least until its survivors have seen this
-    max_steps: int = 50
-    final_kimg: float = 30.0  # the best trains on until it has seen this many kimg in all
-    include_parents: bool = False
-    metric: str = "swd"  # a metric name (swd, fid-classifier, fid, kid, ...); lower is better
-    classifier: str | None = None  # network file for the *-classifier metrics
-    inception_weights: str | None = None  # for fid/kid (else GROWGAN_INCEPTION_WEIGHTS / the cache)
-    eval_images: int = 512
-    eval_seed: int = 123
-    seed: int = 0  # proposals and new-layer init; defaults to the run's --seed
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "SearchConfig":
-        d = dict(d or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise GrowganError(f"config.growth.search: unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        cfg = cls(**d)
-        if cfg.K < 1 or not 0.0 < cfg.p <= 1.0 or cfg.candidate_kimg <= 0:
-            raise GrowganError("config.growth.search: need K >= 1, 0 < p <= 1 and candidate_kimg > 0")
-        return cfg
+from growgan.utils.progress import bar
 
 
 @dataclass
@@ -202,15 +175,13 @@ class Search:
     def _train(self, cand: Candidate, parent: Candidate | None, pb=None) -> Candidate:
         """Train `cand` from its parent's checkpoint, score it, save it (pb: a progress bar to
         annotate with the phase)."""
-        from growgan.training.checkpoint import load_checkpoint, restore_state, save_checkpoint
-
         t0 = time.time()
         config = self._config_for(cand)
         state = None
         if parent is not None:
             ckpt_path = self._cand_dir(parent.id) / "checkpoint.pt"
             state = restore_state(load_checkpoint(ckpt_path), config, "cpu", ckpt_path)
-        until = cand.images_seen + int(round(self.cfg.candidate_kimg * 1000))
+        until = cand.images_seen + kimg_to_images(self.cfg.candidate_kimg)
         with torch.random.fork_rng(devices=[]):  # new layers' init: a function of the candidate alone
             torch.manual_seed(zlib.crc32(f"{self.cfg.seed}/{cand.id}".encode()))
             state = self.train_fn(config, self.archive, state, until)
@@ -232,8 +203,6 @@ class Search:
 
     def _run_step(self, step: int, todo: list[tuple[Candidate, Candidate | None]]) -> list[Candidate]:
         """Train this rank's share of the unfinished candidates; return all of them, finished."""
-        from growgan.utils.progress import bar
-
         mine = [(c, p) for i, (c, p) in enumerate(todo) if i % self.world == self.rank and self._load_result(c.id) is None]
         with bar(total=len(mine), desc=f"step {step} candidates", unit="cand", disable=self.rank != 0) as pb:
             for cand, parent in mine:
@@ -266,7 +235,7 @@ class Search:
         if step >= self.cfg.max_steps:
             return True
         at_target = all(spec_resolution(c.spec)[0] >= self.cfg.target_resolution for c in survivors)
-        return at_target and min(c.images_seen for c in survivors) >= self.cfg.search_kimg * 1000
+        return at_target and min(c.images_seen for c in survivors) >= kimg_to_images(self.cfg.search_kimg)
 
     def run(self) -> Candidate:
         """Search (resuming whatever the run folder already holds); returns the best."""
@@ -288,11 +257,36 @@ class Search:
         if self.rank == 0:
             atomic_write_json(self.run_dir / "best_spec.json", best.spec)
             atomic_write_json(self.run_dir / "best.json", asdict(best))
-            from growgan.growth.tree import draw_tree
-
             draw_tree(self.run_dir)
         _barrier()
         return best
+
+    def train_final(self, best: Candidate, verbose: bool = True) -> dict[str, float] | None:
+        """Train `best` on to ``final_kimg`` in the run folder (resumable from its own
+        checkpoints; rank 0 alone), then score G_ema with the selection metric into
+        final.json. Returns the scores, or None when a signal stopped the training (a
+        checkpoint was saved; ``growgan search --resume`` continues)."""
+        config = self._config_for(best)
+        resume = None
+        if list_checkpoints(self.run_dir):
+            path, ckpt = latest_checkpoint(self.run_dir)
+            state, resume = restore_state(ckpt, config, "cpu", path), ckpt["extra"]
+            self.log(f"resuming the final training from {path.name}")
+        else:
+            path = self._cand_dir(best.id) / "checkpoint.pt"
+            state = restore_state(load_checkpoint(path), config, "cpu", path)
+        write_config(self.run_dir, config)
+        trainer = build_trainer(config, self.archive, state=state, run_dir=self.run_dir, verbose=verbose,
+                                handle_signals=True, resume=resume, dist=dist_utils.DistInfo())
+        if trainer.train_until(max(kimg_to_images(self.cfg.final_kimg), state.images_seen)) != "done":
+            return None
+        if not list_checkpoints(self.run_dir):  # already past the target: still leave a model behind
+            trainer.save_grids()
+            trainer.save_checkpoint()
+        scores = self.score_fn(trainer.state.G_ema, self.archive, self.cfg)
+        atomic_write_json(self.run_dir / "final.json", {"candidate": best.id, "images_seen": trainer.state.images_seen,
+                                                        "spec": best.spec, "scores": scores})
+        return scores
 
     def _finish_step(self, step: int, todo, parents: list[Candidate], steps: dict) -> list[Candidate]:
         cands = self._run_step(step, todo)
@@ -310,9 +304,7 @@ class Search:
 
 
 def _barrier() -> None:
-    from growgan.training.distributed import barrier
-
-    barrier()
+    dist_utils.barrier()
 
 
 # --------------------------------------------------------------------------- engine adapters
@@ -320,10 +312,7 @@ def engine_train(config, archive: Path, state, until: int):
     """Train with the growgan engine from `state` (None: fresh) until `until` images seen,
     in this process alone, without a run folder: under torchrun the search gives each rank
     its own candidates, so no gradients may be averaged across ranks (DistInfo() = rank 0 of 1)."""
-    from growgan.training.distributed import DistInfo
-    from growgan.training.loop import Trainer
-
-    trainer = Trainer(config, archive, state=state, run_dir=None, verbose=False, dist=DistInfo())
+    trainer = build_trainer(config, archive, state=state, run_dir=None, verbose=False, dist=dist_utils.DistInfo())
     trainer.train_until(until)
     return trainer.state
 
@@ -345,9 +334,6 @@ class _FullResolution(nn.Module):
 
 def engine_score(G, archive: Path, cfg: SearchConfig) -> dict[str, float]:
     """Selection metric with a fixed seed and sample count, at the archive's resolution."""
-    from growgan.data.archive import open_archive
-    from growgan.metrics import evaluate_generator
-
     size = tuple(open_archive(archive).resolution)
     return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=cfg.eval_seed,
                               classifier=cfg.classifier, inception_weights=cfg.inception_weights)

@@ -1,76 +1,36 @@
 """The metrics entry points: `compute` (two image sets -> results) and `evaluate_generator`.
 
-Each metric is a function (real, fake, ctx) -> MetricResult registered by name; the
-CLI, the training loop and the DGGAN search all go through `compute`.
+Each metric is a function (real, fake, ctx) -> MetricResult (see `growgan.metrics.registry`),
+registered by name below; the CLI, the training loop and the DGGAN search all go through
+`compute`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import torch
 
 from growgan.errors import GrowganError
+from growgan.metrics import basic, feature_metrics
+from growgan.metrics.registry import MetricContext, MetricResult, get_check, get_metric, metric_names, register_metric
 from growgan.metrics.sources import ImageSource, archive_source, generator_source
 
-
-@dataclass
-class MetricResult:
-    """Scalar values under flat keys (e.g. swd_32, swd), plus notes on rules applied."""
-
-    values: dict[str, float]
-    notes: list[str] = field(default_factory=list)
+__all__ = ["MetricContext", "MetricResult", "compute", "evaluate_generator", "flatten", "metric_names", "normalize_names"]
 
 
-@dataclass
-class MetricContext:
-    """Options shared by all metrics of one `compute` call."""
-
-    num_images: int | None = None  # images per set (None: each metric's default)
-    seed: int = 0
-    batch_size: int = 64
-    device: torch.device | None = None
-    cache_dir: Path | None = None
-    ms_ssim_pairs: int = 10_000
-    ms_ssim_real: bool = True  # also the real set's diversity and real-vs-fake pairs
-    inception_weights: str | None = None
-    classifier: str | None = None  # path of a trained fid-classifier (for *-classifier metrics)
-    memo: dict = field(default_factory=dict)  # features shared by the metrics of one compute() call
-
-
-MetricFn = Callable[[ImageSource, ImageSource, MetricContext], MetricResult]
-CheckFn = Callable[[ImageSource, ImageSource, MetricContext], None]
-_METRICS: dict[str, MetricFn] = {}
-_CHECKS: dict[str, CheckFn] = {}
-
-
-def register_metric(name: str, check: CheckFn | None = None) -> Callable[[MetricFn], MetricFn]:
-    """Register `fn(real, fake, ctx) -> MetricResult` under `name`. `check(real, fake, ctx)`
-    raises GrowganError when the metric cannot run (missing weights or classifier file,
-    unequal resolutions, too few images); `compute` runs every check before any metric."""
-
-    def deco(fn: MetricFn) -> MetricFn:
-        _METRICS[name] = fn
-        if check is not None:
-            _CHECKS[name] = check
-        return fn
-
-    return deco
-
-
-def metric_names() -> list[str]:
-    _load_all()
-    return sorted(_METRICS)
-
-
-def _load_all() -> None:
-    # Metric modules register themselves on import.
-    import growgan.metrics.basic  # noqa: F401
-
-    import growgan.metrics.feature_metrics  # noqa: F401
+# One registration line per metric name (the functions live in basic.py and feature_metrics.py).
+register_metric("swd", basic.swd_metric, basic.check_swd)
+register_metric("ms-ssim", basic.ms_ssim_metric, basic.check_ms_ssim)
+register_metric("is", feature_metrics.is_metric, feature_metrics.check_extractor("inception"))
+register_metric("fid", feature_metrics.fid_metric("inception"), feature_metrics.check_extractor("inception"))
+register_metric("kid", feature_metrics.kid_metric("inception"), feature_metrics.check_extractor("inception"))
+register_metric("pr", feature_metrics.pr_metric("inception"), feature_metrics.check_extractor("inception"))
+register_metric("fid-classifier", feature_metrics.fid_metric("classifier"), feature_metrics.check_extractor("classifier"))
+register_metric("kid-classifier", feature_metrics.kid_metric("classifier"), feature_metrics.check_extractor("classifier"))
+register_metric("pr-classifier", feature_metrics.pr_metric("classifier"), feature_metrics.check_extractor("classifier"))
 
 
 def normalize_names(names: str | list[str]) -> list[str]:
@@ -86,13 +46,12 @@ def normalize_names(names: str | list[str]) -> list[str]:
 
 
 def check_prerequisites(names: list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
-    """Run every named metric's check; one GrowganError naming each metric that cannot run.
-
-    Checks may load what the metric needs (e.g. the Inception weights) into ``ctx.memo``.
-    """
-    problems: dict[str, list[str]] = {}  # message -> metrics (fid, kid, pr share one Inception: say it once)
+    """Run every named metric's check; one GrowganError naming each metric that cannot run
+    and why (a reason shared by several metrics, e.g. the Inception weights, is said once).
+    Checks may load what the metric needs (the feature network) into ``ctx.memo``."""
+    problems: dict[str, list[str]] = {}  # message -> metric names
     for name in names:
-        check = _CHECKS.get(name)
+        check = get_check(name)
         if check is None:
             continue
         try:
@@ -123,7 +82,7 @@ def compute(
     try:
         check_prerequisites(names, real, fake, ctx)
         for name in names:
-            results[name] = _METRICS[name](real, fake, ctx)
+            results[name] = get_metric(name)(real, fake, ctx)
             if on_result is not None:
                 on_result(name, results[name])
         return results
@@ -149,12 +108,13 @@ def evaluate_generator(
     cache_dir: str | os.PathLike | None = None,
     classifier: str | os.PathLike | None = None,
     inception_weights: str | os.PathLike | None = None,
-) -> dict[str, float]:
+    grouped: bool = False,
+) -> dict:
     """Generate `num_images` from G (fixed seed) and score them against the archive.
 
     Reals are area-downsampled to G's resolution when the archive is larger. Returns flat
     scalar keys, e.g. {"swd": .., "swd_32": .., "swd_16": .., "ms_ssim": ..}; lower is
-    better for every key except "is" and "pr_*".
+    better for every key except "is" and "pr_*". With grouped=True: {metric name: {key: value}}.
     """
     names = normalize_names(names)
     res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
@@ -167,4 +127,7 @@ def evaluate_generator(
         classifier=str(classifier) if classifier is not None else None,
         inception_weights=str(inception_weights) if inception_weights is not None else None,
     )
-    return flatten(compute(names, real, fake, ctx))
+    results = compute(names, real, fake, ctx)
+    if grouped:
+        return {name: dict(res.values) for name, res in results.items()}
+    return flatten(results)

@@ -1,28 +1,29 @@
-"""Registration of the pixel-space metrics: ProGAN's SWD and the MS-SSIM diversity measure."""
+"""The pixel-space metrics: ProGAN's SWD and the MS-SSIM diversity measure."""
 
 from __future__ import annotations
 
 from growgan.errors import GrowganError
-from growgan.metrics.api import MetricContext, MetricResult, register_metric
+from growgan.metrics.registry import MetricContext, MetricResult
 from growgan.metrics.ms_ssim import ms_ssim_between, ms_ssim_diversity, ms_ssim_rule
 from growgan.metrics.sources import ImageSource
 from growgan.metrics.swd import SWDConfig, swd, swd_rule
 
 
-def _check_swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+def check_swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    """SWD's prerequisites: sets of one resolution, at least 2 images each."""
     if real.resolution != fake.resolution:
         raise_resolution(real, fake)
     if min(real.num, fake.num) < 2:
         raise GrowganError(f"SWD needs at least 2 images per set; {real.name} has {real.num}, {fake.name} {fake.num}")
 
 
-def _check_ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+def check_ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    """MS-SSIM's prerequisite: at least 2 fake images."""
     if fake.num < 2:
         raise GrowganError(f"MS-SSIM needs at least 2 images; {fake.name} has {fake.num}")
 
 
-@register_metric("swd", check=_check_swd)
-def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+def swd_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     if real.resolution != fake.resolution:
         raise_resolution(real, fake)
     num = min(ctx.num_images or 16384, real.num, fake.num)
@@ -35,8 +36,7 @@ def _swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResu
     return MetricResult(values, [swd_rule(real.resolution, cfg.min_resolution) + f"; {num} images per set"])
 
 
-@register_metric("ms-ssim", check=_check_ms_ssim)
-def _ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+def ms_ssim_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     num = min(ctx.num_images or 10_000, fake.num)
     fakes = fake.subset(num, ctx.seed + 1).get(0, num)
     values = {"ms_ssim": ms_ssim_diversity(fakes, ctx.ms_ssim_pairs, ctx.seed, device=ctx.device)}

@@ -24,12 +24,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.data import resolve_archive
+from growgan.data.archive import open_archive
 from growgan.utils.io import atomic_torch_save
 
 FORMAT = "growgan-fid-classifier"
 # Below this held-out accuracy train_classifier warns: the features barely separate the classes,
 # so fid-classifier & co. say little. The README's recipe (the full MNIST training split,
-# 2 epochs) reaches ~0.98 (benchmarks/dggan.md); 3,000 images for 2 epochs reached 0.66 (issue #18).
+# 2 epochs) reaches 0.984 (benchmarks/metrics.md); 3,000 images for 2 epochs reached 0.66 (issue #18).
 WARN_BELOW_ACCURACY = 0.9
 
 
@@ -117,8 +119,6 @@ def train_classifier(
     Logs a warning when the held-out accuracy is below `warn_below` (the file is still written:
     the values it gives are consistent, only less telling). Raises GrowganError for an
     unlabelled archive."""
-    from growgan.data import open_archive, resolve_archive
-
     arc = open_archive(resolve_archive(archive))
     if arc.labels is None or arc.num_classes < 2:
         raise GrowganError(f"{archive}: the classifier needs a labelled archive with >= 2 classes; pack one with labels")

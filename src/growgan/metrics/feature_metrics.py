@@ -1,11 +1,11 @@
-"""Registration of the feature-based metrics: FID, KID, IS and precision/recall on the FID
+"""The feature-based metrics: FID, KID, IS and precision/recall on the FID
 Inception, and the same (except IS) on growgan's offline classifier under their own names
 (fid-classifier -> key "fid_classifier", ...), never reported as FID."""
 
 from __future__ import annotations
 
-from growgan.metrics.api import MetricContext, MetricResult, register_metric
 from growgan.metrics import features
+from growgan.metrics.registry import MetricContext, MetricResult
 from growgan.metrics.scores import fid_from_features, inception_score, kid_from_features, precision_recall
 from growgan.metrics.sources import ImageSource
 
@@ -13,15 +13,17 @@ DEFAULT_NUM = 50_000
 
 
 def _extractor(kind: str, ctx: MetricContext):
-    """The feature network of `kind`, built once per compute() call (raises GrowganError when
-    its weights or file are missing: the metrics' prerequisite check)."""
+    """The feature network of `kind`, built once per compute() call (GrowganError when its
+    weights or file are missing)."""
     memo = ctx.memo.setdefault(kind, {})
     if "extractor" not in memo:
         memo["extractor"] = features.build_extractor(kind, ctx)
     return memo["extractor"]
 
 
-def _check(kind: str):
+def check_extractor(kind: str):
+    """The prerequisite check of the metrics on `kind`'s features: its network loads."""
+
     def check(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
         _extractor(kind, ctx)
 
@@ -51,7 +53,7 @@ def _suffix(kind: str) -> str:
     return "" if kind == "inception" else "_classifier"
 
 
-def _fid(kind: str):
+def fid_metric(kind: str):
     def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
         r, f = _features(kind, real, fake, ctx)
         return MetricResult({f"fid{_suffix(kind)}": fid_from_features(r["pool"], f["pool"])}, [_note(kind, r, f)])
@@ -59,7 +61,7 @@ def _fid(kind: str):
     return fn
 
 
-def _kid(kind: str):
+def kid_metric(kind: str):
     def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
         r, f = _features(kind, real, fake, ctx)
         mean, std = kid_from_features(r["pool"], f["pool"], seed=ctx.seed)
@@ -70,7 +72,7 @@ def _kid(kind: str):
     return fn
 
 
-def _pr(kind: str):
+def pr_metric(kind: str):
     def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
         r, f = _features(kind, real, fake, ctx)
         p, rec = precision_recall(r["pool"], f["pool"], k=3)
@@ -80,15 +82,8 @@ def _pr(kind: str):
     return fn
 
 
-@register_metric("is", check=_check("inception"))
-def _is(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+def is_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     _, f = _features("inception", None, fake, ctx)
     mean, std = inception_score(f["logits"], splits=10)
     return MetricResult({"is": mean, "is_std": std}, [f"IS: {len(f['logits'])} fake images, 10 splits, softmax over the first 1000 of 1008 logits"])
 
-
-for _kind in ("inception", "classifier"):
-    _name = "" if _kind == "inception" else "-classifier"
-    register_metric(f"fid{_name}", check=_check(_kind))(_fid(_kind))
-    register_metric(f"kid{_name}", check=_check(_kind))(_kid(_kind))
-    register_metric(f"pr{_name}", check=_check(_kind))(_pr(_kind))

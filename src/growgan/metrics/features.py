@@ -15,19 +15,18 @@ from pathlib import Path
 
 import torch
 
+from growgan.metrics.classifier import load_classifier
+from growgan.metrics.inception import default_cache_dir, load_inception
 from growgan.metrics.sources import ImageSource
 from growgan.utils.io import atomic_torch_save
+from growgan.utils.progress import bar
 
 
 def build_extractor(kind: str, ctx) -> torch.nn.Module:
     """kind: "inception" (needs the weights file) or "classifier" (needs ctx.classifier)."""
     if kind == "inception":
-        from growgan.metrics.inception import load_inception
-
         return load_inception(ctx.inception_weights, ctx.cache_dir, ctx.device)
     if kind == "classifier":
-        from growgan.metrics.classifier import load_classifier
-
         return load_classifier(ctx.classifier, ctx.device)
     raise ValueError(f"unknown feature extractor {kind!r}")
 
@@ -35,8 +34,6 @@ def build_extractor(kind: str, ctx) -> torch.nn.Module:
 @torch.no_grad()
 def extract(extractor: torch.nn.Module, source: ImageSource, batch_size: int = 50, device=None) -> dict[str, torch.Tensor]:
     """All features of a source -> {"pool": float64 [N, D], "logits": float64 [N, K]} on the CPU."""
-    from growgan.utils.progress import bar
-
     device = device or next(extractor.parameters()).device
     parts: dict[str, list[torch.Tensor]] = {}
     with bar(total=source.num, desc=f"features ({extractor.name})", unit="img") as pb:
@@ -61,8 +58,6 @@ def cache_key(source: ImageSource, extractor: torch.nn.Module) -> str | None:
 
 def real_features(extractor: torch.nn.Module, source: ImageSource, ctx) -> dict[str, torch.Tensor]:
     """Features of real images, from the cache when this (data, extractor, options) was seen."""
-    from growgan.metrics.inception import default_cache_dir
-
     name = cache_key(source, extractor)
     path = Path(ctx.cache_dir or default_cache_dir()) / "stats" / name if name else None
     if path is not None and path.is_file():

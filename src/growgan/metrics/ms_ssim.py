@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.utils.progress import bar
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WIN_SIZE, WIN_SIGMA, K1, K2, DATA_RANGE = 11, 1.5, 0.01, 0.03, 255.0
@@ -114,8 +115,6 @@ def ms_ssim_pairs(
     a, b, i: torch.Tensor, j: torch.Tensor, batch_size: int = 256, device=None
 ) -> float:
     """Mean MS-SSIM of pairs (a[i_k], b[j_k]). a, b: uint8 [N, C, H, W] arrays/tensors."""
-    from growgan.utils.progress import bar
-
     total = torch.zeros((), dtype=torch.float64)
     with bar(total=len(i), desc="MS-SSIM", unit="pair") as pb:
         for s in range(0, len(i), batch_size):

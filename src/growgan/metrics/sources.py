@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.utils.progress import bar
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 
@@ -155,8 +156,6 @@ def generate_images(
     z = torch.randn(num, G.z_dim, generator=gen)
     c_dim = int(getattr(G, "c_dim", 0) or 0)
     c = torch.randint(0, c_dim, (num,), generator=gen) if c_dim > 0 else None
-    from growgan.utils.progress import bar
-
     was_training = G.training
     G.eval()
     out = []

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.utils.progress import bar
 
 try:  # optional: compiles the exact sort-free W1 kernel; without it the sort-based path is used
     import numba
@@ -548,8 +549,6 @@ def swd(
     if num < 2:
         raise GrowganError("SWD needs at least 2 images per set")
     sizes = swd_levels(res_r, cfg.min_resolution)
-    from growgan.utils.progress import bar
-
     gen = torch.Generator().manual_seed(seed)
     out: dict[str, float] = {}
     # progress in steps: the two pyramids, then per level its descriptors and each projection repeat

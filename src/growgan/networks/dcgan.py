@@ -8,20 +8,19 @@ layer, and a 4x4 conv to one logit. Conditional D is a projection discriminator 
 Koyama 2018): logit = psi(phi(x)) + <embed(c), phi(x)>. Weights start from N(0, 0.02) as
 in the paper. Spectral normalisation (Miyato et al. 2018) is switchable on G and D.
 
-The helpers at the bottom (the constructors' spec checks, spectral norm, label checks) are shared with
-the ResNet family.
+Helpers shared with other families (spec checks, spectral norm, label checks) live in
+`growgan.networks.common`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
-from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from growgan.errors import GrowganError
+from growgan.networks.common import apply_spectral_norm_, check_labels, latent_input, square_net_head
 from growgan.networks.registry import Network, register_family
 
 DCGAN_RESOLUTIONS = (32, 64, 128)
@@ -29,7 +28,7 @@ DCGAN_RESOLUTIONS = (32, 64, 128)
 
 class DCGANGenerator(Network):
     """Transposed-conv generator; `g_channels` is the width of the last hidden layer, doubled
-    per layer towards 4x4 and capped at `channel_max`."""
+    per layer towards 4x4 and capped at `fmap_max`."""
 
     def __init__(
         self,
@@ -38,16 +37,16 @@ class DCGANGenerator(Network):
         img_channels: int = 3,
         img_resolution: int | Sequence[int] = 32,
         g_channels: int = 64,
-        channel_max: int = 512,
+        fmap_max: int = 512,
         embed_dim: int = 0,
         spectral_norm: bool = False,
     ):
         super().__init__()
         res = square_net_head(self, "dcgan", DCGAN_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
-                              sizes=dict(g_channels=g_channels, channel_max=channel_max, embed_dim=embed_dim),
+                              sizes=dict(g_channels=g_channels, fmap_max=fmap_max, embed_dim=embed_dim),
                               options=dict(spectral_norm=spectral_norm))
         n_up = int(math.log2(res)) - 2  # stride-2 layers after the 4x4 one
-        widths = [min(g_channels * 2 ** (n_up - 1 - i), channel_max) for i in range(n_up)]  # 4x4 .. res/2
+        widths = [min(g_channels * 2 ** (n_up - 1 - i), fmap_max) for i in range(n_up)]  # 4x4 .. res/2
         self.embed = nn.Embedding(c_dim, embed_dim or z_dim) if c_dim > 0 else None
         in_dim = z_dim + ((embed_dim or z_dim) if c_dim > 0 else 0)
         layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, widths[0], 4, 1, 0, bias=False),
@@ -67,7 +66,7 @@ class DCGANGenerator(Network):
 
 class DCGANDiscriminator(Network):
     """Strided-conv discriminator; `d_channels` is the width of the first layer, doubled per
-    layer and capped at `channel_max`. `batchnorm=False` drops BN (e.g. with spectral norm or
+    layer and capped at `fmap_max`. `batchnorm=False` drops BN (e.g. with spectral norm or
     WGAN-GP, where per-batch statistics interfere with the per-sample penalty)."""
 
     def __init__(
@@ -77,16 +76,16 @@ class DCGANDiscriminator(Network):
         img_channels: int = 3,
         img_resolution: int | Sequence[int] = 32,
         d_channels: int = 64,
-        channel_max: int = 512,
+        fmap_max: int = 512,
         batchnorm: bool = True,
         spectral_norm: bool = False,
     ):
         super().__init__()
         res = square_net_head(self, "dcgan", DCGAN_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
-                              sizes=dict(d_channels=d_channels, channel_max=channel_max),
+                              sizes=dict(d_channels=d_channels, fmap_max=fmap_max),
                               options=dict(batchnorm=batchnorm, spectral_norm=spectral_norm))
         n_down = int(math.log2(res)) - 2  # stride-2 layers down to 4x4
-        widths = [min(d_channels * 2**i, channel_max) for i in range(n_down)]
+        widths = [min(d_channels * 2**i, fmap_max) for i in range(n_down)]
         layers: list[nn.Module] = [nn.Conv2d(img_channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for cin, cout in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=not batchnorm)]
@@ -111,74 +110,12 @@ class DCGANDiscriminator(Network):
         return logits
 
 
-register_family("dcgan", DCGANGenerator, DCGANDiscriminator)
+def _example() -> dict:
+    common = {"z_dim": 8, "img_channels": 1, "img_resolution": [32, 32], "fmap_max": 16}
+    return {"family": "dcgan", "G": {**common, "g_channels": 4}, "D": {**common, "d_channels": 4}}
 
 
-# ---- helpers shared with growgan.networks.resnet ----------------------------------------
-
-
-def square_net_head(
-    net: Network,
-    family: str,
-    allowed: Sequence[int],
-    z_dim: int,
-    c_dim: int,
-    img_channels: int,
-    img_resolution: int | Sequence[int],
-    sizes: dict[str, int],
-    options: dict[str, Any],
-) -> int:
-    """The shared start of the dcgan and resnet constructors: check the resolution (square,
-    in `allowed`) and `sizes` (positive integers; `embed_dim` only when set, as 0 means
-    z_dim), record the spec (z_dim, c_dim, img_channels, img_resolution, then `sizes` and
-    `options` in their order) and set the contract attributes. Returns the side length."""
-    res = square_resolution(img_resolution, allowed, family)
-    check_sizes(family, c_dim, z_dim=z_dim, img_channels=img_channels,
-                **{k: v for k, v in sizes.items() if k != "embed_dim" or v})
-    net._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res], **sizes, **options)
-    net.z_dim, net.c_dim, net.img_channels, net.img_resolution = z_dim, c_dim, img_channels, (res, res)
-    return res
-
-
-def square_resolution(img_resolution: int | Sequence[int], allowed: Sequence[int], family: str) -> int:
-    """An int or (H, W) -> the side of a square resolution in `allowed`, else GrowganError."""
-    if isinstance(img_resolution, int):
-        h = w = img_resolution
-    else:
-        h, w = (int(v) for v in img_resolution)
-    if h != w or h not in allowed:
-        sizes = ", ".join(f"{r}x{r}" for r in allowed)
-        raise GrowganError(f"{family} networks cannot be built for {h}x{w} images; "
-                           f"use a square resolution among {sizes} (repack or resize the data)")
-    return h
-
-
-def check_sizes(family: str, c_dim: int, **positive: int) -> None:
-    """Spec values that must be positive integers (widths, z_dim, ...) and c_dim >= 0."""
-    bad = [f"{k}={v!r}" for k, v in positive.items() if not isinstance(v, int) or isinstance(v, bool) or v <= 0]
-    if not isinstance(c_dim, int) or isinstance(c_dim, bool) or c_dim < 0:
-        bad.append(f"c_dim={c_dim!r}")
-    if bad:
-        raise GrowganError(f"{family} network spec: {', '.join(bad)} is invalid; use positive integers "
-                           "(c_dim: 0 for unconditional, else the number of classes)")
-
-
-def check_labels(c: torch.Tensor | None, c_dim: int, n: int) -> torch.Tensor:
-    """Validate int64 class labels [N] for a conditional network."""
-    if c is None:
-        raise ValueError(f"this network is conditional (c_dim={c_dim}); pass class labels c [N]")
-    if c.dtype != torch.long or c.shape != (n,):
-        raise ValueError(f"class labels must be int64 [{n}], got {c.dtype} {tuple(c.shape)}")
-    return c
-
-
-def latent_input(z: torch.Tensor, c: torch.Tensor | None, z_dim: int, c_dim: int, embed: nn.Module | None) -> torch.Tensor:
-    """G's input: z [N, z_dim] (or [N, z_dim, 1, 1]) as [N, z_dim], with embed(c) appended
-    when G is conditional: [N, z_dim + e]."""
-    x = z.reshape(z.shape[0], z_dim)
-    if embed is not None:
-        x = torch.cat([x, embed(check_labels(c, c_dim, z.shape[0]))], dim=1)  # [N, z+e]
-    return x
+register_family("dcgan", DCGANGenerator, DCGANDiscriminator, example=_example)
 
 
 @torch.no_grad()
@@ -193,10 +130,3 @@ def dcgan_init_(net: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
-
-
-def apply_spectral_norm_(net: nn.Module) -> None:
-    """Spectral-normalise every conv, linear and embedding weight of `net` in place."""
-    for m in list(net.modules()):
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
-            _sn(m)

@@ -180,7 +180,7 @@ class DGDiscriminator(Network):
         img_channels: int = 1,
         base_resolution: list[int] | tuple[int, int] = (8, 8),
         head_width: int = 8,
-        mbstd_group: int = 4,
+        mbstd_group_size: int = 4,
         fade: str | None = None,
         c_dim: int = 0,
     ):
@@ -188,7 +188,7 @@ class DGDiscriminator(Network):
         stages, base = _checked_spec(stages, base_resolution, fade, c_dim, "D")
         self._record_spec(
             stages=stages, img_channels=img_channels, base_resolution=base, head_width=head_width,
-            mbstd_group=mbstd_group, fade=fade, c_dim=0,
+            mbstd_group_size=mbstd_group_size, fade=fade, c_dim=0,
         )
         self.c_dim, self.img_channels = 0, img_channels
         self.img_resolution = _resolution(base, len(stages))
@@ -203,7 +203,7 @@ class DGDiscriminator(Network):
                 cout = layer["w"]
             self.stages.append(layers)
         self.from_rgb = nn.ModuleDict({key: EqualizedConv2d(img_channels, w, 1) for key, w in _rgb_taps(stages, fade)})
-        self.mbstd = MinibatchStd(mbstd_group)
+        self.mbstd = MinibatchStd(mbstd_group_size)
         self.head_conv = EqualizedConv2d(head_width + 1, head_width, 3)
         self.head_fc = EqualizedLinear(head_width * base[0] * base[1], head_width)
         self.head_out = EqualizedLinear(head_width, 1, gain=1.0)
@@ -233,7 +233,8 @@ class DGDiscriminator(Network):
         return self.head_out(x).squeeze(1)  # [N]
 
 
-register_family("dggan", DGGenerator, DGDiscriminator)
+register_family("dggan", DGGenerator, DGDiscriminator, growable=True,
+                example=lambda: apply_action(initial_spec(z_dim=8, width=4), {"op": "grow-resolution"}))
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,7 +247,7 @@ def initial_spec(
     base_resolution: tuple[int, int] = (8, 8),
     width: int = 8,
     kernel: int = 3,
-    mbstd_group: int = 4,
+    mbstd_group_size: int = 4,
 ) -> dict:
     """The paper's starting point: one 3x3 layer per net at 8x8, width 8."""
     layer = {"k": kernel, "w": width}
@@ -256,7 +257,7 @@ def initial_spec(
         "G": {"stages": [[dict(layer)]], "z_dim": z_dim, "img_channels": img_channels, "base_resolution": base, "fade": None, "c_dim": 0},
         "D": {
             "stages": [[dict(layer)]], "img_channels": img_channels, "base_resolution": base,
-            "head_width": width, "mbstd_group": mbstd_group, "fade": None, "c_dim": 0,
+            "head_width": width, "mbstd_group_size": mbstd_group_size, "fade": None, "c_dim": 0,
         },
     }
 

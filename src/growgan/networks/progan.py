@@ -238,4 +238,9 @@ class ProDiscriminator(Network):
         return x
 
 
-register_family("progan", ProGenerator, ProDiscriminator)
+def _example() -> dict:
+    common = {"img_channels": 1, "num_stages": 2, "fade_in": True, "fmap_base": 16, "fmap_max": 8}
+    return {"family": "progan", "G": {"z_dim": 8, **common}, "D": {"mbstd_group_size": 2, **common}}
+
+
+register_family("progan", ProGenerator, ProDiscriminator, example=_example, growable=True)

@@ -6,6 +6,9 @@ Contract (after stylegan2-ada-pytorch):
   - both carry ``z_dim``, ``c_dim``, ``img_channels``, ``img_resolution`` ((H, W) tuple).
   - ``net.spec()`` returns the JSON-able constructor keyword arguments, so a network is
     rebuilt as ``cls(**spec)``; a checkpoint is the spec plus state dicts, never code.
+  - growable networks (progan, dggan) also carry ``alpha: float`` in [0, 1], the weight of
+    their newest (fading-in) layers, 1.0 when nothing fades; a plain attribute, not in the
+    state dict, written only by `growgan.training.state.set_alpha` (from the GrowthState).
 
 A network spec for a pair is ``{"family": name, "G": {...}, "D": {...}}``. Family modules
 register themselves on import; the registry imports them lazily by name.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
-from typing import Any
+from typing import Any, Callable
 
 import torch.nn as nn
 
@@ -30,6 +33,10 @@ _FAMILY_MODULES = {
     "dggan": "growgan.networks.dggan",
 }
 _FAMILIES: dict[str, tuple[type, type]] = {}
+_EXAMPLES: dict[str, Callable[[], dict]] = {}
+_GROWABLE: set[str] = set()
+# spec keys renamed to one name per idea; specs (and checkpoints) with the old names still load
+RENAMED_SPEC_KEYS = {"channel_max": "fmap_max", "mbstd_group": "mbstd_group_size"}
 
 
 class Network(nn.Module):
@@ -44,10 +51,43 @@ class Network(nn.Module):
         return copy.deepcopy(self._spec)
 
 
-def register_family(name: str, generator_cls: type, discriminator_cls: type) -> None:
+def register_family(name: str, generator_cls: type, discriminator_cls: type,
+                    example: Callable[[], dict] | None = None, growable: bool = False) -> None:
+    """Register a family. `example` returns a small, fully specified pair spec: the contract
+    test builds every family from it (tests/networks/test_contract.py). `growable` families
+    carry the ``alpha`` attribute of the contract."""
     generator_cls.family = name
     discriminator_cls.family = name
     _FAMILIES[name] = (generator_cls, discriminator_cls)
+    if example is not None:
+        _EXAMPLES[name] = example
+    if growable:
+        _GROWABLE.add(name)
+
+
+def example_spec(name: str) -> dict:
+    """The small pair spec a family registered for tests; GrowganError if it registered none."""
+    _family(name)
+    if name not in _EXAMPLES:
+        raise GrowganError(f"network family {name!r} registers no example spec; pass example= to register_family")
+    return copy.deepcopy(_EXAMPLES[name]())
+
+
+def is_growable(name: str) -> bool:
+    _family(name)
+    return name in _GROWABLE
+
+
+def canonical_spec(spec: dict) -> dict:
+    """A copy of a pair spec with renamed keys (RENAMED_SPEC_KEYS) under their current names."""
+    out = copy.deepcopy(spec)
+    for part in ("G", "D"):
+        sub = out.get(part)
+        if isinstance(sub, dict):
+            for old, new in RENAMED_SPEC_KEYS.items():
+                if old in sub and new not in sub:
+                    sub[new] = sub.pop(old)
+    return out
 
 
 def family_names() -> list[str]:
@@ -79,12 +119,12 @@ def _construct(cls: type, kwargs: dict, part: str, family: str) -> nn.Module:
 
 def build_generator(spec: dict) -> nn.Module:
     _check_spec(spec)
-    return _construct(_family(spec["family"])[0], spec["G"], "G", spec["family"])
+    return _construct(_family(spec["family"])[0], canonical_spec(spec)["G"], "G", spec["family"])
 
 
 def build_discriminator(spec: dict) -> nn.Module:
     _check_spec(spec)
-    return _construct(_family(spec["family"])[1], spec["D"], "D", spec["family"])
+    return _construct(_family(spec["family"])[1], canonical_spec(spec)["D"], "D", spec["family"])
 
 
 def build_networks(spec: dict) -> tuple[nn.Module, nn.Module]:

@@ -21,8 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from growgan.networks.dcgan import apply_spectral_norm_, check_labels, latent_input, square_net_head
 from growgan.errors import GrowganError
+from growgan.networks.common import apply_spectral_norm_, check_labels, latent_input, square_net_head
 from growgan.networks.registry import Network, register_family
 
 RESNET_RESOLUTIONS = (32, 64, 128, 256)
@@ -82,7 +82,7 @@ class ResDownBlock(nn.Module):
 
 class ResNetGenerator(Network):
     """`channels` is the width of the last (full-resolution) block, doubled per block towards
-    4x4 and capped at `channel_max`."""
+    4x4 and capped at `fmap_max`."""
 
     def __init__(
         self,
@@ -91,19 +91,19 @@ class ResNetGenerator(Network):
         img_channels: int = 3,
         img_resolution: int | Sequence[int] = 32,
         channels: int = 64,
-        channel_max: int = 512,
+        fmap_max: int = 512,
         embed_dim: int = 0,
         upsample: str = "nearest",
         spectral_norm: bool = False,
     ):
         super().__init__()
         res = square_net_head(self, "resnet", RESNET_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
-                              sizes=dict(channels=channels, channel_max=channel_max, embed_dim=embed_dim),
+                              sizes=dict(channels=channels, fmap_max=fmap_max, embed_dim=embed_dim),
                               options=dict(upsample=upsample, spectral_norm=spectral_norm))
         if upsample not in UPSAMPLE_MODES:
             raise GrowganError(f"resnet network spec: upsample={upsample!r} is invalid; use one of {', '.join(UPSAMPLE_MODES)}")
         n = int(math.log2(res)) - 2  # up blocks: 4x4 -> res
-        widths = [min(channels * 2 ** (n - i), channel_max) for i in range(n + 1)]  # at 4x4, 8x8, ..., res
+        widths = [min(channels * 2 ** (n - i), fmap_max) for i in range(n + 1)]  # at 4x4, 8x8, ..., res
         e = (embed_dim or z_dim) if c_dim > 0 else 0
         self.embed = nn.Embedding(c_dim, e) if c_dim > 0 else None
         self.fc = nn.Linear(z_dim + e, widths[0] * 16)
@@ -124,7 +124,7 @@ class ResNetGenerator(Network):
 
 class ResNetDiscriminator(Network):
     """`channels` is the width of the first block, doubled per block and capped at
-    `channel_max`."""
+    `fmap_max`."""
 
     def __init__(
         self,
@@ -133,14 +133,14 @@ class ResNetDiscriminator(Network):
         img_channels: int = 3,
         img_resolution: int | Sequence[int] = 32,
         channels: int = 64,
-        channel_max: int = 512,
+        fmap_max: int = 512,
         spectral_norm: bool = False,
     ):
         super().__init__()
         res = square_net_head(self, "resnet", RESNET_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
-                              sizes=dict(channels=channels, channel_max=channel_max), options=dict(spectral_norm=spectral_norm))
+                              sizes=dict(channels=channels, fmap_max=fmap_max), options=dict(spectral_norm=spectral_norm))
         n = int(math.log2(res)) - 2  # down blocks: res -> 4x4
-        widths = [img_channels] + [min(channels * 2**i, channel_max) for i in range(n)]
+        widths = [img_channels] + [min(channels * 2**i, fmap_max) for i in range(n)]
         blocks = [ResDownBlock(a, b, first=(i == 0)) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
         blocks.append(ResDownBlock(widths[-1], widths[-1], down=False))  # identity skip at 4x4
         self.blocks = nn.ModuleList(blocks)
@@ -164,4 +164,9 @@ class ResNetDiscriminator(Network):
         return logits
 
 
-register_family("resnet", ResNetGenerator, ResNetDiscriminator)
+def _example() -> dict:
+    common = {"z_dim": 8, "img_channels": 3, "img_resolution": [32, 32], "channels": 4, "fmap_max": 8}
+    return {"family": "resnet", "G": dict(common), "D": dict(common)}
+
+
+register_family("resnet", ResNetGenerator, ResNetDiscriminator, example=_example)

@@ -1,11 +1,13 @@
 """The training engine (issue 3): one loop for every growgan model.
 
-- `config.TrainConfig` (+ `presets`: `get_preset`, `register_preset`) - what a run is
-- `state.TrainState` (+ `build_state`, `clone_state`, `state_to_dict`) - what changes
-- `loop.Trainer(config, data, state=None, run_dir=None).train_until(images_seen)`
+- `config.TrainConfig`, `parse_config`, `config_keys` (+ `growth_config`, `resolve.resolve_config`,
+  `presets`: `get_preset`, `register_preset`) - what a run is, parsed strictly
+- `state.TrainState`, `GrowthState`, `set_alpha`, the `Growth` protocol (+ `build_state`,
+  `clone_state`, `state_to_dict`) - what changes
+- `loop.Trainer(config, data, state=None, run_dir=None, make_growth=None, evaluator=None)
+  .train_until(images_seen)`; `growgan.growth.build_trainer` supplies the plug-ins
 - `step.StepRunner` - one D step / one G step with the configured losses and penalties
 - `checkpoint` - save/load (spec + state dicts, weights_only), `load_generator`
-- `ema`, `amp`, `distributed` (torchrun), `rundir` (run folders and logging)
-- `cli` - `growgan train`, `growgan generate`
+- `ema`, `amp`, `distributed` (torchrun), `rundir` (run folders, logging, `append_metric`)
 Submodules are imported on demand so `import growgan.training` stays cheap.
 """

@@ -12,14 +12,15 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 from growgan.errors import GrowganError
-from growgan.training.state import TrainState, state_from_dict, state_to_dict
+from growgan.networks.registry import build_generator
+from growgan.training.ema import standing_stats
+from growgan.training.state import GrowthState, TrainState, state_from_dict, state_to_dict
 from growgan.utils.io import atomic_torch_save
 
 FORMAT = "growgan-checkpoint"
@@ -133,10 +134,8 @@ def resolve_checkpoint(run_dir_or_checkpoint: str | Path) -> tuple[Path, dict]:
 def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: torch.device | str = "cpu") -> nn.Module:
     """The generator (G_ema by default, else raw G) of a run folder's newest checkpoint or of
     a checkpoint file, in eval mode without gradients; G_ema with BatchNorm gets standing
-    statistics (growgan.training.ema.standing_stats). Growth alpha is set to 1 where the
-    network has one only if the checkpoint's growth state does not say otherwise."""
-    from growgan.networks.registry import build_generator
-
+    statistics (growgan.training.ema.standing_stats). A growing network gets the fade-in
+    alpha of the saved `GrowthState`."""
     path, ckpt = resolve_checkpoint(run_dir_or_checkpoint)
     state = ckpt["state"]
     try:
@@ -145,17 +144,11 @@ def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: 
     except (RuntimeError, KeyError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0][:200]
         raise GrowganError(f"{path}: generator does not fit its spec ({first}); the checkpoint is damaged") from None
-    alpha = _growth_alpha(state.get("growth") or {})
-    if alpha is not None and hasattr(G, "alpha"):
-        G.alpha = alpha
+    growth = GrowthState.from_dict(state.get("growth"))
+    if growth.kind:  # a growable network: its fade-in weight as saved (see the network contract)
+        G.alpha = growth.alpha
     G = G.to(device).eval().requires_grad_(False)
     if ema:  # G_ema's BatchNorm buffers are G's: recompute them for the averaged weights
-        from growgan.training.ema import standing_stats
-
         G = standing_stats(G)
     return G
 
-
-def _growth_alpha(growth: dict) -> Any:
-    a = growth.get("alpha")
-    return float(a) if isinstance(a, (int, float)) else None

@@ -1,7 +1,11 @@
-"""Training configuration: one dataclass, JSON/YAML round trip, `key=value` overrides.
+"""Training configuration: one dataclass, parsed strictly, JSON/YAML round trip, `key=value`
+overrides.
 
 Every schedule is expressed in kimg (thousands of real images shown to D), as in
 stylegan2-ada-pytorch, so changing the batch size does not change what a setting means.
+Every value, from a preset, a JSON or YAML file, ``--set`` or a converted zoo config, goes
+through `parse_config`: converted to its field's type, checked against its range, and a bad
+one is a one-line GrowganError naming the dotted key and what it needs.
 """
 
 from __future__ import annotations
@@ -9,62 +13,70 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from growgan.errors import GrowganError
+from growgan.losses import LOSS_KINDS
+from growgan.networks.registry import canonical_spec
+from growgan.training.growth_config import GROWTH_KINDS, parse_growth
+from growgan.utils.typed import parse_section, section_keys, setting
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; `to_dict`/`from_dict` round-trip through JSON."""
 
-    name: str = "run"  # used in the run folder name runs/NNNNN-<name>
-    network: dict = field(default_factory=dict)  # network spec {"family", "G", "D"}
-    growth: dict | None = None  # None (fixed nets) or {"kind": "progan"|"dggan", ...}
+    name: str = setting("run", "used in the run folder name runs/NNNNN-<name>")
+    network: dict = setting(factory=dict, help='network spec {"family", "G", "D"}')
+    growth: dict | None = setting(None, 'null (fixed networks) or {"kind": "progan"|"dggan", ...}')
     # --- loss and regularisers (growgan.losses) ---
-    loss: str = "nonsaturating"  # nonsaturating | minimax | wgan | hinge | lsgan | relativistic
-    n_critic: int = 1  # D steps per G step
-    gp_lambda: float = 0.0  # WGAN-GP weight (0 = off)
-    r1_gamma: float = 0.0  # R1 weight: loss += gamma/2 * ||grad D(x)||^2 (0 = off)
-    r1_interval: int = 1  # lazy R1: every k D steps, scaled by k
-    drift_epsilon: float = 0.0  # ProGAN drift: epsilon * D(x)^2
-    clip_value: float = 0.0  # WGAN weight clipping of D's parameters to [-c, c] (0 = off)
-    label_smoothing: float = 0.0  # one-sided: real target 1 - s
-    instance_noise: float = 0.0  # sigma of Gaussian noise on D's inputs, annealed to 0
-    instance_noise_kimg: float = 0.0  # ... linearly over this many kimg (0 = constant)
+    loss: str = setting("nonsaturating", "adversarial loss", choices=LOSS_KINDS)
+    n_critic: int = setting(1, "D steps per G step", ge=1)
+    gp_lambda: float = setting(0.0, "WGAN-GP weight (0 = off)", ge=0)
+    r1_gamma: float = setting(0.0, "R1 weight: loss += gamma/2 * ||grad D(x)||^2 (0 = off)", ge=0)
+    r1_interval: int = setting(1, "lazy R1: every k D steps, scaled by k", ge=1)
+    drift_epsilon: float = setting(0.0, "ProGAN drift: epsilon * D(x)^2", ge=0)
+    clip_value: float = setting(0.0, "WGAN weight clipping of D's parameters to [-c, c] (0 = off)", ge=0)
+    label_smoothing: float = setting(0.0, "one-sided: real target 1 - s", ge=0, lt=1)
+    instance_noise: float = setting(0.0, "sigma of Gaussian noise on D's inputs, annealed to 0", ge=0)
+    instance_noise_kimg: float = setting(0.0, "anneal the instance noise linearly over this many kimg (0 = constant)", ge=0)
     # --- optimisers (Adam) ---
-    lr_G: float = 2e-4
-    lr_D: float = 2e-4
-    betas_G: tuple[float, float] = (0.5, 0.999)
-    betas_D: tuple[float, float] = (0.5, 0.999)
-    adam_eps: float = 1e-8
+    lr_G: float = setting(2e-4, "Adam learning rate of G", gt=0)
+    lr_D: float = setting(2e-4, "Adam learning rate of D", gt=0)
+    betas_G: tuple[float, float] = setting((0.5, 0.999), "Adam betas of G", ge=0, lt=1)
+    betas_D: tuple[float, float] = setting((0.5, 0.999), "Adam betas of D", ge=0, lt=1)
+    adam_eps: float = setting(1e-8, "Adam epsilon", gt=0)
     # --- generator EMA (half-life in kimg, ramp-up as in stylegan2-ada) ---
-    ema_kimg: float = 10.0  # 0 = G_ema is a copy of G
-    ema_rampup: float | None = 0.05  # half-life <= rampup * images seen; None = no ramp-up
+    ema_kimg: float = setting(10.0, "G_ema half-life in kimg (0 = G_ema is a copy of G)", ge=0)
+    ema_rampup: float | None = setting(0.05, "half-life <= rampup * images seen; null = no ramp-up", ge=0)
     # --- data and length ---
-    batch_size: int = 64  # per rank; the global batch is batch_size * world size
-    kimg: float = 200.0  # default training length
-    xflip: bool = False
-    seed: int = 0
+    batch_size: int = setting(64, "per rank; the global batch is batch_size * world size", ge=1)
+    kimg: float = setting(200.0, "training length in kimg", gt=0)
+    xflip: bool = setting(False, "random x-flips of the reals")
+    seed: int = setting(0, "random seed (same seed, same run on CPU)", ge=0, lt=2**32)
     # --- speed ---
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU) | off | bf16 | fp16
-    channels_last: bool = False
-    compile: bool = False  # torch.compile the networks used in the step
+    device: str = setting("auto", "auto | cpu | cuda | cuda:N")
+    amp: str = setting("auto", "mixed precision (auto: bf16/fp16 on CUDA, off on CPU)", choices=AMP_MODES)
+    channels_last: bool = setting(False, "channels-last memory format")
+    compile: bool = setting(False, "torch.compile the networks used in the step")
     # --- bookkeeping (kimg; 0 = never) ---
-    log_kimg: float = 1.0  # console/stats.jsonl/TensorBoard scalars and the non-finite check
-    grid_kimg: float = 5.0
-    checkpoint_kimg: float = 10.0
-    keep_checkpoints: int = 3  # most recent checkpoints kept in a run folder
-    grid_size: int = 64  # images in the fixed-latent grids
-    tensorboard: bool = True
-    metrics: list = field(default_factory=list)  # names for growgan.metrics.evaluate_generator
-    metrics_every_kimg: float = 0.0
-    metrics_num_images: int = 1000
+    log_kimg: float = setting(1.0, "console/stats.jsonl/TensorBoard interval and the non-finite check (kimg)", ge=0)
+    grid_kimg: float = setting(5.0, "image grid interval (kimg; 0 = never)", ge=0)
+    checkpoint_kimg: float = setting(10.0, "checkpoint interval (kimg; 0 = only at the end)", ge=0)
+    keep_checkpoints: int = setting(3, "most recent checkpoints kept in a run folder", ge=1)
+    grid_size: int = setting(64, "images in the fixed-latent grids", ge=1)
+    tensorboard: bool = setting(True, "write TensorBoard events")
+    metrics: list[str] = setting(factory=list, help="metric names evaluated during training (e.g. [swd])")
+    metrics_every_kimg: float = setting(0.0, "metric interval (kimg; 0 = only at the end)", ge=0)
+    metrics_num_images: int = setting(1000, "generated images per metric evaluation", ge=2)
 
     # ---------------------------------------------------------------- conversion
     def to_dict(self) -> dict:
@@ -74,31 +86,90 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise GrowganError(f"{source}: unknown config keys {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
-        d = copy.deepcopy(dict(d))
-        for k in ("betas_G", "betas_D"):
-            if k in d:
-                d[k] = tuple(float(b) for b in d[k])
-        cfg = cls(**d)
-        cfg.validate(source)
-        return cfg
+        return parse_config(d, source)
 
     def copy(self, **changes: Any) -> "TrainConfig":
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
+        return parse_config({**self.to_dict(), **changes})
 
     def validate(self, source: str = "config") -> None:
-        if self.amp not in AMP_MODES:
-            raise GrowganError(f"{source}: amp={self.amp!r} is not one of {', '.join(AMP_MODES)}")
-        if self.batch_size < 1 or self.n_critic < 1 or self.r1_interval < 1:
-            raise GrowganError(f"{source}: batch_size, n_critic and r1_interval must be >= 1")
-        for k in ("betas_G", "betas_D"):
-            if len(getattr(self, k)) != 2:
-                raise GrowganError(f"{source}: {k} needs two numbers, e.g. [0.5, 0.999]")
-        if self.metrics and self.metrics_every_kimg < 0:
-            raise GrowganError(f"{source}: metrics_every_kimg must be >= 0")
+        """Re-check a config built in code (``TrainConfig(...)``) as a parsed one would be."""
+        parse_config(self.to_dict(), source)
+
+
+def parse_config(d: Any, source: str = "config") -> TrainConfig:
+    """The one config parser: a mapping -> TrainConfig, every value converted to its field's
+    type and checked (the growth section against its kind's dataclass). Bad input ->
+    GrowganError("<source>: <dotted.key>=<value> is not valid; <key> needs ...")."""
+    values = parse_section(TrainConfig, d, "", source)
+    values = copy.deepcopy(values)
+    if "growth" in values:
+        values["growth"] = parse_growth(values["growth"], source)
+    net = values.get("network")
+    if net and not {"family", "G", "D"} <= set(net):
+        raise GrowganError(f'{source}: network needs the keys "family", "G" and "D" (a network spec), got {sorted(net)}')
+    if net:
+        values["network"] = canonical_spec(net)  # old spec key names -> current ones
+    if "device" in values and not _DEVICE_RE.match(values["device"]):
+        raise GrowganError(f"{source}: device={values['device']!r} is not valid; device needs auto, cpu, cuda or cuda:N")
+    return TrainConfig(**values)
+
+
+def config_keys(config: TrainConfig | None = None) -> list[tuple[str, str, Any, str]]:
+    """(dotted key, type and range, default, one-line help) of every config key: the top
+    level, and the growth keys of `config`'s growth kind (or of every kind)."""
+    rows = [r for r in section_keys(TrainConfig)]
+    kinds = [config.growth["kind"]] if config is not None and config.growth else list(GROWTH_KINDS)
+    seen = {r[0] for r in rows}
+    for kind in kinds:
+        for row in section_keys(GROWTH_KINDS[kind], "growth"):
+            if row[0] not in seen:
+                rows.append(row)
+                seen.add(row[0])
+    return rows
+
+
+def config_key_table(config: TrainConfig | None = None) -> list[tuple[str, str, Any, str]]:
+    """`growgan train [--preset P] --show-keys`: (dotted key, type, value, one-line help) of
+    every key of `config` (a preset's resolved config), or of the defaults when None.
+
+    The rows come from the dataclasses (`config_keys`; the value is `config`'s, so a preset
+    shows its own settings), then, for a config with a network, one row per key of its
+    network spec (``network.G.z_dim`` ...), typed by its value; null ones are filled in from
+    the training archive."""
+    values = config.to_dict() if config is not None else None
+    rows = []
+    for key, typ, default, text in config_keys(config):
+        value = default
+        if values is not None:
+            node: Any = values
+            for part in key.split("."):
+                node = node.get(part, default) if isinstance(node, dict) else default
+            value = node
+        if key == "network" and values is not None and value:
+            value = f"{value.get('family')} (network.* below)"
+        rows.append((key, typ, value, text))
+    net = values.get("network") if values is not None else None
+    for part in ("G", "D"):
+        for k, v in sorted(((net or {}).get(part) or {}).items()):
+            what = "filled in from the training archive" if v is None else "network spec key"
+            rows.append((f"network.{part}.{k}", _value_type(v), v, f"{net['family']} {part}: {what}"))
+    return rows
+
+
+def _value_type(v: Any) -> str:
+    if v is None:
+        return "null (from the data)"
+    if isinstance(v, bool):
+        return "true or false"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    return "a mapping"
 
 
 def _parse_value(text: str) -> Any:
@@ -118,16 +189,16 @@ def apply_overrides(config: TrainConfig, overrides: list[str]) -> TrainConfig:
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
         if parts[0] not in d:
-            raise GrowganError(f"--set {key}: unknown config key {parts[0]!r}; see --dry-run for the keys")
+            raise GrowganError(f"--set {key}: unknown config key {parts[0]!r}; see growgan train --dry-run for the keys")
         target = d
-        for p in parts[:-1]:
-            if not isinstance(target.get(p), dict):
-                target[p] = {} if target.get(p) is None else target[p]
-                if not isinstance(target[p], dict):
-                    raise GrowganError(f"--set {key}: {p!r} is not a dict")
+        for i, p in enumerate(parts[:-1]):
+            if target.get(p) is None:
+                target[p] = {}
+            if not isinstance(target[p], dict):
+                raise GrowganError(f"--set {key}: {'.'.join(parts[:i + 1])} is not a mapping")
             target = target[p]
         target[parts[-1]] = _parse_value(text)
-    return TrainConfig.from_dict(d, source="--set")
+    return parse_config(d, source="--set")
 
 
 def load_config_file(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
@@ -137,15 +208,10 @@ def load_config_file(path: str | Path, base: TrainConfig | None = None) -> Train
         raise GrowganError(f"{path}: config file not found; give a .json or .yaml file")
     try:
         text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
         raise GrowganError(f"{path}: cannot parse config ({type(exc).__name__}: {str(exc).splitlines()[0]}); fix the syntax") from None
     if not isinstance(data, dict):
         raise GrowganError(f"{path}: a config file must hold a mapping of keys to values")
     merged = {**(base or TrainConfig()).to_dict(), **data}
-    return TrainConfig.from_dict(merged, source=str(path))
+    return parse_config(merged, source=str(path))

@@ -10,6 +10,8 @@ Buffers (BatchNorm statistics) are copied, not averaged.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn as nn
 
@@ -57,8 +59,6 @@ def standing_stats(G: nn.Module, batches: int = 16, batch_size: int = 64, seed: 
 
     if not bns(G):
         return G
-    import copy
-
     G2 = copy.deepcopy(G)
     device = next((p.device for p in G2.parameters()), torch.device("cpu"))
     momenta = []

@@ -19,10 +19,13 @@ import math
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
+from tqdm import tqdm
 
+from growgan.data import open_archive
+from growgan.data.loader import BatchLoader, downsample, prepare_batch
 from growgan.errors import GrowganError
 from growgan.training import distributed as dist_utils
 from growgan.training.amp import amp_dtype
@@ -34,13 +37,18 @@ from growgan.training.checkpoint import (
     save_checkpoint,
 )
 from growgan.training.config import TrainConfig
-from growgan.training.state import growth_status
-from growgan.training.ema import ema_beta, update_ema
+from growgan.training.ema import ema_beta, standing_stats, update_ema
 from growgan.training.rundir import RunLogger
-from growgan.training.state import TrainState, build_state
+from growgan.training.state import Growth, TrainState, build_state
 from growgan.training.step import StepRunner
 from growgan.utils.image import make_grid, save_grid
 from growgan.utils.progress import enabled as progress_enabled
+from growgan.utils.units import kimg_to_images
+
+# (config resolved against the archive) -> the growth controller, or None for fixed networks
+GrowthFactory = Callable[[TrainConfig], "Growth | None"]
+# (G, archive path, metric names, num_images, seed, device) -> {metric name: {key: value}}
+Evaluator = Callable[..., dict]
 
 
 class NonFiniteLossError(GrowganError):
@@ -50,8 +58,6 @@ class NonFiniteLossError(GrowganError):
 def _open_data(data: Any):
     if hasattr(data, "images") and hasattr(data, "resolution"):
         return data
-    from growgan.data import open_archive
-
     return open_archive(data)
 
 
@@ -100,23 +106,32 @@ class Trainer:
     exactly where it was saved; the caller restores `state` from the same checkpoint.
     dist: the process group view (default: torchrun's, if initialised); pass
     `DistInfo()` to train alone inside a torchrun job (e.g. one search candidate per rank).
+    make_growth: the growth plug-in's factory (`growgan.growth.make_growth`), called with the
+    resolved config; needed when ``config.growth`` is set. evaluator: periodic metrics
+    (`growgan.metrics.evaluate_generator(..., grouped=True)`); needed when ``config.metrics``
+    is set. `growgan.growth.build_trainer` passes both.
     """
 
     def __init__(self, config: TrainConfig, data: Any, state: TrainState | None = None, run_dir: str | Path | None = None,
                  device: str | torch.device | None = None, verbose: bool = True, handle_signals: bool = False,
-                 resume: dict | None = None, dist: "dist_utils.DistInfo | None" = None):
-        from growgan.data.loader import BatchLoader
-        from growgan.growth import make_growth
-
+                 resume: dict | None = None, dist: "dist_utils.DistInfo | None" = None,
+                 make_growth: GrowthFactory | None = None, evaluator: Evaluator | None = None):
         self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
         self.archive = _open_data(data)
         self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
-        self.device = torch.device(device) if device is not None else _default_device(self.config.device, self.dist)
+        self.device = torch.device(device) if device is not None else default_device(self.config.device, self.dist)
         self.writes = run_dir is not None  # on every rank: checkpoint saving is collective
         self.run_dir = Path(run_dir) if run_dir is not None and self.dist.is_main else None
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.growth = make_growth(self.config)
+        if self.config.growth and make_growth is None:
+            raise GrowganError("config.growth is set but no growth plug-in was given; build the trainer with "
+                               "growgan.growth.build_trainer (or pass make_growth=growgan.growth.make_growth)")
+        if self.config.metrics and evaluator is None:
+            raise GrowganError("config.metrics is set but no evaluator was given; build the trainer with "
+                               "growgan.growth.build_trainer (or pass evaluator=...)")
+        self.growth: Growth | None = make_growth(self.config) if make_growth is not None else None
+        self.evaluator = evaluator
         if state is None:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
                 torch.manual_seed(self.config.seed)
@@ -198,8 +213,6 @@ class Trainer:
         self.log.line(f"kimg {self.state.kimg:.3f}: growth -> {what}")
 
     def _next_reals(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        from growgan.data.loader import downsample, prepare_batch
-
         images, labels = next(self.loader)
         reals = prepare_batch(images, self.device, flip=self.config.xflip, generator=self.gen)  # [B,C,H,W] in [-1,1]
         if self.growth is not None:
@@ -229,15 +242,13 @@ class Trainer:
     def train_until(self, images_seen: int) -> str:
         """Train until state.images_seen >= images_seen. Returns "done", or "interrupted"
         after SIGINT/SIGTERM (with handle_signals; a checkpoint is saved first)."""
-        from tqdm import tqdm
-
         cfg, st = self.config, self.state
         target = int(images_seen)
         if self.growth is not None:
             self.growth.apply(st)
             self.runner.wrap(st)
         old = self._install_signals()
-        grow = growth_status(st)
+        grow = _growth_now(st)
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
                     disable=not (self.log.verbose and progress_enabled()), leave=False)
         t_tick, n_tick = time.time(), st.images_seen
@@ -297,7 +308,7 @@ class Trainer:
         row.update({"kimg": st.kimg, "step": st.step, "img_per_s": (st.images_seen - n0) / dt,
                     "sec_total": time.time() - self.log.t0, "lr_G": st.opt_G.param_groups[0]["lr"],
                     "lr_D": st.opt_D.param_groups[0]["lr"], "batch": self.loader.batch_size})
-        grow = growth_status(st)
+        grow = _growth_now(st)
         if grow:  # growing runs: the networks' current resolution (H, pixels) and fade-in alpha
             h, w = grow["resolution"]
             row.update({"growth/resolution": h, "growth/alpha": grow["alpha"]})
@@ -325,8 +336,6 @@ class Trainer:
         """float [N, C, H, W] images of the fixed latents through G (eval mode) and G_ema.
         Eval mode: BatchNorm uses running statistics (G_ema's recomputed on a copy, see
         standing_stats) and nothing in the state changes."""
-        from growgan.training.ema import standing_stats
-
         out = {}
         for tag, net in (("raw", self.state.G), ("ema", standing_stats(self.state.G_ema))):
             was = net.training
@@ -356,17 +365,17 @@ class Trainer:
         return path
 
     def evaluate_metrics(self) -> dict[str, float]:
+        """Score G_ema with the evaluator; one metric-<name>.jsonl row per metric. Returns the flat values."""
         if not self.dist.is_main:
             return {}
-        from growgan.metrics import evaluate_generator
-        from growgan.training.ema import standing_stats
-
         cfg = self.config
         with torch.random.fork_rng(devices=[self.device.index or 0] if self.device.type == "cuda" else []):
-            scores = evaluate_generator(standing_stats(self.state.G_ema), getattr(self.archive, "path", None), list(cfg.metrics),
-                                        cfg.metrics_num_images, seed=cfg.seed, device=self.device)
-        for k, v in scores.items():
-            self.log.metric(k, float(v), self.state.images_seen)
+            results = self.evaluator(standing_stats(self.state.G_ema), getattr(self.archive, "path", None),
+                                     list(cfg.metrics), cfg.metrics_num_images, seed=cfg.seed, device=self.device)
+        scores: dict[str, float] = {}
+        for name, values in results.items():
+            self.log.metric(name, values, self.state.images_seen)
+            scores.update(values)
         self.log.line(f"kimg {self.state.kimg:.3f} metrics " + " ".join(f"{k}={v:.4f}" for k, v in scores.items()))
         return scores
 
@@ -387,6 +396,11 @@ class Trainer:
         for s, h in (old or {}).items():
             signal.signal(s, h)
 
+    @property
+    def stop_signal(self) -> int | None:
+        """The signal (SIGINT/SIGTERM) that stopped `train_until`, or None."""
+        return self._stop_signal
+
     def _stop_requested(self) -> bool:
         if not self._handle_signals:
             return False
@@ -397,6 +411,14 @@ class Trainer:
         if flag.item() > 0 and self._stop_signal is None:
             self._stop_signal = signal.SIGTERM
         return flag.item() > 0
+
+
+def _growth_now(state: TrainState) -> dict:
+    """{"resolution": (H, W), "alpha": float} of a growing run (``state.growth``), {} for fixed networks."""
+    g = state.growth
+    if not g.kind or g.resolution is None:
+        return {}
+    return {"resolution": tuple(g.resolution), "alpha": float(g.alpha)}
 
 
 def _growth_postfix(grow: dict) -> dict:
@@ -410,7 +432,7 @@ def _growth_postfix(grow: dict) -> dict:
 def _crossed(before: int, after: int, every_kimg: float) -> bool:
     if not every_kimg or every_kimg <= 0:
         return False
-    every = max(1, int(round(every_kimg * 1000)))
+    every = max(1, kimg_to_images(every_kimg))
     return before // every != after // every
 
 
@@ -419,7 +441,8 @@ def _chunks(z: torch.Tensor, c: torch.Tensor | None, n: int):
         yield z[i : i + n], (None if c is None else c[i : i + n])
 
 
-def _default_device(name: str, info) -> torch.device:
+def default_device(name: str, info) -> torch.device:
+    """The torch device for config.device ("auto": this rank's CUDA device when there is one, else CPU)."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", info.local_rank)

@@ -3,7 +3,7 @@
 As the paper: start at 8x8 with width 8 in one 3x3 layer per net and end at 32x32; training
 as Progressive GAN's (WGAN-GP lambda 10 + drift 0.001, Adam lr 0.001, betas (0, 0.99),
 equalized lr, pixel norm, minibatch-std), but Adam state is inherited across growth.
-Search settings live in ``config.growth["search"]`` (see growgan.growth.search.SearchConfig).
+Search settings live in ``config.growth["search"]`` (see growgan.training.growth_config.SearchConfig).
 Values the paper does not give (action sets, p, T, selection metric) are our choices.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from growgan.networks.dggan import initial_spec
 from growgan.training.config import TrainConfig
-from growgan.training.presets import register_preset
+from growgan.training.preset_registry import register_preset
 from growgan.training.presets_progan import ema_kimg_for_decay
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from growgan.training.config import TrainConfig
-from growgan.training.presets import register_preset
+from growgan.training.preset_registry import register_preset
 
 
 def ema_kimg_for_decay(batch: int, decay: float = 0.999) -> float:

@@ -1,7 +1,7 @@
 """Run folders `runs/NNNNN-<name>/` and what is logged into them.
 
 A run folder holds config.json (the resolved TrainConfig), log.txt, stats.jsonl (one row
-per log tick), metric-<name>.jsonl, grids/, checkpoints/ and TensorBoard events (tb/).
+per log tick), metric-<name>.jsonl (one row per evaluation, `append_metric`), grids/, checkpoints/ and TensorBoard events (tb/).
 Numbering follows stylegan2-ada-pytorch: one more than the largest existing number.
 """
 
@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
-from growgan.utils.io import append_jsonl, atomic_write_json
+from growgan.utils.io import append_jsonl, atomic_write_json, atomic_write_text
 
 _RUN_RE = re.compile(r"^(\d{5,})-")
 
@@ -39,6 +40,24 @@ def write_config(run_dir: Path, config) -> None:
     atomic_write_json(Path(run_dir) / "config.json", config.to_dict())
 
 
+def metric_file(run_dir: str | Path, name: str) -> Path:
+    """run_dir/metric-<name>.jsonl, with '-' in the metric name as '_' (metric-ms_ssim.jsonl)."""
+    return Path(run_dir) / f"metric-{name.replace('-', '_')}.jsonl"
+
+
+def append_metric(run_dir: str | Path, name: str, values: dict[str, float], images_seen: int,
+                  extra: dict | None = None) -> Path:
+    """The one writer of metric-<name>.jsonl (the training loop and `growgan metrics`): a row
+    ``{"metric": key, "value": values[key] or None, "results": values, "images_seen", "kimg",
+    "timestamp", **extra}`` where key is the name with '_' for '-'. Returns the file."""
+    key = name.replace("-", "_")
+    row = {"metric": key, "value": values.get(key), "results": dict(values), "images_seen": int(images_seen),
+           "kimg": images_seen / 1000, "timestamp": time.time(), **(extra or {})}
+    path = metric_file(run_dir, name)
+    append_jsonl(path, row)
+    return path
+
+
 def truncate_jsonl(path: Path, max_images_seen: int) -> None:
     """Drop rows logged after `max_images_seen` (a resume after kill -9 replays them)."""
     if not path.is_file():
@@ -51,8 +70,6 @@ def truncate_jsonl(path: Path, max_images_seen: int) -> None:
             continue  # a torn last line
         if int(row.get("images_seen", 0)) <= max_images_seen:
             keep.append(line)
-    from growgan.utils.io import atomic_write_text
-
     atomic_write_text(path, "".join(k + "\n" for k in keep))
 
 
@@ -70,6 +87,7 @@ class RunLogger:
     @property
     def tb(self):
         if self._tb is None and self._tb_wanted:
+            # deferred: TensorBoard's import is slow and unused by runs with tensorboard=false
             from torch.utils.tensorboard import SummaryWriter
 
             self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"))
@@ -77,8 +95,6 @@ class RunLogger:
 
     def line(self, text: str, echo: bool = True) -> None:
         if self.verbose and echo:
-            from tqdm import tqdm
-
             tqdm.write(text)
         if self.run_dir is not None:
             with open(self.run_dir / "log.txt", "a", encoding="utf-8") as f:
@@ -93,13 +109,14 @@ class RunLogger:
                 if isinstance(v, (int, float)) and k != "images_seen":
                     self.tb.add_scalar(k, v, global_step=images_seen)
 
-    def metric(self, name: str, value: float, images_seen: int, extra: dict | None = None) -> None:
+    def metric(self, name: str, values: dict[str, float], images_seen: int) -> None:
+        """One metric's values: a metric-<name>.jsonl row (`append_metric`) and TensorBoard scalars."""
         if self.run_dir is None:
             return
-        row = {"metric": name, "value": value, "kimg": images_seen / 1000, "images_seen": images_seen, **(extra or {})}
-        append_jsonl(self.run_dir / f"metric-{name}.jsonl", row)
+        append_metric(self.run_dir, name, values, images_seen)
         if self.tb is not None:
-            self.tb.add_scalar(f"metrics/{name}", value, global_step=images_seen)
+            for key, value in values.items():
+                self.tb.add_scalar(f"metrics/{key}", value, global_step=images_seen)
 
     def image(self, tag: str, grid_uint8_chw: torch.Tensor, images_seen: int) -> None:
         if self.tb is not None:

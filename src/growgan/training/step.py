@@ -12,6 +12,9 @@ Every returned statistic stays on the device; the loop reads them once per log t
 from __future__ import annotations
 
 import torch
+from torch.nn.utils import parametrize
+
+from growgan import losses  # called as losses.X at run time, so tests may stand in a loss
 
 from growgan.training.amp import autocast
 from growgan.training.distributed import all_reduce_grads
@@ -19,8 +22,6 @@ from growgan.training.state import TrainState
 
 
 def _spectral_normed(net: torch.nn.Module) -> bool:
-    from torch.nn.utils import parametrize
-
     return any(parametrize.is_parametrized(m) for m in net.modules())
 
 
@@ -53,9 +54,7 @@ class StepRunner:
     def _noisy(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         if sigma <= 0:
             return x
-        from growgan.losses import instance_noise
-
-        return instance_noise(x, sigma, generator=self.gen)
+        return losses.instance_noise(x, sigma, generator=self.gen)
 
     def _backward_step(self, st: TrainState, loss: torch.Tensor, opt: torch.optim.Optimizer, net) -> None:
         opt.zero_grad(set_to_none=True)
@@ -73,8 +72,6 @@ class StepRunner:
                noise_sigma: float = 0.0, keep_fakes: bool = False) -> dict[str, torch.Tensor]:
         """One D update. keep_fakes: run G with autograd and keep its output for the next
         g_step (as the textbook DCGAN loop does), saving the G step a second G forward."""
-        from growgan import losses
-
         cfg = self.cfg
         st.D.requires_grad_(True)
         z = self._latents(reals.shape[0], st.G.z_dim)
@@ -110,8 +107,6 @@ class StepRunner:
 
     def g_step(self, st: TrainState, reals: torch.Tensor, c: torch.Tensor | None,
                noise_sigma: float = 0.0) -> dict[str, torch.Tensor]:
-        from growgan import losses
-
         cfg = self.cfg
         st.D.requires_grad_(False)  # no D weight gradients in the G step
         with autocast(self.amp, self.device):

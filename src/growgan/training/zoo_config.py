@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from growgan.data.archive import open_archive
+from growgan.data.prepare import PrepareOptions, prepare
 from growgan.errors import GrowganError
 from growgan.training.config import TrainConfig
 from growgan.training.presets_progan import ema_kimg_for_decay, progan_config
@@ -126,8 +128,6 @@ def config_from_zoo_json(path: str | Path) -> TrainConfig:
 def zoo_archive(path: str | Path, cache: str | Path | None = None) -> Path:
     """The archive for the zoo config's ``pathDB``: an archive is used as it is; an image folder
     (or zip) is packed once at the config's final resolution into `cache` (default: beside the JSON)."""
-    from growgan.data.archive import open_archive
-
     path = Path(path)
     data = read_zoo_json(path)
     if not data.get("pathDB"):
@@ -146,7 +146,5 @@ def zoo_archive(path: str | Path, cache: str | Path | None = None) -> Path:
     if (out / "meta.json").exists():
         open_archive(out)
         return out
-    from growgan.data.prepare import PrepareOptions, prepare
-
     prepare(str(db), out, PrepareOptions(resolution=(res, res)))
     return out

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import torch
+from PIL import Image
 
 from growgan.utils.io import atomic_path
 
@@ -47,8 +48,6 @@ def make_grid(images: torch.Tensor, ncols: int | None = None, pad: int = 2, pad_
 
 def save_image(image: torch.Tensor | np.ndarray, path: str | os.PathLike) -> None:
     """Save one uint8 image [C, H, W] (C = 1 or 3) atomically; the format follows the suffix."""
-    from PIL import Image
-
     arr = image.cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     arr = np.ascontiguousarray(arr.transpose(1, 2, 0))  # [C, H, W] -> [H, W, C]
     pil = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)

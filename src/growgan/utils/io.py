@@ -47,7 +47,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """`torch.save` that never leaves a truncated file at `path`."""
-    import torch
+    import torch  # here, not at the top: the data tool and `growgan --help` need no torch
 
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)

@@ -1,4 +1,4 @@
-"""`growgan dataset prepare | info | grid`: a thin layer over growgan.data."""
+"""`growgan dataset prepare | info | grid`: a thin layer over growgan.data (argparse and printing)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from growgan.data import resolve_archive
 from growgan.data.archive import open_archive
+from growgan.data.prepare import PrepareOptions, prepare
 from growgan.data.transform import CROPS, FILTERS, parse_resolution
+from growgan.errors import GrowganError
+
+# torch (for the grid) is imported in cmd_grid only: `growgan --help` stays fast.
 
 _EPILOG = """sources:
   builtin | mnist | fashion-mnist | cifar-10   by name (--from DIR, system places, cache, download)
@@ -70,8 +71,6 @@ def register(subparsers) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from growgan.data.prepare import PrepareOptions, prepare
-
     opts = PrepareOptions(
         resolution=parse_resolution(args.resolution),
         resize_filter=args.resize_filter,
@@ -124,7 +123,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
-    from growgan.errors import GrowganError
+    import numpy as np
+    import torch
+
     from growgan.utils.image import save_grid
 
     archive = open_archive(resolve_archive(args.archive))

@@ -1,26 +1,21 @@
-"""The `growgan` command line: a thin layer over the library.
+"""The `growgan` command line: a thin layer over the library (argparse and printing only).
 
-Each command module exposes ``register(subparsers)`` which adds its sub-commands and
-sets ``func`` on them; ``func(args) -> int | None`` does the work. User errors are
+One module per command; each exposes ``register(subparsers)`` which adds its sub-commands
+and sets ``func`` on them; ``func(args) -> int | None`` does the work. User errors are
 `GrowganError`s, printed as one line with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from growgan import __version__
+from growgan.cli import dataset, generate, metrics, presets, search, train
 from growgan.errors import GrowganError
 
 # Modules that add sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (
-    "growgan.data.cli",  # growgan dataset ...
-    "growgan.training.cli",  # growgan train / generate
-    "growgan.metrics.cli",  # growgan metrics
-    "growgan.growth.cli",  # growgan search
-)
+COMMAND_MODULES = (dataset, train, generate, metrics, search, presets)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"growgan {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = metrics.route_subcommand(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -10,7 +10,20 @@ from pathlib import Path
 from growgan.errors import GrowganError
 from growgan.utils.threads import add_threads_argument
 
+# torch and the metrics are imported inside the functions that run the command, so that
+# building the parser for `growgan --help` / `--version` stays fast (tests/test_cli_imports.py).
+
 DEFAULT_METRICS = "swd,ms-ssim"
+TRAIN_CLASSIFIER = "metrics-train-classifier"  # `growgan metrics train-classifier` (see route_subcommand)
+
+
+def route_subcommand(argv: list[str]) -> list[str]:
+    """`growgan metrics train-classifier ...` -> its own parser. `metrics` takes an optional
+    positional RUN_DIR, which argparse cannot mix with sub-commands, so the two words are
+    joined into one hidden command before parsing."""
+    if argv[:2] == ["metrics", "train-classifier"]:
+        return [TRAIN_CLASSIFIER] + argv[2:]
+    return argv
 
 
 def register(subparsers) -> None:
@@ -25,8 +38,8 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", nargs="?", help="run folder or checkpoint file, or the word train-classifier")
-    p.add_argument("--data", help="real-image archive (or, for train-classifier, a labelled archive)")
+    p.add_argument("target", nargs="?", help="run folder or checkpoint file (or the sub-command train-classifier)")
+    p.add_argument("--data", help="real-image archive or 'builtin'")
     p.add_argument("--real", help="real images: archive or image folder (compare two sets, no model)")
     p.add_argument("--fake", help="fake images: image folder or archive (compare two sets, no model)")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated (default {DEFAULT_METRICS}); "
@@ -41,16 +54,25 @@ def register(subparsers) -> None:
                    "(else $GROWGAN_INCEPTION_WEIGHTS, the cache folder, or a download)")
     p.add_argument("--classifier", default=None, help="fid-classifier file from `growgan metrics train-classifier`")
     p.add_argument("--cache-dir", default=None, help="statistics cache (default $GROWGAN_CACHE or ~/.cache/growgan)")
-    p.add_argument("--out", default=None, help="train-classifier: output file")
-    p.add_argument("--epochs", type=int, default=3, help="train-classifier: epochs (default 3)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_threads_argument(p)
     p.set_defaults(func=run)
 
+    t = subparsers.add_parser(TRAIN_CLASSIFIER, prog="growgan metrics train-classifier",
+                              description="train the offline feature classifier of the *-classifier metrics")
+    t.add_argument("--data", required=True, help="labelled archive (growgan dataset prepare ... with labels) or 'builtin'")
+    t.add_argument("--out", required=True, help="output file, e.g. clf.pt")
+    t.add_argument("--epochs", type=int, default=3, help="epochs (default 3)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
+    add_threads_argument(t)
+    t.set_defaults(func=_train_classifier)
+
 
 def run(args: argparse.Namespace) -> int:
-    if args.target == "train-classifier":
-        return _train_classifier(args)
+    if args.target == "train-classifier":  # reached only through main() without routing
+        raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
     import torch
 
     from growgan.metrics.api import MetricContext, compute
@@ -69,14 +91,16 @@ def run(args: argparse.Namespace) -> int:
         if run_dir is not None:
             _append(run_dir, {name: result}, extra)
 
-    compute(args.metrics, real, fake, ctx, on_result=finished)
+    compute(args.metrics, real, fake, ctx, on_result=finished)  # checks every metric's prerequisites first
     print(f"# {real.name} ({real.num} images) vs {fake.name} ({fake.num} images), {time.time() - t0:.1f} s")
     return 0
 
 
 def _sources(args, ctx):
-    """-> (real source, fake source, run folder or None, extra fields for the jsonl rows)."""
+    """-> (real source, fake source, run folder or None, extra fields for the jsonl rows). The
+    generator's images are made on first use, after the metrics' prerequisites are checked."""
     from growgan.metrics.sources import generator_source, open_source
+    from growgan.training.checkpoint import load_generator, resolve_checkpoint
 
     if args.target is None:
         if not (args.real and args.fake):
@@ -88,8 +112,6 @@ def _sources(args, ctx):
         raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a generator")
     if args.real or args.fake:
         raise GrowganError("--real/--fake compare two image sets; drop them when scoring a run")
-    from growgan.training.checkpoint import load_generator, resolve_checkpoint
-
     target = Path(args.target)
     if not target.exists():
         raise GrowganError(f"{target}: no such run folder or checkpoint")
@@ -100,7 +122,7 @@ def _sources(args, ctx):
     num = args.num or 10_000
     fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
     images_seen = int(ckpt.get("state", {}).get("images_seen", 0) or 0)
-    extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen, "kimg": images_seen / 1000,
+    extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen,
              "data": str(args.data), "num_images": num, "seed": args.seed, "ema": not args.raw_g}
     run_dir = target if target.is_dir() else ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
     return real, fake, run_dir, extra
@@ -125,18 +147,16 @@ def format_table(results) -> str:
 
 
 def _append(run_dir: Path, results, extra: dict) -> None:
-    from growgan.utils.io import append_jsonl
+    from growgan.training.rundir import append_metric
 
+    extra = dict(extra)
+    images_seen = extra.pop("images_seen")
     for name, res in results.items():
-        key = name.replace("-", "_")
-        row = {"metric": key, "value": res.values.get(key), "results": res.values, "time": time.time(), **extra}
-        append_jsonl(run_dir / f"metric-{key}.jsonl", row)
-        print(f"# appended to {run_dir / f'metric-{key}.jsonl'}")
+        path = append_metric(run_dir, name, res.values, images_seen, extra)
+        print(f"# appended to {path}")
 
 
 def _train_classifier(args) -> int:
-    if not args.data or not args.out:
-        raise GrowganError("train-classifier needs --data LABELLED_ARCHIVE and --out FILE.pt")
     from growgan.metrics.classifier import train_classifier
 
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,

@@ -1,0 +1,86 @@
+"""Building blocks shared by network families (today dcgan and resnet): the constructors'
+spec checks and contract attributes, class-label checks, the conditional latent input and
+spectral normalisation. Family-neutral names: ``fmap_max`` caps widths in every family.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+from growgan.errors import GrowganError
+from growgan.networks.registry import Network
+
+
+def square_net_head(
+    net: Network,
+    family: str,
+    allowed: Sequence[int],
+    z_dim: int,
+    c_dim: int,
+    img_channels: int,
+    img_resolution: int | Sequence[int],
+    sizes: dict[str, int],
+    options: dict[str, Any],
+) -> int:
+    """The shared start of the dcgan and resnet constructors: check the resolution (square,
+    in `allowed`) and `sizes` (positive integers; `embed_dim` only when set, as 0 means
+    z_dim), record the spec (z_dim, c_dim, img_channels, img_resolution, then `sizes` and
+    `options` in their order) and set the contract attributes. Returns the side length."""
+    res = square_resolution(img_resolution, allowed, family)
+    check_sizes(family, c_dim, z_dim=z_dim, img_channels=img_channels,
+                **{k: v for k, v in sizes.items() if k != "embed_dim" or v})
+    net._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[res, res], **sizes, **options)
+    net.z_dim, net.c_dim, net.img_channels, net.img_resolution = z_dim, c_dim, img_channels, (res, res)
+    return res
+
+
+def square_resolution(img_resolution: int | Sequence[int], allowed: Sequence[int], family: str) -> int:
+    """An int or (H, W) -> the side of a square resolution in `allowed`, else GrowganError."""
+    if isinstance(img_resolution, int):
+        h = w = img_resolution
+    else:
+        h, w = (int(v) for v in img_resolution)
+    if h != w or h not in allowed:
+        sizes = ", ".join(f"{r}x{r}" for r in allowed)
+        raise GrowganError(f"{family} networks cannot be built for {h}x{w} images; "
+                           f"use a square resolution among {sizes} (repack or resize the data)")
+    return h
+
+
+def check_sizes(family: str, c_dim: int, **positive: int) -> None:
+    """Spec values that must be positive integers (widths, z_dim, ...) and c_dim >= 0."""
+    bad = [f"{k}={v!r}" for k, v in positive.items() if not isinstance(v, int) or isinstance(v, bool) or v <= 0]
+    if not isinstance(c_dim, int) or isinstance(c_dim, bool) or c_dim < 0:
+        bad.append(f"c_dim={c_dim!r}")
+    if bad:
+        raise GrowganError(f"{family} network spec: {', '.join(bad)} is invalid; use positive integers "
+                           "(c_dim: 0 for unconditional, else the number of classes)")
+
+
+def check_labels(c: torch.Tensor | None, c_dim: int, n: int) -> torch.Tensor:
+    """Validate int64 class labels [N] for a conditional network."""
+    if c is None:
+        raise ValueError(f"this network is conditional (c_dim={c_dim}); pass class labels c [N]")
+    if c.dtype != torch.long or c.shape != (n,):
+        raise ValueError(f"class labels must be int64 [{n}], got {c.dtype} {tuple(c.shape)}")
+    return c
+
+
+def latent_input(z: torch.Tensor, c: torch.Tensor | None, z_dim: int, c_dim: int, embed: nn.Module | None) -> torch.Tensor:
+    """G's input: z [N, z_dim] (or [N, z_dim, 1, 1]) as [N, z_dim], with embed(c) appended
+    when G is conditional: [N, z_dim + e]."""
+    x = z.reshape(z.shape[0], z_dim)
+    if embed is not None:
+        x = torch.cat([x, embed(check_labels(c, c_dim, z.shape[0]))], dim=1)  # [N, z+e]
+    return x
+
+
+def apply_spectral_norm_(net: nn.Module) -> None:
+    """Spectral-normalise every conv, linear and embedding weight of `net` in place."""
+    for m in list(net.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            _sn(m)
