@@ -40,10 +40,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def readme_commands(text: str) -> list[tuple[int, str]]:
-    """(line number, command) for every command of the ```bash blocks, in order. Blank and
-    comment-only lines are dropped; backslash-continued lines are joined into one command."""
-    cmds: list[tuple[int, str]] = []
+def readme_commands(text: str) -> list[tuple[int, str, str | None]]:
+    """(line number, command, expected error or None) for every command of the ```bash
+    blocks, in order. Blank and comment-only lines are dropped; backslash-continued lines
+    are joined into one command. A command followed by a comment line ``# growgan: error: ...``
+    documents a refusal: it is expected to exit with status 2 and print that line."""
+    cmds: list[tuple[int, str, str | None]] = []
     in_block, pending, start = False, "", 0
     for no, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -53,8 +55,12 @@ def readme_commands(text: str) -> list[tuple[int, str]]:
         if stripped.startswith("```"):
             in_block = False
             if pending:
-                cmds.append((start, pending))
+                cmds.append((start, pending, None))
                 pending = ""
+            continue
+        if not pending and stripped.startswith("# growgan: error:") and cmds:
+            no_, cmd, _ = cmds[-1]
+            cmds[-1] = (no_, cmd, stripped[2:])
             continue
         if not pending and (not stripped or stripped.startswith("#")):
             continue
@@ -63,7 +69,7 @@ def readme_commands(text: str) -> list[tuple[int, str]]:
         if stripped.endswith("\\"):
             pending += stripped[:-1].rstrip() + " "
             continue
-        cmds.append((start, pending + stripped))
+        cmds.append((start, pending + stripped, None))
         pending = ""
     return cmds
 
@@ -114,8 +120,8 @@ def main() -> int:
     readme = (repo / args.readme).read_text(encoding="utf-8")
     cmds = readme_commands(readme)
     if args.list:
-        for no, cmd in cmds:
-            print(f"{no:4d}  {cmd}")
+        for no, cmd, expect in cmds:
+            print(f"{no:4d}  {cmd}" + (f"\n      expects: {expect}" if expect else ""))
         return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="walk-readme-"))
@@ -136,7 +142,7 @@ def main() -> int:
         env.pop("OMP_NUM_THREADS", None)
     print(f"# clone of {head} in {clone}; load average {os.getloadavg()[0]:.1f}", flush=True)
     rows, failed = [], False
-    for no, cmd in cmds:
+    for no, cmd, expect in cmds:
         if any(re.search(p, cmd) for p in args.skip):
             rows.append((no, cmd, None, "skipped", ""))
             print(f"skip  README:{no}  {cmd}", flush=True)
@@ -152,6 +158,8 @@ def main() -> int:
             status, out = proc.returncode, (proc.stdout + proc.stderr)
         except subprocess.TimeoutExpired as exc:
             status, out = "timeout", str(exc.stdout or "") + str(exc.stderr or "")
+        if expect is not None:  # a documented refusal: exit 2 with the documented line is success
+            status = 0 if status == 2 and expect in out else f"expected exit 2 and {expect!r}, got {status}"
         dt = time.perf_counter() - t0
         tail = " / ".join(line.strip() for line in out.strip().splitlines()[-2:])[-200:]
         rows.append((no, cmd, dt, status, f"load {load:.1f}"))
