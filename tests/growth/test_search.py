@@ -180,3 +180,25 @@ def test_run_seed_drives_the_search_proposals(tmp_path):
     props = {s: json.dumps(propose(parent, 1, SearchConfig.from_dict({**SEARCH, "seed": s})), sort_keys=True)
              for s in range(6)}
     assert len(set(props.values())) > 1  # different seeds, different proposals
+
+
+@pytest.mark.parametrize("damage", ["truncated", "edited", "no-checkpoint"])
+def test_damaged_candidate_result_is_retrained_on_resume(tmp_path, monkeypatch, damage):
+    """A truncated or edited result.json (or one without its checkpoint) is not a finished
+    candidate: --resume trains that candidate again and the search comes out the same."""
+    full = tmp_path / "full"
+    Search(small_config(), tmp_path, full, standin_train, standin_score, log=lambda s: None).run()
+    victim = sorted((full / "candidates").glob("*/result.json"))[1]
+    text = victim.read_text()
+    if damage == "truncated":
+        victim.write_text(text[: len(text) // 2])
+    elif damage == "edited":
+        victim.write_text(json.dumps({**json.loads(text), "images_seen": "lots"}))
+    else:
+        (victim.parent / "checkpoint.pt").unlink()
+    calls, logs = tmp_path / "calls.txt", []
+    monkeypatch.setenv("STANDIN_CALLS", str(calls))
+    Search(small_config(), tmp_path, full, standin_train, standin_score, log=logs.append).run()
+    assert len(calls.read_text().splitlines()) == 1  # that candidate alone
+    assert any(f"training candidate {victim.parent.name} again" in line for line in logs)
+    assert json.loads(victim.read_text()) == json.loads(text) | {"wall_s": json.loads(victim.read_text())["wall_s"]}

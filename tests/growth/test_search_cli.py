@@ -76,6 +76,22 @@ def test_search_user_errors_are_one_line(tmp_path, capsys):
     assert "search_config.json" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("damage", ["truncated", "list", "bad-key"])
+def test_damaged_search_config_is_one_line(archive, tmp_path, capsys, damage):
+    from growgan.training.presets import get_preset
+
+    text = json.dumps(get_preset("dggan-mnist-32").to_dict())
+    folder = tmp_path / "s"
+    folder.mkdir()
+    bad = {"truncated": text[: len(text) // 2], "list": "[]", "bad-key": json.dumps({"no_such_key": 1})}[damage]
+    (folder / "search_config.json").write_text(bad)
+    (folder / "run.json").write_text(json.dumps({"data": str(archive)}))
+    assert main(["search", "--resume", str(folder), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("growgan: error: ") and "\n" not in err and "search_config.json" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["run.json", "search_config.json"]  # nothing created
+
+
 def test_torchrun_two_processes_share_the_children(archive, tmp_path):
     """The real engine under torchrun (gloo, CPU): both ranks train children, rank 0 writes."""
     import os

@@ -13,6 +13,7 @@ import sys
 from growgan import __version__
 from growgan.cli import dataset, generate, metrics, presets, search, train
 from growgan.errors import GrowganError
+from growgan.utils.io import is_write_error, write_error
 
 # Modules that add sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (dataset, train, generate, metrics, search, presets)
@@ -53,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `growgan dataset info A | head -1`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a full disk or read-only place that a library layer did not name
+        if not is_write_error(exc):
+            raise
+        print(f"growgan: error: {write_error(exc, exc.filename or 'a file')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("growgan: interrupted", file=sys.stderr)
         return 130

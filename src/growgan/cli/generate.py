@@ -32,11 +32,21 @@ def cmd_generate(args) -> int:
     import torch
 
     from growgan.training.checkpoint import load_generator
+    from growgan.utils.device import check_device
     from growgan.utils.image import save_grid, save_image, to_uint8
+    from growgan.utils.io import check_out_file, check_writable_dir
     from growgan.utils.progress import bar
 
     if args.num < 1:
         raise GrowganError("--num must be at least 1")
+    check_device(args.device, "--device")
+    out = Path(args.out)
+    if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
+        check_out_file(out, "--out")
+    elif out.exists() and not out.is_dir():
+        raise GrowganError(f"{out}: is a file; --out names a folder for one PNG per image (or a .png file for a grid)")
+    else:
+        check_writable_dir(out, "--out folder")
     G = load_generator(args.source, ema=not args.raw, device=args.device)
     g = torch.Generator().manual_seed(args.seed)
     z = torch.randn(args.num, G.z_dim, generator=g)  # [N, z_dim]
@@ -46,7 +56,6 @@ def cmd_generate(args) -> int:
     with torch.no_grad():
         imgs = torch.cat([G(z[i:i + 64].to(args.device), None if c is None else c[i:i + 64].to(args.device)).float().cpu()
                           for i in bar(range(0, args.num, 64), desc="generate", unit="batch")])  # [N, C, H, W]
-    out = Path(args.out)
     if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
         save_grid(imgs, out, upscale=max(1, 64 // imgs.shape[-1]))
         print(f"wrote a grid of {args.num} images to {out}")

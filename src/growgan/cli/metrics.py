@@ -76,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from growgan.metrics.api import MetricContext, compute
+    from growgan.utils.device import check_device
 
+    if args.device:
+        check_device(args.device, "--device")
     ctx = MetricContext(
         num_images=args.num, seed=args.seed, batch_size=args.batch_size,
         device=torch.device(args.device) if args.device else None,
@@ -158,7 +161,10 @@ def _append(run_dir: Path, results, extra: dict) -> None:
 
 def _train_classifier(args) -> int:
     from growgan.metrics.classifier import train_classifier
+    from growgan.utils.device import check_device
 
+    if args.device:
+        check_device(args.device, "--device")
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                      device=args.device or "cpu", log=print)
     return 0

@@ -48,15 +48,18 @@ def _read_saved(run_dir: Path) -> tuple[TrainConfig, dict]:
     """A search folder's config and run info. Folders written before run.json existed kept the
     archive as growth.search_data inside the config: it is moved out here."""
     from growgan.training.config import TrainConfig
+    from growgan.training.rundir import read_run_info
 
     path = run_dir / SEARCH_CONFIG
     if not path.is_file():
         raise GrowganError(f"{path}: not found; --resume needs a folder written by growgan search")
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        info = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8")) if (run_dir / RUN_INFO).is_file() else {}
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GrowganError(f"{run_dir}: cannot read the search's saved files ({exc}); start a new search") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise GrowganError(f"{path}: damaged, not valid JSON ({str(exc)[:80]}); restore it or start a new search") from None
+    if not isinstance(saved, dict):
+        raise GrowganError(f"{path}: damaged, not a JSON object; restore it or start a new search")
+    info = read_run_info(run_dir)
     if isinstance(saved, dict) and isinstance(saved.get("growth"), dict) and "search_data" in saved["growth"]:
         info.setdefault("data", saved["growth"].pop("search_data"))
     return TrainConfig.from_dict(saved, source=str(path)), info
@@ -104,12 +107,17 @@ def run_search(args) -> int:
     from growgan.growth.search import Search
     from growgan.training import distributed as dist_utils
     from growgan.training.loop import resolve_network
-    from growgan.utils.io import atomic_write_json
+    from growgan.training.rundir import check_out_dir, locked
+    from growgan.utils.io import atomic_write_json, check_writable_dir
 
     dist = dist_utils.init_from_env("cpu")
     config, info = _resolve_config(args)
     archive = _archive_path(args, info)
     config = config.copy(network=resolve_network(config.network, open_archive(archive)))
+    if dist.is_main and args.resume:
+        check_writable_dir(args.resume, "search folder")
+    elif dist.is_main:
+        check_out_dir(args.out)
     run_dir = _run_dir(args, config, dist)
     if args.resume and (run_dir / "final.json").is_file():
         final = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
@@ -117,22 +125,23 @@ def run_search(args) -> int:
               f"{final.get('images_seen', 0) / 1000:g} kimg; scores in final.json)")
         return 0
     log = (lambda s: None) if args.quiet else _echo
-    if dist.is_main:
-        atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
-        atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
-        log(f"search in {run_dir} ({dist.world_size} process(es))")
-    search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
-    best = search.run()
-    if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
-    if dist.is_main:
-        log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
-        scores = search.train_final(best, verbose=not args.quiet)
-        if scores is None:
-            raise KeyboardInterrupt
-        log("final " + " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
-        log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
+    with locked(run_dir if dist.is_main else None):  # one writer per search folder
+        if dist.is_main:
+            atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
+            atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
+            log(f"search in {run_dir} ({dist.world_size} process(es))")
+        search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
+        best = search.run()
+        if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+        if dist.is_main:
+            log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
+            scores = search.train_final(best, verbose=not args.quiet)
+            if scores is None:
+                raise KeyboardInterrupt
+            log("final " + " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
+            log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
     return 0
 
 

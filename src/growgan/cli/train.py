@@ -64,7 +64,9 @@ def cmd_train(args) -> int:
     from growgan.data import open_archive
     from growgan.training import distributed as dist_utils
     from growgan.training.loop import resolve_network
+    from growgan.training.rundir import check_out_dir, locked
     from growgan.training.zoo_config import zoo_archive
+    from growgan.utils.device import check_device
 
     if args.show_keys:
         return _show_keys(args)
@@ -82,12 +84,15 @@ def cmd_train(args) -> int:
         return 0
     if not args.data:
         raise GrowganError("give --data ARCHIVE (a folder from `growgan dataset prepare`) or --data builtin")
+    check_device(config.device)  # before anything is created
+    check_out_dir(args.out)
     info = dist_utils.init_from_env(_device_kind(config.device))
     data = _resolve_data(args.data) if info.is_main else None
     data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
     run_dir = _new_run(args, config, data) if info.is_main else None
     run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
-    return _train(config, data, Path(run_dir), args, state=None, resume=None)
+    with locked(Path(run_dir) if info.is_main else None):
+        return _train(config, data, Path(run_dir), args, state=None, resume=None)
 
 
 def _show_keys(args) -> int:
@@ -146,7 +151,9 @@ def _resume(args) -> int:
     from growgan.training.config import TrainConfig
     from growgan.training.loop import default_device
     from growgan.training.resolve import resolve_config
-    from growgan.training.rundir import truncate_jsonl
+    from growgan.training.rundir import locked, read_run_info, truncate_jsonl
+    from growgan.utils.device import check_device
+    from growgan.utils.io import check_writable_dir
     from growgan.utils.units import kimg_to_images
 
     run_dir = Path(args.resume)
@@ -163,18 +170,19 @@ def _resume(args) -> int:
         print(f"{run_dir}: nothing to do: the run has seen {done / 1000:g} kimg, which reaches "
               f"--kimg {config.kimg:g}; give a larger --kimg to train on")
         return 0
-    run_info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    data_arg = args.data or run_info.get("data")
-    if not data_arg:
-        raise GrowganError(f"{run_dir}: run.json does not name the archive; give --data ARCHIVE")
+    check_device(config.device)
+    data_arg = args.data or read_run_info(run_dir, need_data=True).get("data")
     info = dist_utils.init_from_env(_device_kind(config.device))
+    if info.is_main:
+        check_writable_dir(run_dir, "run folder")
     data = _resolve_data(data_arg)
     device = default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)
-    if info.is_main:
-        for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
-            truncate_jsonl(run_dir / name, state.images_seen)
-    return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
+    with locked(run_dir if info.is_main else None):  # before anything in the folder changes
+        if info.is_main:
+            for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
+                truncate_jsonl(run_dir / name, state.images_seen)
+        return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
 
 
 def _device_kind(device: str) -> str:

@@ -38,6 +38,12 @@ def builtin_archive(cache_dir: str | os.PathLike | None = None, resolution: int 
         except GrowganError:
             pass  # damaged: rebuild it below
     opts = PrepareOptions(resolution=(resolution, resolution), overwrite=out.exists())
+    from growgan.utils.io import check_writable_dir
+
+    try:
+        check_writable_dir(out.parent, "growgan cache")
+    except GrowganError as exc:
+        raise GrowganError(f"{out}: cannot write the built-in archive; set GROWGAN_CACHE to a writable folder ({exc})") from None
     try:
         prepare("builtin", out, opts)
     except (GrowganError, OSError) as exc:

@@ -9,17 +9,21 @@ pixel format training reads, so the loader does no decoding. An archive is a fol
 
 The writer builds the folder under a temporary name beside the target, fsyncs it, writes
 ``meta.json`` last and renames the folder into place, so a crash or Ctrl-C never leaves a
-folder that reads as a valid archive. `open_archive` checks everything it can cheaply.
+folder that reads as a valid archive; ``--overwrite`` swaps old and new in one atomic step
+(`publish`), so the path always holds one of them. Files and folders get the user's umask.
+`open_archive` checks everything it can cheaply.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import shutil
 import struct
-import tempfile
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +32,12 @@ import numpy as np
 
 from growgan.data._text import brief
 from growgan.errors import GrowganError
+from growgan.utils.io import OLD_MARK as _OLD_MARK
+from growgan.utils.io import TMP_MARK as _TMP_MARK
+from growgan.utils.io import check_writable_dir, is_write_error, make_tmp_dir, remove_stale_temporaries, tmp_name, write_error
 
 FORMAT_NAME = "growgan-archive"
 FORMAT_VERSION = 1
-_TMP_MARK = ".tmp-"
 
 
 @dataclass
@@ -83,6 +89,8 @@ def _load_npy(path: Path, folder: Path) -> np.ndarray:
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:
+    if not folder.exists():
+        recover_archive(folder)
     if not folder.exists():
         raise GrowganError(f"{folder}: no such archive; create one with `growgan dataset prepare SOURCE --out {folder}`")
     if not folder.is_dir():
@@ -166,15 +174,24 @@ class ArchiveWriter:
         check_writable(self.out, overwrite)
         self.overwrite = overwrite
         self.chw = (int(channels), int(resolution[0]), int(resolution[1]))
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}{_TMP_MARK}", dir=self.out.parent))
-        self._file = open(self.tmp / "images.npy", "wb")
-        self._file.write(_npy_header((0, *self.chw)))  # rewritten with the final N in close()
+        self.published = False
+        self.tmp: Path | None = None
+        self._file = None
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(self.out.parent)  # what killed writers left here
+            self.tmp = make_tmp_dir(self.out)  # 0777 minus the umask, like any folder the user makes
+            self._file = open(self.tmp / "images.npy", "wb")
+            self._file.write(_npy_header((0, *self.chw)))  # rewritten with the final N in close()
+        except BaseException as exc:
+            self.abort()
+            if is_write_error(exc):
+                raise write_error(exc, self.out) from None
+            raise
         self._labels: list[np.ndarray] = []
         self._has_labels: bool | None = None
         self._hash = _new_hash(self.chw)
         self.count = 0
-        self.published = False
 
     def append(self, images: np.ndarray, labels: np.ndarray | None = None) -> None:
         """images: uint8 [n, C, H, W]; labels: int [n] or None (the same for every call)."""
@@ -186,7 +203,12 @@ class ArchiveWriter:
         if (labels is not None) != self._has_labels:
             raise ValueError("labels must be given for every batch or for none")
         data = images.tobytes()
-        self._file.write(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            if is_write_error(exc):
+                raise write_error(exc, self.out) from None
+            raise
         self._hash.update(data)
         if labels is not None:
             labels = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -196,7 +218,17 @@ class ArchiveWriter:
         self.count += len(images)
 
     def close(self, meta: dict[str, Any]) -> Path:
-        """Finish the files, write meta.json last and rename the folder into place."""
+        """Finish the files, write meta.json last and swap the folder into place (see `publish`).
+        A full disk or a read-only place raises a one-line GrowganError; the temporary folder
+        is removed when the writer is left (``with`` or `abort`)."""
+        try:
+            return self._close(meta)
+        except OSError as exc:
+            if is_write_error(exc):
+                raise write_error(exc, self.out) from None
+            raise
+
+    def _close(self, meta: dict[str, Any]) -> Path:
         self._file.close()
         if self.count == 0:
             raise GrowganError(f"{self.out}: no images to write; check the source and the options")
@@ -224,7 +256,7 @@ class ArchiveWriter:
                 raise ValueError(f"label {int(labels.max())} is out of range for {full['num_classes']} classes")
         _fsynced_write(self.tmp / "meta.json", (json.dumps(full, indent=2, sort_keys=True) + "\n").encode())
         _fsync_dir(self.tmp)
-        _publish(self.tmp, self.out, self.overwrite)
+        publish(self.tmp, self.out, self.overwrite)
         self.published = True
         return self.out
 
@@ -235,9 +267,13 @@ class ArchiveWriter:
             os.fsync(f.fileno())
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-        if not self.published:
+        """Close and remove the temporary folder unless the archive was published."""
+        if self._file is not None and not self._file.closed:
+            try:
+                self._file.close()
+            except OSError:
+                pass  # a full disk can fail the final flush; the folder goes anyway
+        if not self.published and self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self) -> "ArchiveWriter":
@@ -258,8 +294,14 @@ def _npy_header(shape: tuple[int, ...]) -> bytes:
 
 
 def check_writable(out: Path, overwrite: bool) -> None:
-    """Fail early (before any work) if `out` exists and may not be replaced."""
+    """Fail early (before any work) if `out` exists and may not be replaced, or if its folder
+    is not writable. A missing `out` whose old copy was left aside by an interrupted
+    publication is recovered first."""
+    out = Path(out)
+    if not out.exists():
+        recover_archive(out)
     if out.is_dir() and not any(out.iterdir()):
+        check_writable_dir(out.parent, "archive's parent folder")
         return  # an empty folder is simply replaced
     if out.exists() and not overwrite:
         raise GrowganError(f"{out}: already exists; choose another --out or pass --overwrite")
@@ -267,21 +309,132 @@ def check_writable(out: Path, overwrite: bool) -> None:
         raise GrowganError(f"{out}: is a file; --out must name a folder")
     if out.exists() and any(out.iterdir()) and not (out / "meta.json").is_file():
         raise GrowganError(f"{out}: is a non-empty folder that is not an archive; refusing to replace it")
+    check_writable_dir(out.parent, "archive's parent folder")
 
 
-def _publish(tmp: Path, out: Path, overwrite: bool) -> None:
+#: Tests set this to a function of the step name ("before-swap", "after-swap", "after-aside",
+#: "after-rename", "done") to raise or kill the process at that point of `publish`.
+FAULT_HOOK = None
+
+
+def _step(name: str) -> None:
+    if FAULT_HOOK is not None:
+        FAULT_HOOK(name)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE) (Linux >= 3.15, glibc >= 2.28).
+    False where the call or the filesystem does not support it (then nothing was changed)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def publish(tmp: Path, out: Path, overwrite: bool) -> None:
+    """Put the finished archive folder `tmp` at `out` so that `out` always holds either the
+    old or the new archive, whatever moment the process is killed at.
+
+    Where Linux's renameat2(RENAME_EXCHANGE) works, the two folders swap in one atomic step
+    and the old archive (now under the temporary name) is deleted afterwards; a kill before
+    that deletion leaves a stale temporary that the next writer removes. Elsewhere the old
+    archive is renamed aside to ``.<name>.old-<pid>-<hex>`` and the new one renamed in; a
+    kill between the two renames is repaired by `recover_archive` on the next access."""
+    tmp, out = Path(tmp), Path(out)
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()
-    if out.exists():
-        if not overwrite:
-            raise GrowganError(f"{out}: already exists; choose another --out or pass --overwrite")
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, old / "archive")  # the old archive stays whole until the new one is in place
+    if not out.exists():
+        _step("before-rename")
         os.rename(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
+        _step("after-rename")
+    elif not overwrite:
+        raise GrowganError(f"{out}: already exists; choose another --out or pass --overwrite")
     else:
-        os.rename(tmp, out)
+        _step("before-swap")
+        if _exchange(tmp, out):  # out: the new archive; tmp: the old one
+            _step("after-swap")
+            _fsync_dir(out.parent)
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            _publish_aside(tmp, out)
     _fsync_dir(out.parent)
+    _step("done")
+
+
+def _publish_aside(tmp: Path, out: Path) -> None:
+    for _ in range(3):  # another process may recover the aside copy between our renames
+        aside = out.parent / (tmp_name(out.name).replace(_TMP_MARK, _OLD_MARK, 1))
+        os.rename(out, aside)  # the old archive stays whole until the new one is in place
+        try:
+            _step("after-aside")
+            _fsync_dir(out.parent)
+            try:
+                os.rename(tmp, out)
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not out.exists():
+                    raise
+                continue  # `out` came back (recovered by a reader): move it aside again
+            _step("after-rename")
+            _fsync_dir(out.parent)
+            return
+        finally:
+            if out.exists():
+                shutil.rmtree(aside, ignore_errors=True)
+            elif aside.exists():  # an error between the renames: put the old archive back
+                os.rename(aside, out)
+    raise GrowganError(f"{out}: another process keeps replacing this archive; try again")
+
+
+def _aside_copies(out: Path) -> list[Path]:
+    """Old archives moved aside for `out` by an interrupted publication, newest first
+    (``.<name>.old-*`` folders; older versions kept them as ``.<name>.old-*/archive``)."""
+    found = []
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.startswith(f".{out.name}{_OLD_MARK}") or not entry.is_dir():
+            continue
+        for cand in (entry, entry / "archive"):
+            if (cand / "meta.json").is_file():
+                found.append(cand)
+                break
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def recover_archive(out: str | os.PathLike) -> bool:
+    """If `out` is missing but an interrupted publication left its old archive aside, move
+    that archive back to `out`. Returns True if it did."""
+    out = Path(out)
+    if out.exists():
+        return False
+    for cand in _aside_copies(out):
+        try:
+            _read_meta(cand)
+            os.rename(cand, out)
+        except (GrowganError, OSError):
+            continue
+        _fsync_dir(out.parent)
+        if cand.parent != out.parent:  # the legacy ".old-*/archive" layout: drop the empty shell
+            shutil.rmtree(cand.parent, ignore_errors=True)
+        return True
+    return False
 
 
 def _fsynced_write(path: Path, data: bytes) -> None:

@@ -147,10 +147,21 @@ class Search:
         return self.run_dir / "candidates" / cid
 
     def _load_result(self, cid: str) -> Candidate | None:
+        """The finished candidate `cid`, or None when it must be (re)trained: no result.json,
+        or one that is truncated or edited beyond use, or no checkpoint beside it."""
         path = self._cand_dir(cid) / "result.json"
         if not path.is_file():
             return None
-        return Candidate(**json.loads(path.read_text(encoding="utf-8")))
+        try:
+            cand = Candidate(**json.loads(path.read_text(encoding="utf-8")))
+            ok = (cand.id == cid and isinstance(cand.spec, dict) and isinstance(cand.history, list)
+                  and isinstance(cand.images_seen, int) and (self._cand_dir(cid) / "checkpoint.pt").is_file())
+        except (ValueError, TypeError, UnicodeDecodeError, OSError):
+            ok = False
+        if not ok:
+            self.log(f"{path}: damaged or incomplete; training candidate {cid} again")
+            return None
+        return cand
 
     def _rows(self) -> list[dict]:
         path = self.run_dir / "search.jsonl"

@@ -23,10 +23,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from growgan.errors import GrowganError
 from growgan.data import resolve_archive
 from growgan.data.archive import open_archive
-from growgan.utils.io import atomic_torch_save
+from growgan.errors import GrowganError
+from growgan.utils.io import atomic_torch_save, check_out_file
 
 FORMAT = "growgan-fid-classifier"
 # Below this held-out accuracy train_classifier warns: the features barely separate the classes,
@@ -88,13 +88,31 @@ def load_classifier(path: str | os.PathLike | None, device=None) -> FeatureClass
         raise GrowganError(f"{path}: not a readable fid-classifier ({type(exc).__name__}); train it again") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise GrowganError(f"{path}: not a growgan fid-classifier file; train one with `growgan metrics train-classifier`")
-    spec = dict(blob["spec"])
-    spec["resolution"] = tuple(spec["resolution"])
-    model = FeatureClassifier(ClassifierSpec(**spec))
-    model.load_state_dict(blob["state_dict"])
+    try:
+        spec = _check_spec(blob.get("spec"))
+        model = FeatureClassifier(spec)
+        model.load_state_dict(blob["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise GrowganError(f"{path}: damaged fid-classifier file ({first}); train it again with "
+                           "`growgan metrics train-classifier`") from None
     with open(path, "rb") as f:
         model.weights_id = hashlib.sha256(f.read()).hexdigest()[:16]
     return model.to(device or "cpu").eval().requires_grad_(False)
+
+
+def _check_spec(d) -> ClassifierSpec:
+    """A ClassifierSpec from a file's dict, every field checked (TypeError/ValueError else)."""
+    if not isinstance(d, dict) or set(d) - {"channels", "resolution", "num_classes", "width"}:
+        raise ValueError(f"spec {d!r} is not {{channels, resolution, num_classes, width}}")
+    res = d.get("resolution")
+    if not (isinstance(res, (list, tuple)) and len(res) == 2 and all(type(r) is int and r >= 1 for r in res)):
+        raise ValueError(f"spec resolution {res!r} is not [H, W] of positive ints")
+    for key, lo in (("channels", 1), ("num_classes", 2), ("width", 1)):
+        v = d.get(key, 16 if key == "width" else None)
+        if type(v) is not int or v < lo or (key == "channels" and v not in (1, 3)):
+            raise ValueError(f"spec {key} {v!r} is not a valid int")
+    return ClassifierSpec(d["channels"], (res[0], res[1]), d["num_classes"], d.get("width", 16))
 
 
 def _accuracy(model: FeatureClassifier, images: np.ndarray, labels: np.ndarray, device, batch: int = 500) -> float:
@@ -118,7 +136,11 @@ def train_classifier(
 
     Logs a warning when the held-out accuracy is below `warn_below` (the file is still written:
     the values it gives are consistent, only less telling). Raises GrowganError for an
-    unlabelled archive."""
+    unlabelled archive, bad --epochs/--batch-size or an unwritable `out`."""
+    for name, v in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if type(v) is not int or v < 1:
+            raise GrowganError(f"{name} {v}: must be a whole number >= 1")
+    check_out_file(out, "--out")  # before the training, not after it
     arc = open_archive(resolve_archive(archive))
     if arc.labels is None or arc.num_classes < 2:
         raise GrowganError(f"{archive}: the classifier needs a labelled archive with >= 2 classes; pack one with labels")

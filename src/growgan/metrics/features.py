@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import torch
 
+from growgan.errors import GrowganError
 from growgan.metrics.classifier import load_classifier
 from growgan.metrics.inception import default_cache_dir, load_inception
 from growgan.metrics.sources import ImageSource
@@ -67,6 +69,9 @@ def real_features(extractor: torch.nn.Module, source: ImageSource, ctx) -> dict[
             pass
     feats = extract(extractor, source, ctx.batch_size, ctx.device)
     if path is not None:
-        atomic_torch_save({k: v.to(torch.float32) for k, v in feats.items()}, path)
+        try:
+            atomic_torch_save({k: v.to(torch.float32) for k, v in feats.items()}, path)
+        except (GrowganError, OSError) as exc:  # a read-only or full cache costs speed next time, not this result
+            print(f"growgan: warning: statistics not cached ({exc}); the result is not affected", file=sys.stderr)
         feats = {k: v.to(torch.float32).to(torch.float64) for k, v in feats.items()}  # same values as a cache hit
     return feats

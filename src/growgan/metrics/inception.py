@@ -233,8 +233,15 @@ def _download(dest: Path) -> Path:
 
 
 def load_state(model: nn.Module, state: dict, source: str) -> None:
-    """Load a pytorch-fid state dict strictly (only BN's num_batches_tracked may be absent)."""
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    """Load a pytorch-fid state dict strictly (only BN's num_batches_tracked may be absent);
+    another network's weights (other names or shapes, not a state dict) raise GrowganError."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise GrowganError(f"{source}: not the FID Inception weights (not a state dict of tensors); use {WEIGHTS_NAME}")
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same names, other shapes
+        first = str(exc).strip().splitlines()[-1].strip()[:160]
+        raise GrowganError(f"{source}: not the FID Inception weights ({first}); use {WEIGHTS_NAME}") from None
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise GrowganError(

@@ -41,6 +41,14 @@ class MetricContext:
     classifier: str | None = None  # path of a trained fid-classifier (for *-classifier metrics)
     memo: dict = field(default_factory=dict)  # features shared by the metrics of one compute() call
 
+    def __post_init__(self) -> None:
+        for name, v, none_ok in (("--batch-size", self.batch_size, False), ("--num", self.num_images, True),
+                                 ("--pairs", self.ms_ssim_pairs, False)):
+            if v is None and none_ok:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise GrowganError(f"{name} {v}: must be a whole number >= 1")
+
 
 MetricFn = Callable[[ImageSource, ImageSource, MetricContext], MetricResult]
 # check(real, fake, ctx) raises GrowganError when the metric cannot run (missing weights or

@@ -93,8 +93,8 @@ def restore_state(ckpt: dict, config, device: torch.device | str, path: str | Pa
     """Rebuild the TrainState of a loaded checkpoint on `device`."""
     try:
         return state_from_dict(ckpt["state"], config, device)
-    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0][:200]
+    except Exception as exc:  # noqa: BLE001 - an edited spec can fail anywhere in the network's constructor
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise GrowganError(f"{path}: checkpoint does not fit its network spec ({first}); "
                            "it comes from another architecture or is damaged") from None
 
@@ -106,6 +106,34 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME_RE.match(p.name))]
     return [p for _, p in sorted(found)]
+
+
+def is_loadable(path: str | Path) -> bool:
+    """Whether `path` reads as a growgan checkpoint (memory-mapped: the tensors' bytes are
+    not read, so this costs little more than the pickle's index)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - truncated zip, foreign pickle, legacy format, ...
+        return False
+    return isinstance(ckpt, dict) and ckpt.get("format") == FORMAT and isinstance(ckpt.get("state"), dict)
+
+
+def prune_checkpoints(run_dir: str | Path, keep: int, written: str | Path | None = None) -> list[Path]:
+    """Delete all but the `keep` newest checkpoints of a run folder *that load*; returns the
+    deleted files. A damaged file (a copy cut short, a bad disk block) is not counted, so it
+    can never push a good older checkpoint out; files older than the kept ones go, damaged or
+    not. `written`: the checkpoint just saved (atomically), trusted without reading it back."""
+    keep = max(1, int(keep))
+    written = Path(written) if written is not None else None
+    kept, removed = 0, []
+    for p in reversed(list_checkpoints(run_dir)):
+        if kept < keep:
+            if p == written or is_loadable(p):
+                kept += 1
+            continue
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
 
 
 def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict]:
@@ -141,8 +169,8 @@ def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: 
     try:
         G = build_generator(state["spec"])
         G.load_state_dict(state["G_ema" if ema else "G"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0][:200]
+    except Exception as exc:  # noqa: BLE001 - an edited spec can fail anywhere in the network's constructor
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise GrowganError(f"{path}: generator does not fit its spec ({first}); the checkpoint is damaged") from None
     growth = GrowthState.from_dict(state.get("growth"))
     if growth.kind:  # a growable network: its fade-in weight as saved (see the network contract)

@@ -32,7 +32,7 @@ from growgan.training.amp import amp_dtype
 from growgan.training.checkpoint import (
     capture_rng,
     checkpoint_name,
-    list_checkpoints,
+    prune_checkpoints,
     restore_rng,
     save_checkpoint,
 )
@@ -41,6 +41,7 @@ from growgan.training.ema import ema_beta, standing_stats, update_ema
 from growgan.training.rundir import RunLogger
 from growgan.training.state import Growth, TrainState, build_state
 from growgan.training.step import StepRunner
+from growgan.utils.device import check_device
 from growgan.utils.image import make_grid, save_grid
 from growgan.utils.progress import enabled as progress_enabled
 from growgan.utils.units import kimg_to_images
@@ -117,6 +118,8 @@ class Trainer:
                  resume: dict | None = None, dist: "dist_utils.DistInfo | None" = None,
                  make_growth: GrowthFactory | None = None, evaluator: Evaluator | None = None):
         self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
+        if device is None:
+            check_device(config.device)
         self.archive = _open_data(data)
         self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
         self.device = torch.device(device) if device is not None else default_device(self.config.device, self.dist)
@@ -359,9 +362,7 @@ class Trainer:
         path = self.run_dir / "checkpoints" / checkpoint_name(self.state.images_seen)
         save_checkpoint(path, self.state, self.config, extra)
         self.last_checkpoint = path
-        keep = max(1, self.config.keep_checkpoints)
-        for old in list_checkpoints(self.run_dir)[:-keep]:
-            old.unlink(missing_ok=True)
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints, written=path)
         return path
 
     def evaluate_metrics(self) -> dict[str, float]:

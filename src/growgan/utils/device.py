@@ -1,0 +1,30 @@
+"""Checking a device name before any work: one line for a device this torch cannot use."""
+
+from __future__ import annotations
+
+import torch
+
+from growgan.errors import GrowganError
+
+
+def check_device(name: str, key: str = "device") -> None:
+    """Fail with one line, before anything is created, if `name` (auto, cpu, cuda, cuda:N,
+    mps) is not a device this torch can use. `key` names the option in the message."""
+    if name in ("auto", "cpu"):
+        return
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise GrowganError(f"{key}={name!r}: not a device; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise GrowganError(f"{key}={name}: {why} (torch {torch.__version__}); use {key}=cpu (or auto)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise GrowganError(f"{key}={name}: only {torch.cuda.device_count()} CUDA device(s) are visible; "
+                               f"use cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise GrowganError(f"{key}={name}: MPS is not available on this machine; use {key}=cpu (or auto)")
+    elif dev.type != "cpu":
+        raise GrowganError(f"{key}={name}: growgan trains on cpu, cuda or mps; use {key}=auto")
