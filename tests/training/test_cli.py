@@ -71,6 +71,15 @@ def test_resume_extends_a_finished_run(trained_run, tmp_path):
     assert ckpt["state"]["images_seen"] == 80 and ckpt["config"]["kimg"] == 0.08
 
 
+def test_the_thread_choice_is_logged(trained_run):
+    """Issue #18.1: the run's log says how many intra-op threads it used and why."""
+    import re
+
+    log = (trained_run / "log.txt").read_text()
+    m = re.search(r"threads: (\d+) \((.+)\)", log)
+    assert m is not None and int(m.group(1)) >= 1 and m.group(2), log
+
+
 def test_resume_with_nothing_to_do_says_so(trained_run, tmp_path, capsys):
     """Issue #18.7: resuming a run that already reached --kimg changes nothing and says so."""
     import shutil

@@ -52,3 +52,8 @@ def test_show_keys_without_preset_gives_the_defaults(capsys):
     assert main(["train", "--show-keys"]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line and not line.startswith("#")}
     assert "0.0002" in rows["lr_G"].split() and "growth.search.K" in rows  # every growth kind when none is chosen
+
+
+def test_every_preset_writes_tensorboard():
+    """Issue #18.5: growth must be visible in TensorBoard, so no preset turns it off (DGGAN's did)."""
+    assert all(get_preset(name).tensorboard for name in preset_names())
