@@ -176,3 +176,23 @@ def test_growth_is_visible_in_stats_log_and_tensorboard(blobs16, tmp_path):
     tb = {s.step: s.value for s in acc.Scalars("growth/resolution")}
     assert tb == {r["images_seen"]: r["growth/resolution"] for r in rows}
     assert [s.value for s in acc.Scalars("growth/alpha")] == pytest.approx([r["growth/alpha"] for r in rows])
+
+
+def test_progress_bar_shows_resolution_and_alpha(blobs16, tmp_path, monkeypatch):
+    """Issue #18.5: on a terminal the training bar carries res=HxW and the fade alpha."""
+    import io
+
+    from growgan.utils import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(progress, "_enabled", True)
+    trainer = Trainer(tiny_progan(grid_kimg=0.0, checkpoint_kimg=0.0), blobs16, verbose=True)
+    trainer.train_until(48)  # into the 8x8 fade
+    text = err.getvalue()
+    assert "res=4x4" in text and "alpha=1.00" in text
+    assert "res=8x8" in text  # the bar follows the growth
