@@ -107,7 +107,7 @@ def run_search(args) -> int:
     from growgan.growth.search import Search
     from growgan.training import distributed as dist_utils
     from growgan.training.loop import resolve_network
-    from growgan.training.rundir import check_out_dir, locked
+    from growgan.training.rundir import check_out_dir, discard_unstarted_run, locked
     from growgan.utils.io import atomic_write_json, check_writable_dir
 
     dist = dist_utils.init_from_env("cpu")
@@ -119,19 +119,25 @@ def run_search(args) -> int:
     elif dist.is_main:
         check_out_dir(args.out)
     run_dir = _run_dir(args, config, dist)
-    if args.resume and (run_dir / "final.json").is_file():
-        final = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
-        print(f"{run_dir}: nothing to do: the search and the final training are finished (best {final.get('candidate')}, "
-              f"{final.get('images_seen', 0) / 1000:g} kimg; scores in final.json)")
-        return 0
     log = (lambda s: None) if args.quiet else _echo
     with locked(run_dir if dist.is_main else None):  # one writer per search folder
+        if args.resume and (run_dir / "final.json").is_file():  # every rank sees the same folder
+            if dist.is_main:
+                final = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
+                print(f"{run_dir}: nothing to do: the search and the final training are finished (best "
+                      f"{final.get('candidate')}, {final.get('images_seen', 0) / 1000:g} kimg; scores in final.json)")
+            return 0
         if dist.is_main:
             atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
             atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
             log(f"search in {run_dir} ({dist.world_size} process(es))")
-        search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
-        best = search.run()
+        try:
+            search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
+            best = search.run()
+        except BaseException:
+            if not args.resume and dist.is_main and not any(run_dir.rglob("result.json")):
+                discard_unstarted_run(run_dir)  # no candidate finished: leave no folder behind
+            raise
         if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
             torch.distributed.barrier()
             torch.distributed.destroy_process_group()
