@@ -1,5 +1,6 @@
 """Issue #18.9: `growgan --help`, `--version` and every `COMMAND --help` import no heavy
-module (torch, numba, scipy, tensorboard); commands import them only when they run."""
+module (torch, numba, scipy, TensorBoard, matplotlib, imageio); commands import them only when
+they run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-HEAVY = ("torch", "numba", "scipy", "tensorboard")
+HEAVY = ("torch", "numba", "scipy", "tensorboard", "matplotlib", "imageio")
 
 
 def _imported(argv: list[str]) -> set[str]:
@@ -29,7 +30,9 @@ def _imported(argv: list[str]) -> set[str]:
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["train", "--help"], ["metrics", "--help"],
-                                  ["search", "--help"], ["dataset", "prepare", "--help"], ["generate", "--help"]])
+                                  ["search", "--help"], ["dataset", "prepare", "--help"], ["generate", "--help"],
+                                  ["export", "--help"], ["report", "--help"], ["interpolate", "--help"],
+                                  ["presets", "--help"]])
 def test_help_and_version_import_no_heavy_module(argv):
     heavy = sorted(set(HEAVY) & _imported(argv))
     assert not heavy, f"growgan {' '.join(argv)} imports {heavy}"
