@@ -38,15 +38,17 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+_HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 
 
 def readme_commands(text: str) -> list[tuple[int, str, str | None]]:
     """(line number, command, expected error or None) for every command of the ```bash
     blocks, in order. Blank and comment-only lines are dropped; backslash-continued lines
-    are joined into one command. A command followed by a comment line ``# growgan: error: ...``
+    are joined into one command, and so are a here-document's lines (`cat > f <<'EOF'` ...
+    `EOF`). A command followed by a comment line ``# growgan: error: ...``
     documents a refusal: it is expected to exit with status 2 and print that line."""
     cmds: list[tuple[int, str, str | None]] = []
-    in_block, pending, start = False, "", 0
+    in_block, pending, start, heredoc = False, "", 0, None
     for no, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if not in_block:
@@ -62,12 +64,22 @@ def readme_commands(text: str) -> list[tuple[int, str, str | None]]:
             no_, cmd, _ = cmds[-1]
             cmds[-1] = (no_, cmd, stripped[2:])
             continue
-        if not pending and (not stripped or stripped.startswith("#")):
+        if not pending and not heredoc and (not stripped or stripped.startswith("#")):
             continue
         if not pending:
             start = no
+        if heredoc:  # inside `cmd <<'TAG'` ... `TAG`: the lines are the command's input
+            pending += line + "\n"
+            if stripped == heredoc:
+                cmds.append((start, pending.rstrip("\n"), None))
+                pending, heredoc = "", None
+            continue
         if stripped.endswith("\\"):
             pending += stripped[:-1].rstrip() + " "
+            continue
+        m = _HEREDOC.search(stripped)
+        if m:
+            pending, heredoc = pending + stripped + "\n", m.group(1)
             continue
         cmds.append((start, pending + stripped, None))
         pending = ""
@@ -171,6 +183,7 @@ def main() -> int:
              f"OMP_NUM_THREADS={'unset' if args.threads is None else args.threads}; total {total:.0f} s", "",
              "| README line | command | wall s | status | load avg at start |", "|---|---|---|---|---|"]
     for no, cmd, dt, status, note in rows:
+        cmd = (cmd.splitlines()[0] + (" ... (here-document)" if "\n" in cmd else "")).replace("|", "\\|")
         lines.append(f"| {no} | `{cmd}` | {'' if dt is None else f'{dt:.1f}'} | {status} | {note.replace('load ', '')} |")
     report = "\n".join(lines) + "\n"
     print("\n" + report)

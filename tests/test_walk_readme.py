@@ -19,12 +19,15 @@ def test_commands_in_order_with_continuations_and_documented_errors():
     text = "\n".join([
         "intro", "```bash", "growgan a --x 1   # a comment", "", "# a comment line", "growgan b \\",
         "    --y 2 \\", "    --z 3", "```", "```python", "print('not a command')", "```", "```bash",
-        "growgan c --bad", "# growgan: error: c: bad; the fix", "```",
+        "growgan c --bad", "# growgan: error: c: bad; the fix", "cat > f.json <<'JSON'", "{\"a\": 1,", "",
+        " \"b\": 2}", "JSON", "growgan d --config f.json", "```",
     ])
     assert _walker().readme_commands(text) == [
         (3, "growgan a --x 1   # a comment", None),
         (6, "growgan b --y 2 --z 3", None),
         (14, "growgan c --bad", "growgan: error: c: bad; the fix"),
+        (16, "cat > f.json <<'JSON'\n{\"a\": 1,\n\n \"b\": 2}\nJSON", None),
+        (21, "growgan d --config f.json", None),
     ]
 
 
