@@ -37,6 +37,7 @@ __all__ = [
     "drift_penalty",
     "instance_noise",
     "clip_weights_",
+    "orthogonal_regularization",
 ]
 
 
@@ -151,3 +152,23 @@ def clip_weights_(D: nn.Module, c: float) -> None:
         raise ValueError(f"clip value must be positive, got {c}")
     for p in D.parameters():
         p.clamp_(-c, c)
+
+
+def orthogonal_regularization(net: nn.Module, beta: float = 1e-4) -> torch.Tensor:
+    """BigGAN's orthogonal regularisation (Brock et al. 2019, eq. 3, the off-diagonal variant):
+    ``beta * sum_W ||W W^T * (1 - I)||_F^2`` over every weight W with 2 or more dimensions
+    (reshaped to [out, in*k*k]: the filters' pairwise inner products), embeddings excluded.
+    With spectral norm the raw weight (`parametrizations.weight.original`) is the one
+    regularised. Returns a scalar tensor (0 for a network without such weights)."""
+    skip = {id(p) for m in net.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    terms = [_offdiag_sq(p) for p in net.parameters() if p.ndim >= 2 and p.requires_grad and id(p) not in skip]
+    if not terms:
+        return torch.zeros(())
+    return beta * torch.stack(terms).sum()
+
+
+def _offdiag_sq(w: torch.Tensor) -> torch.Tensor:
+    w = w.reshape(w.shape[0], -1)  # [out, in*k*k]
+    gram = w @ w.t()  # [out, out]
+    off = gram - torch.diag_embed(torch.diagonal(gram))
+    return (off**2).sum()

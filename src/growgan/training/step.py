@@ -122,6 +122,11 @@ class StepRunner:
                 with torch.no_grad():
                     real_logits = self.D_fwd(self._noisy(reals, noise_sigma), c).float()
         loss = losses.g_loss(cfg.loss, fake_logits, real_logits)
+        stats = {"loss/G": loss.detach()}
+        if cfg.ortho_reg > 0:  # BigGAN: off-diagonal orthogonal regularisation of G
+            ortho = losses.orthogonal_regularization(st.G, cfg.ortho_reg)
+            stats["loss/ortho"] = ortho.detach()
+            loss = loss + ortho
         self._backward_step(st, loss, st.opt_G, st.G)
         st.D.requires_grad_(True)
-        return {"loss/G": loss.detach()}
+        return stats
