@@ -222,6 +222,42 @@ def test_every_conditional_family_honours_the_contract_with_c_dim(family):
         assert torch.equal(G2(z, c), G(z, c)) and torch.equal(D2(img, c), D(img, c))
 
 
+COND_OPTIONS = [(f, opt) for f in CONDITIONAL_FAMILIES for opt in ("projection", "concat", "acgan")]
+
+
+@pytest.mark.parametrize("family,conditioning", COND_OPTIONS, ids=[f"{f}-{o}" for f, o in COND_OPTIONS])
+def test_every_conditional_family_takes_every_d_conditioning(family, conditioning):
+    """Projection, cGAN label planes and the AC-GAN head are options of every conditional D:
+    shapes, JSON round trip, label effect (projection/concat) or class logits (acgan)."""
+    spec = _conditional_example(family)
+    spec["D"]["conditioning"] = conditioning
+    if family in ("dcgan", "resnet"):
+        spec["G"]["label_input"] = "onehot" if conditioning == "concat" else "embed"
+    torch.manual_seed(0)
+    G, D = build_networks(json.loads(json.dumps(spec)))
+    z, c = torch.randn(4, G.z_dim), torch.tensor([0, 1, 2, 0])
+    x = torch.rand(1, G.img_channels, *G.img_resolution).repeat(4, 1, 1, 1) * 2 - 1  # one image, 4 labels
+    logits = D(x, c).detach()
+    assert logits.shape == (4,)
+    if conditioning == "acgan":
+        assert D.class_logits.shape == (4, 3)
+        assert torch.allclose(logits, logits[0].expand(4))  # AC-GAN's D does not see the label
+        assert torch.allclose(D(x).detach(), logits)
+    else:
+        assert abs(float(logits[0] - logits[1])) > 1e-6 and torch.isclose(logits[0], logits[3])
+        with pytest.raises(ValueError, match="conditional"):
+            D(x)
+    D(G(z, c), c).sum().backward()
+    for name, p in list(G.named_parameters()) + list(D.named_parameters()):
+        assert p.grad is not None, name
+    G.eval(), D.eval()
+    G2, D2 = build_networks(json.loads(json.dumps(network_spec(G, D))))
+    G2.load_state_dict(G.state_dict()), D2.load_state_dict(D.state_dict())
+    G2.eval(), D2.eval()
+    with torch.no_grad():
+        assert torch.equal(G2(z, c), G(z, c)) and torch.equal(D2(x, c), D(x, c))
+
+
 @pytest.mark.parametrize("family", CONDITIONAL_FAMILIES)
 def test_changing_only_the_label_changes_the_output(family):
     spec = _conditional_example(family)

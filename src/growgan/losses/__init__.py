@@ -38,6 +38,8 @@ __all__ = [
     "instance_noise",
     "clip_weights_",
     "orthogonal_regularization",
+    "acgan_loss",
+    "take_class_logits",
 ]
 
 
@@ -172,3 +174,21 @@ def _offdiag_sq(w: torch.Tensor) -> torch.Tensor:
     gram = w @ w.t()  # [out, out]
     off = gram - torch.diag_embed(torch.diagonal(gram))
     return (off**2).sum()
+
+
+def take_class_logits(D: nn.Module) -> torch.Tensor | None:
+    """The class logits [N, c_dim] an AC-GAN discriminator (`conditioning="acgan"`, see
+    `networks.common.add_conditioning`) kept from its last forward, cleared from D (so no
+    graph stays referenced); None for any other D."""
+    D = getattr(D, "module", D)  # DDP
+    out = getattr(D, "class_logits", None)
+    if out is not None:
+        D.class_logits = None
+    return out
+
+
+def acgan_loss(class_logits: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """AC-GAN's auxiliary classification loss (Odena et al. 2017, L_C): the mean cross-entropy
+    of D's class logits [N, c_dim] against the labels c int64 [N] (real images' labels, or the
+    labels fakes were generated with). Scalar tensor."""
+    return F.cross_entropy(class_logits.float(), c)

@@ -36,11 +36,14 @@ class BigGANGenerator(ResGenerator):
 class BigGANDiscriminator(ResDiscriminator):
     def __init__(self, z_dim: int = 128, c_dim: int = 0, img_channels: int = 3,
                  img_resolution: int | Sequence[int] = 32, channels: int = 64, fmap_max: int = 1024,
-                 attn_res: Sequence[int] = (16,), spectral_norm: bool = True, init: str = "ortho"):
+                 attn_res: Sequence[int] = (16,), spectral_norm: bool = True, init: str = "ortho",
+                 conditioning: str = "projection"):
         super().__init__()
         self._build("biggan", z_dim, c_dim, img_channels, img_resolution, channels, fmap_max, attn_res=attn_res,
-                    spectral_norm=spectral_norm, init=init, sizes=dict(channels=channels, fmap_max=fmap_max),
-                    options=dict(attn_res=list(attn_res), spectral_norm=spectral_norm, init=init))
+                    spectral_norm=spectral_norm, init=init, conditioning=conditioning,
+                    sizes=dict(channels=channels, fmap_max=fmap_max),
+                    options=dict(attn_res=list(attn_res), spectral_norm=spectral_norm, init=init,
+                                 conditioning=conditioning))
 
 
 def _example() -> dict:

@@ -6,8 +6,8 @@
 - `SelfAttention`: the SA-GAN block (Zhang et al. 2019): 1x1 theta/phi/g projections (C/8,
   C/8, C/2 channels), phi and g max-pooled by 2, softmax attention over positions, a 1x1
   output conv and a learned gate gamma initialised to 0.
-- `ProjectionHead`: D's output for any family with pooled features phi(x) [N, F]:
-  ``psi(phi) + <embed(c), phi>`` (Miyato & Koyama 2018); unconditional when c_dim = 0.
+- D's conditioning (projection by default, cGAN "concat" or "acgan") is the one every D
+  family uses: `networks.common.add_conditioning`.
 - `GBlock` (BigGAN's G residual block with CBN) and `orthogonal_init_`.
 - `ResGenerator` / `ResDiscriminator`: the generic residual pair that sagan and biggan
   configure (widths, attention resolutions, shared embedding, hierarchical latent).
@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from growgan.errors import GrowganError
-from growgan.networks.common import check_labels, square_net_head
+from growgan.networks.common import (D_CONDITIONINGS, add_conditioning, check_choice, check_labels, conditioned_input,
+                                     conditioned_logits, input_channels, square_net_head)
 from growgan.networks.registry import Network
 from growgan.networks.resnet import ResDownBlock
 
@@ -71,23 +72,6 @@ class SelfAttention(nn.Module):
         beta = torch.softmax(torch.bmm(theta.transpose(1, 2), phi), dim=-1)  # [N, HW, HW/4]
         o = torch.bmm(g, beta.transpose(1, 2)).reshape(n, -1, h, w)  # [N, C/2, H, W]
         return x + self.gamma * self.o(o)
-
-
-class ProjectionHead(nn.Module):
-    """phi [N, F], c int64 [N] -> logits [N] = linear(phi) + <embed(c), phi> (the inner
-    product only when c_dim > 0)."""
-
-    def __init__(self, feat_dim: int, c_dim: int):
-        super().__init__()
-        self.c_dim = c_dim
-        self.linear = nn.Linear(feat_dim, 1)
-        self.embed = nn.Embedding(c_dim, feat_dim) if c_dim > 0 else None
-
-    def forward(self, phi: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        logits = self.linear(phi).flatten()  # [N]
-        if self.embed is not None:
-            logits = logits + (self.embed(check_labels(c, self.c_dim, phi.shape[0])) * phi).sum(dim=1)
-        return logits
 
 
 class GBlock(nn.Module):
@@ -193,34 +177,38 @@ class ResGenerator(Network):
 class ResDiscriminator(Network):
     """images [N, img_channels, res, res], c int64 [N] -> logits [N]. Residual down blocks
     (`channels` at full resolution, doubled per block, capped at `fmap_max`), self-attention
-    after the blocks whose output resolution is in `attn_res`, ReLU, global sum pooling and a
-    `ProjectionHead` (projection of the class embedding when conditional)."""
+    after the blocks whose output resolution is in `attn_res`, ReLU, global sum pooling, a
+    linear logit and the conditional tail of `conditioning` (projection by default)."""
 
     def _build(self, family: str, z_dim: int, c_dim: int, img_channels: int, img_resolution, channels: int,
-               fmap_max: int, attn_res: Sequence[int], spectral_norm: bool, init: str,
+               fmap_max: int, attn_res: Sequence[int], spectral_norm: bool, init: str, conditioning: str,
                sizes: dict, options: dict) -> None:
         res = square_net_head(self, family, COND_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
                               sizes=sizes, options=options)
+        check_choice(family, "conditioning", conditioning, D_CONDITIONINGS)
+        self.conditioning = conditioning
         self.attn_res = _check_attn(family, attn_res, res // 2)  # after a block: res/2 at most
         n = int(math.log2(res)) - 2
-        widths = [img_channels] + [min(channels * 2**i, fmap_max) for i in range(n)]
+        widths = [input_channels(self, img_channels)] + [min(channels * 2**i, fmap_max) for i in range(n)]
         blocks = [ResDownBlock(a, b, first=(i == 0)) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
         blocks.append(ResDownBlock(widths[-1], widths[-1], down=False))
         self.blocks = nn.ModuleList(blocks)
         # attention after the block whose output has side r (r = res/2, res/4, ...); r = res is the input
         self.attn = nn.ModuleDict({str(res // 2 ** (i + 1)): SelfAttention(w)
                                    for i, w in enumerate(widths[1:]) if res // 2 ** (i + 1) in self.attn_res})
-        self.head = ProjectionHead(widths[-1], c_dim)
+        self.fc = nn.Linear(widths[-1], 1)
+        add_conditioning(self, widths[-1], conditioning)
         init_weights_(self, init)
         if spectral_norm:
             _spectral_norm_(self)
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        h = img
+        h = conditioned_input(self, img, c)
         for block in self.blocks:
             h = block(h)
             if block.down:
                 key = str(h.shape[-1])
                 if key in self.attn:
                     h = self.attn[key](h)
-        return self.head(F.relu(h).sum(dim=(2, 3)), c)  # [N, C] -> [N]
+        phi = F.relu(h).sum(dim=(2, 3))  # [N, C]
+        return conditioned_logits(self, self.fc(phi).flatten(), phi, c)  # [N]

@@ -92,3 +92,26 @@ def sagan_imagenet_128() -> TrainConfig:
         network=sagan_network(64, 1024, z_dim=128, embed_dim=128, attn_res=(32,)), loss="hinge", **_SAGAN_OPT,
         batch_size=256, ema_kimg=10.0, kimg=250000, log_kimg=10.0, grid_kimg=500.0, checkpoint_kimg=1000.0,
     )
+
+
+def _dcgan_conditional(label_input: str, conditioning: str) -> dict:
+    common = {"z_dim": 100, **_data({})}
+    return {"family": "dcgan", "G": {**common, "g_channels": 32, "label_input": label_input},
+            "D": {**common, "d_channels": 32, "conditioning": conditioning}}
+
+
+_DCGAN_OPT = dict(loss="nonsaturating", lr_G=2e-4, lr_D=2e-4, betas_G=(0.5, 0.999), betas_D=(0.5, 0.999))
+
+
+@register_preset("cgan-mnist-32")
+def cgan_mnist_32() -> TrainConfig:
+    """cGAN (Mirza & Osindero 2014) on DCGAN's nets (as dcgan-32): the one-hot label is
+    concatenated to z in G and enters D as c_dim constant input planes."""
+    return _cpu_run(_dcgan_conditional("onehot", "concat"), **_DCGAN_OPT)
+
+
+@register_preset("acgan-mnist-32")
+def acgan_mnist_32() -> TrainConfig:
+    """AC-GAN (Odena et al. 2017) on DCGAN's nets: G takes a label embedding concatenated to
+    z, D an auxiliary classifier head; classification loss weight 1 on reals and fakes."""
+    return _cpu_run(_dcgan_conditional("embed", "acgan"), acgan_weight=1.0, **_DCGAN_OPT)
