@@ -10,7 +10,10 @@ Training (presets, `training.step`): hinge loss, lr_G 1e-4 / lr_D 4e-4, betas (0
 2 D steps per G step, orthogonal regularisation of G (`ortho_reg`, beta 1e-4, the
 off-diagonal variant: `losses.orthogonal_regularization`), the truncation trick at
 generation time (`growgan generate --trunc t`, `utils.latent.truncated_normal`).
-BigGAN-deep is not implemented.
+`deep=True` is BigGAN-deep (appendix B): all of z concatenated with the shared embedding
+feeds the linear and every CBN (no hierarchical split), two bottleneck residual blocks per
+resolution in G and D (1x1 convs around two 3x3 convs, channel-dropping / concatenating
+skips), and an input 3x3 conv in D.
 """
 
 from __future__ import annotations
@@ -25,25 +28,25 @@ class BigGANGenerator(ResGenerator):
     def __init__(self, z_dim: int = 128, c_dim: int = 0, img_channels: int = 3,
                  img_resolution: int | Sequence[int] = 32, channels: int = 64, fmap_max: int = 1024,
                  shared_dim: int = 128, attn_res: Sequence[int] = (16,), spectral_norm: bool = True,
-                 init: str = "ortho"):
+                 init: str = "ortho", deep: bool = False):
         super().__init__()
         self._build("biggan", z_dim, c_dim, img_channels, img_resolution, channels, fmap_max,
                     shared_dim=shared_dim, hierarchical=True, attn_res=attn_res, spectral_norm=spectral_norm,
                     init=init, sizes=dict(channels=channels, fmap_max=fmap_max, shared_dim=shared_dim),
-                    options=dict(attn_res=list(attn_res), spectral_norm=spectral_norm, init=init))
+                    options=dict(attn_res=list(attn_res), spectral_norm=spectral_norm, init=init, deep=deep), deep=deep)
 
 
 class BigGANDiscriminator(ResDiscriminator):
     def __init__(self, z_dim: int = 128, c_dim: int = 0, img_channels: int = 3,
                  img_resolution: int | Sequence[int] = 32, channels: int = 64, fmap_max: int = 1024,
                  attn_res: Sequence[int] = (16,), spectral_norm: bool = True, init: str = "ortho",
-                 conditioning: str = "projection"):
+                 conditioning: str = "projection", deep: bool = False):
         super().__init__()
         self._build("biggan", z_dim, c_dim, img_channels, img_resolution, channels, fmap_max, attn_res=attn_res,
                     spectral_norm=spectral_norm, init=init, conditioning=conditioning,
                     sizes=dict(channels=channels, fmap_max=fmap_max),
                     options=dict(attn_res=list(attn_res), spectral_norm=spectral_norm, init=init,
-                                 conditioning=conditioning))
+                                 conditioning=conditioning, deep=deep), deep=deep)
 
 
 def _example() -> dict:

@@ -8,7 +8,8 @@
   output conv and a learned gate gamma initialised to 0.
 - D's conditioning (projection by default, cGAN "concat" or "acgan") is the one every D
   family uses: `networks.common.add_conditioning`.
-- `GBlock` (BigGAN's G residual block with CBN) and `orthogonal_init_`.
+- `GBlock` (BigGAN's G residual block with CBN), `DeepGBlock` / `DeepDBlock` (BigGAN-deep's
+  bottleneck blocks) and `init_weights_` (orthogonal init).
 - `ResGenerator` / `ResDiscriminator`: the generic residual pair that sagan and biggan
   configure (widths, attention resolutions, shared embedding, hierarchical latent).
 """
@@ -90,6 +91,53 @@ class GBlock(nn.Module):
         return h + F.interpolate(self.skip(x), scale_factor=2, mode="nearest")  # 1x1 conv commutes with nearest up
 
 
+class DeepGBlock(nn.Module):
+    """BigGAN-deep's G block (Brock et al. 2019, appendix B): a bottleneck (1x1 conv to cin/4
+    channels, two 3x3 convs, 1x1 conv to cout), CBN-ReLU before each conv, optional 2x
+    upsampling before the first 3x3 conv; the skip keeps the first cout channels (no conv)
+    and is upsampled alike. [N, cin, H, W], y -> [N, cout, H or 2H, W or 2W]; cout <= cin."""
+
+    def __init__(self, cin: int, cout: int, cond_dim: int, up: bool):
+        super().__init__()
+        hidden = max(1, cin // 4)
+        self.up, self.cout = up, cout
+        self.bn1, self.conv1 = ConditionalBatchNorm2d(cin, cond_dim), nn.Conv2d(cin, hidden, 1)
+        self.bn2, self.conv2 = ConditionalBatchNorm2d(hidden, cond_dim), nn.Conv2d(hidden, hidden, 3, padding=1)
+        self.bn3, self.conv3 = ConditionalBatchNorm2d(hidden, cond_dim), nn.Conv2d(hidden, hidden, 3, padding=1)
+        self.bn4, self.conv4 = ConditionalBatchNorm2d(hidden, cond_dim), nn.Conv2d(hidden, cout, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        h = F.relu(self.bn2(self.conv1(F.relu(self.bn1(x, y))), y))
+        x = x[:, : self.cout]  # the skip drops channels
+        if self.up:
+            h, x = F.interpolate(h, scale_factor=2, mode="nearest"), F.interpolate(x, scale_factor=2, mode="nearest")
+        h = self.conv3(F.relu(self.bn3(self.conv2(h), y)))
+        return self.conv4(F.relu(self.bn4(h, y))) + x
+
+
+class DeepDBlock(nn.Module):
+    """BigGAN-deep's D block: ReLU-1x1 conv (to cout/4), ReLU-3x3, ReLU-3x3, ReLU, optional 2x2
+    average pooling, 1x1 conv to cout; the skip is pooled alike and, when cout > cin, extended
+    by a 1x1 conv giving the cout - cin extra channels (concatenated). cout >= cin."""
+
+    def __init__(self, cin: int, cout: int, down: bool):
+        super().__init__()
+        hidden = max(1, cout // 4)
+        self.down = down
+        self.conv1, self.conv2 = nn.Conv2d(cin, hidden, 1), nn.Conv2d(hidden, hidden, 3, padding=1)
+        self.conv3, self.conv4 = nn.Conv2d(hidden, hidden, 3, padding=1), nn.Conv2d(hidden, cout, 1)
+        self.skip = nn.Conv2d(cin, cout - cin, 1) if cout > cin else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv3(F.relu(self.conv2(F.relu(self.conv1(F.relu(x))))))
+        h = F.relu(h)
+        if self.down:
+            h, x = F.avg_pool2d(h, 2), F.avg_pool2d(x, 2)
+        if self.skip is not None:
+            x = torch.cat([x, self.skip(x)], dim=1)
+        return self.conv4(h) + x
+
+
 def init_weights_(net: nn.Module, init: str) -> None:
     """Initialise every conv/linear/embedding weight: "ortho" (orthogonal, BigGAN), "xavier"
     or "N02" (N(0, 0.02)); biases to zero."""
@@ -132,11 +180,13 @@ class ResGenerator(Network):
 
     def _build(self, family: str, z_dim: int, c_dim: int, img_channels: int, img_resolution, channels: int,
                fmap_max: int, shared_dim: int, hierarchical: bool, attn_res: Sequence[int], spectral_norm: bool,
-               init: str, sizes: dict, options: dict) -> None:
+               init: str, sizes: dict, options: dict, deep: bool = False) -> None:
         res = square_net_head(self, family, COND_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
                               sizes=sizes, options=options)
         n = int(math.log2(res)) - 2
         self.attn_res = _check_attn(family, attn_res, res)
+        self.deep = deep
+        hierarchical = hierarchical and not deep  # BigGAN-deep feeds all of z to every block
         self.hierarchical = hierarchical
         if hierarchical and z_dim % (n + 1):
             raise GrowganError(f"{family} network spec: z_dim={z_dim} must split into {n + 1} equal chunks "
@@ -145,9 +195,16 @@ class ResGenerator(Network):
         self.z_chunk = chunk
         widths = [min(channels * 2 ** (n - i), fmap_max) for i in range(n + 1)]
         self.shared = nn.Embedding(c_dim, shared_dim) if c_dim > 0 else None
-        cond_dim = (shared_dim if c_dim > 0 else 0) + chunk
-        self.fc = nn.Linear(chunk if hierarchical else z_dim, widths[0] * 16)
-        self.blocks = nn.ModuleList(GBlock(a, b, cond_dim) for a, b in zip(widths[:-1], widths[1:]))
+        y_dim = shared_dim if c_dim > 0 else 0
+        if deep:  # [z, y] to the linear and to every CBN; two bottleneck blocks per resolution
+            cond_dim = z_dim + y_dim
+            self.fc = nn.Linear(z_dim + y_dim, widths[0] * 16)
+            self.blocks = nn.ModuleList(blk for a, b in zip(widths[:-1], widths[1:])
+                                        for blk in (DeepGBlock(a, a, cond_dim, up=False), DeepGBlock(a, b, cond_dim, up=True)))
+        else:
+            cond_dim = y_dim + chunk
+            self.fc = nn.Linear(chunk if hierarchical else z_dim, widths[0] * 16)
+            self.blocks = nn.ModuleList(GBlock(a, b, cond_dim) for a, b in zip(widths[:-1], widths[1:]))
         self.attn = nn.ModuleDict({str(4 * 2 ** (i + 1)): SelfAttention(b)
                                    for i, b in enumerate(widths[1:]) if 4 * 2 ** (i + 1) in self.attn_res})
         self.bn_out, self.conv_out = nn.BatchNorm2d(widths[-1]), nn.Conv2d(widths[-1], img_channels, 3, padding=1)
@@ -158,18 +215,21 @@ class ResGenerator(Network):
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         n = z.shape[0]
         z = z.reshape(n, self.z_dim)
+        y = self.shared(check_labels(c, self.c_dim, n)) if self.shared is not None else None  # [N, shared_dim]
         if self.hierarchical:
             zs = list(torch.split(z, self.z_chunk, dim=1))  # [N, chunk] x (blocks + 1)
             z0 = zs.pop(0)
+        elif self.deep:
+            z0 = torch.cat([z, y], dim=1) if y is not None else z  # [N, z_dim + shared_dim]
+            zs = [z] * len(self.blocks)
         else:
             z0, zs = z, [None] * len(self.blocks)
-        y = self.shared(check_labels(c, self.c_dim, n)) if self.shared is not None else None  # [N, shared_dim]
         h = self.fc(z0).reshape(n, -1, 4, 4)  # [N, C0, 4, 4]
         for block, zi in zip(self.blocks, zs):
-            cond = [t for t in (y, zi) if t is not None]
+            cond = [t for t in (zi, y) if t is not None] if self.deep else [t for t in (y, zi) if t is not None]
             h = block(h, torch.cat(cond, dim=1) if cond else None)  # [N, C, H, W] -> [N, C', 2H, 2W]
             key = str(h.shape[-1])
-            if key in self.attn:
+            if getattr(block, "up", True) and key in self.attn:  # once per resolution, after its up block
                 h = self.attn[key](h)
         return torch.tanh(self.conv_out(F.relu(self.bn_out(h))))
 
@@ -182,7 +242,7 @@ class ResDiscriminator(Network):
 
     def _build(self, family: str, z_dim: int, c_dim: int, img_channels: int, img_resolution, channels: int,
                fmap_max: int, attn_res: Sequence[int], spectral_norm: bool, init: str, conditioning: str,
-               sizes: dict, options: dict) -> None:
+               sizes: dict, options: dict, deep: bool = False) -> None:
         res = square_net_head(self, family, COND_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
                               sizes=sizes, options=options)
         check_choice(family, "conditioning", conditioning, D_CONDITIONINGS)
@@ -190,8 +250,16 @@ class ResDiscriminator(Network):
         self.attn_res = _check_attn(family, attn_res, res // 2)  # after a block: res/2 at most
         n = int(math.log2(res)) - 2
         widths = [input_channels(self, img_channels)] + [min(channels * 2**i, fmap_max) for i in range(n)]
-        blocks = [ResDownBlock(a, b, first=(i == 0)) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
-        blocks.append(ResDownBlock(widths[-1], widths[-1], down=False))
+        self.deep = deep
+        if deep:  # BigGAN-deep: a 3x3 input conv to `channels`, then per resolution a down block
+            # (to 2, 4, 8, 16, 16 x channels at 128 px, capped by fmap_max) and a same-size one
+            self.conv_in = nn.Conv2d(widths[0], channels, 3, padding=1)
+            widths = [channels] + [min(channels * 2 ** (i + 1), fmap_max) for i in range(n)]
+            blocks = [blk for a, b in zip(widths[:-1], widths[1:])
+                      for blk in (DeepDBlock(a, b, down=True), DeepDBlock(b, b, down=False))]
+        else:
+            blocks = [ResDownBlock(a, b, first=(i == 0)) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
+            blocks.append(ResDownBlock(widths[-1], widths[-1], down=False))
         self.blocks = nn.ModuleList(blocks)
         # attention after the block whose output has side r (r = res/2, res/4, ...); r = res is the input
         self.attn = nn.ModuleDict({str(res // 2 ** (i + 1)): SelfAttention(w)
@@ -204,6 +272,8 @@ class ResDiscriminator(Network):
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         h = conditioned_input(self, img, c)
+        if self.deep:
+            h = self.conv_in(h)
         for block in self.blocks:
             h = block(h)
             if block.down:

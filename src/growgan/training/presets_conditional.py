@@ -37,9 +37,9 @@ def sagan_network(channels: int, fmap_max: int, z_dim: int = 128, embed_dim: int
     return {"family": "sagan", "G": _data({**common, "embed_dim": embed_dim}), "D": _data(dict(common))}
 
 
-def biggan_network(channels: int, fmap_max: int, z_dim: int, shared_dim: int, attn_res=(16,)) -> dict:
+def biggan_network(channels: int, fmap_max: int, z_dim: int, shared_dim: int, attn_res=(16,), deep: bool = False) -> dict:
     common = {"z_dim": z_dim, "channels": channels, "fmap_max": fmap_max, "attn_res": list(attn_res),
-              "spectral_norm": True, "init": "ortho"}
+              "spectral_norm": True, "init": "ortho", "deep": deep}
     return {"family": "biggan", "G": _data({**common, "shared_dim": shared_dim}), "D": _data(dict(common))}
 
 
@@ -82,6 +82,22 @@ def biggan_imagenet_128() -> TrainConfig:
         lr_G=5e-5, lr_D=2e-4, betas_G=(0.0, 0.999), betas_D=(0.0, 0.999), adam_eps=1e-6, n_critic=2, ortho_reg=1e-4,
         batch_size=256, ema_kimg=10.0, kimg=300000, log_kimg=10.0, grid_kimg=500.0, checkpoint_kimg=1000.0,
     )
+
+
+@register_preset("biggan-deep-cifar10-32")
+def biggan_deep_cifar10_32() -> TrainConfig:
+    """BigGAN-deep at CPU size for CIFAR-10 32 px: two bottleneck blocks per resolution,
+    z_dim 64 concatenated with a 64-d shared embedding in every CBN."""
+    return _cpu_run(biggan_network(32, 128, z_dim=64, shared_dim=64, deep=True), **_BIGGAN_OPT)
+
+
+@register_preset("biggan-deep-imagenet-128")
+def biggan_deep_imagenet_128() -> TrainConfig:
+    """The paper's BigGAN-deep at 128x128 (appendix B): ch 128, z_dim 128, shared 128,
+    attention at 64 px, otherwise as biggan-imagenet-128. For a GPU."""
+    cfg = biggan_imagenet_128()
+    cfg.network = biggan_network(128, 2048, z_dim=128, shared_dim=128, attn_res=(64,), deep=True)
+    return cfg
 
 
 @register_preset("sagan-imagenet-128")
