@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from growgan.errors import GrowganError
-from growgan.metrics import basic, feature_metrics, features
+from growgan.metrics import basic, feature_metrics, features, per_class
 from growgan.metrics.registry import MetricContext, MetricResult, get_check, get_metric, metric_names, register_metric
 from growgan.metrics.scores import mean_cov
 from growgan.metrics.sources import ImageSource, archive_source, generator_source
@@ -34,6 +34,12 @@ register_metric("pr", feature_metrics.pr_metric("inception"), feature_metrics.ch
 register_metric("fid-classifier", feature_metrics.fid_metric("classifier"), feature_metrics.check_extractor("classifier"))
 register_metric("kid-classifier", feature_metrics.kid_metric("classifier"), feature_metrics.check_extractor("classifier"))
 register_metric("pr-classifier", feature_metrics.pr_metric("classifier"), feature_metrics.check_extractor("classifier"))
+register_metric("swd-per-class", per_class.swd_per_class, per_class.check_per_class("swd-per-class", basic.check_swd))
+register_metric("fid-per-class", per_class.fid_per_class("inception"),
+                per_class.check_per_class("fid-per-class", feature_metrics.check_extractor("inception")))
+register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"),
+                per_class.check_per_class("fid-classifier-per-class", feature_metrics.check_extractor("classifier")))
+register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
 
 
 STATS_METRICS = ("fid",)  # metrics that take pytorch-fid statistics (mu, sigma) in place of images
@@ -144,7 +150,7 @@ def evaluate_generator(
 
     Reals are area-downsampled to G's resolution when the archive is larger. Returns flat
     scalar keys, e.g. {"swd": .., "swd_32": .., "swd_16": .., "ms_ssim": ..}; lower is
-    better for every key except "is" and "pr_*". With grouped=True: {metric name: {key: value}}.
+    better for every key except "is", "pr_*" and "class_accuracy*". With grouped=True: {metric name: {key: value}}.
     """
     names = normalize_names(names)
     res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
