@@ -196,3 +196,25 @@ def test_progress_bar_shows_resolution_and_alpha(blobs16, tmp_path, monkeypatch)
     text = err.getvalue()
     assert "res=4x4" in text and "alpha=1.00" in text
     assert "res=8x8" in text  # the bar follows the growth
+
+
+def test_periodic_metrics_score_a_growing_G_at_the_archive_resolution(blobs16, tmp_path):
+    """SWD every 16 images from the 4x4 stage on: the run is not stopped by SWD's 16 px
+    minimum, and each row scores G's images nearest-upsampled to the archive's 16x16."""
+    from growgan.metrics import compute
+    from growgan.metrics.registry import MetricContext
+    from growgan.metrics.sources import archive_source, generate_images, ImageSource
+    from growgan.training.ema import standing_stats
+
+    cfg = tiny_progan(metrics=["swd"], metrics_every_kimg=0.016, metrics_num_images=32, kimg=0.016)
+    trainer = Trainer(cfg, blobs16, run_dir=tmp_path, verbose=False)
+    trainer.train_until(16)  # still 4x4, before any fade
+    assert tuple(trainer.state.G.img_resolution) == (4, 4)
+    rows = [json.loads(line) for line in (tmp_path / "metric-swd.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and set(rows[0]["results"]) >= {"swd", "swd_16"}
+    # independent: the same images, upsampled by hand (each 4x4 pixel -> a 4x4 block)
+    imgs = generate_images(standing_stats(trainer.state.G_ema), 32, cfg.seed, 64, None)  # uint8 [32, 1, 4, 4]
+    up = imgs.repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)
+    fake = ImageSource("upsampled", 32, 1, (16, 16), lambda idx: up[torch.as_tensor(np.asarray(idx))])
+    ref = compute(["swd"], archive_source(blobs16), fake, MetricContext(num_images=32, seed=cfg.seed))
+    assert rows[0]["results"]["swd"] == pytest.approx(ref["swd"].values["swd"], rel=1e-6)

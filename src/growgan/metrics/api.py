@@ -18,10 +18,11 @@ from growgan.errors import GrowganError
 from growgan.metrics import basic, feature_metrics, features, per_class
 from growgan.metrics.registry import MetricContext, MetricResult, get_check, get_metric, metric_names, register_metric
 from growgan.metrics.scores import mean_cov
+from growgan.data.archive import open_archive
 from growgan.metrics.sources import ImageSource, archive_source, generator_source
 from growgan.utils.io import atomic_path
 
-__all__ = ["MetricContext", "MetricResult", "compute", "save_fid_stats", "evaluate_generator", "flatten", "metric_names", "normalize_names"]
+__all__ = ["AtResolution", "MetricContext", "MetricResult", "compute", "save_fid_stats", "evaluate_generator", "flatten", "metric_names", "normalize_names"]
 
 
 # One registration line per metric name (the functions live in basic.py and feature_metrics.py).
@@ -133,6 +134,23 @@ def flatten(results: dict[str, MetricResult]) -> dict[str, float]:
     return out
 
 
+class AtResolution(torch.nn.Module):
+    """G with its images nearest-upsampled to `size` (H, W) in pixels: [N, C, h, w] -> [N, C, H, W].
+    Keeps the network contract's attributes (z_dim, c_dim, img_channels, img_resolution=size)."""
+
+    def __init__(self, G: torch.nn.Module, size: tuple[int, int]):
+        super().__init__()
+        self.G, self.size = G, (int(size[0]), int(size[1]))
+        self.z_dim, self.c_dim, self.img_channels = G.z_dim, getattr(G, "c_dim", 0), G.img_channels
+        self.img_resolution = self.size
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        img = self.G(z, c)
+        if tuple(img.shape[-2:]) == self.size:
+            return img
+        return torch.nn.functional.interpolate(img, size=self.size, mode="nearest")
+
+
 def evaluate_generator(
     G: torch.nn.Module,
     archive_path: str | os.PathLike,
@@ -145,14 +163,20 @@ def evaluate_generator(
     classifier: str | os.PathLike | None = None,
     inception_weights: str | os.PathLike | None = None,
     grouped: bool = False,
+    at_archive_resolution: bool = False,
 ) -> dict:
     """Generate `num_images` from G (fixed seed) and score them against the archive.
 
-    Reals are area-downsampled to G's resolution when the archive is larger. Returns flat
+    Reals are area-downsampled to G's resolution when the archive is larger; with
+    at_archive_resolution=True G's images are instead nearest-upsampled to the archive's
+    size, so a growing G is scored on one footing at every stage (and a 4x4 G can be scored
+    by SWD, whose pyramid needs 16 px). Returns flat
     scalar keys, e.g. {"swd": .., "swd_32": .., "swd_16": .., "ms_ssim": ..}; lower is
     better for every key except "is", "pr_*" and "class_accuracy*". With grouped=True: {metric name: {key: value}}.
     """
     names = normalize_names(names)
+    if at_archive_resolution and archive_path is not None:
+        G = AtResolution(G, tuple(open_archive(archive_path).resolution))
     res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
     real = archive_source(archive_path, resolution=res)
     fake = generator_source(G, num_images, seed=seed, batch_size=batch_size, device=device)
