@@ -53,9 +53,9 @@ def test_lineages_continue_the_data_stream_without_repeats(archive, tmp_path, mo
     search = Search(tiny_search_config(), archive, tmp_path / "run", log=lambda s: None)
     train = search._train
 
-    def tagged(cand, parent):
+    def tagged(cand, parent, *rest):
         current["id"] = cand.id
-        return train(cand, parent)
+        return train(cand, parent, *rest)
 
     search._train = tagged
     best = search.run()

@@ -7,22 +7,21 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from growgan.data import resolve_archive
 from growgan.data.archive import open_archive
 from growgan.data.decode import parse_background
 from growgan.data.prepare import PrepareOptions, prepare
 from growgan.data.transform import CROPS, FILTERS, parse_resolution
 from growgan.errors import GrowganError
-from growgan.utils.image import save_grid
+
+# torch (for the grid) is imported in cmd_grid only: `growgan --help` stays fast.
 
 _EPILOG = """sources:
   builtin | mnist | fashion-mnist | cifar-10   by name (--from DIR, system places, cache, download)
   DIR/ with *-idx3-ubyte(.gz) + labels         MNIST-style idx files
   cifar-10-python.tar.gz                       CIFAR-10, python version
-  DIR/ of images (recursive) | images.zip      labels from class subfolders with --labels
+  DIR/ of images (recursive) | images.zip      labels from a stylegan2-ada dataset.json at the root,
+                                               else from class subfolders with --labels
 """
 
 
@@ -54,7 +53,7 @@ def register(subparsers) -> None:
         "--labels",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="keep labels (default: yes for named/idx/cifar sources, no for folders and zips)",
+        help="keep labels (default: yes for named/idx/cifar sources and folders/zips with a dataset.json, else no)",
     )
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image")
     p.add_argument("--overwrite", action="store_true", help="replace an existing archive")
@@ -129,6 +128,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from growgan.utils.image import save_grid
+
     archive = open_archive(resolve_archive(args.archive))
     if args.num < 1:
         raise GrowganError(f"--num {args.num}: must be at least 1")

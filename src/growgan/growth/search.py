@@ -53,6 +53,7 @@ from growgan.training.report import RunReporter
 from growgan.training.rundir import write_config
 from growgan.utils.units import kimg_to_images
 from growgan.utils.io import append_jsonl, atomic_write_json
+from growgan.utils.progress import bar
 
 
 @dataclass
@@ -256,8 +257,9 @@ class Search:
             roots.append(Candidate(id=f"s0c{i}", parent=None, step=0, action=None, history=[], start=start))
         return roots
 
-    def _train(self, cand: Candidate, parent: Candidate | None) -> Candidate:
-        """Train `cand` from its parent's full state (or from scratch), score it, save it."""
+    def _train(self, cand: Candidate, parent: Candidate | None, pb=None) -> Candidate:
+        """Train `cand` from its parent's full state (or from scratch), score it, save it (pb:
+        a progress bar to annotate with the phase)."""
         t0 = time.time()
         config = self._config_for(cand)
         state, resume, before = None, None, {"flops": 0, "train_s": 0.0}
@@ -274,6 +276,8 @@ class Search:
         t1 = time.time()
         cand.images_seen = int(state.images_seen)
         cand.spec = settle(spec_at(config.network, self.growth_cfg_for(cand), cand.images_seen)[0])
+        if pb is not None:
+            pb.set_postfix_str(f"{cand.id}: scoring ({self.cfg.metric}, {len(self.cfg.eval_seeds)} x {self.cfg.eval_images} images)")
         runs = [self.score_fn(state.G_ema, self.archive, self.cfg, seed) for seed in self.cfg.eval_seeds]
         key = self.cfg.metric.replace("-", "_")
         cand.scores = {k: float(sum(r[k] for r in runs) / len(runs)) for k in runs[0]}
@@ -297,12 +301,15 @@ class Search:
 
     def _run_step(self, step: int, todo: list[tuple[Candidate, Candidate | None]]) -> list[Candidate]:
         """Train this rank's share of the unfinished candidates; return all of them, finished."""
-        for i, (cand, parent) in enumerate(todo):
-            if i % self.world == self.rank and self._load_result(cand.id) is None:
+        mine = [(c, p) for i, (c, p) in enumerate(todo) if i % self.world == self.rank and self._load_result(c.id) is None]
+        with bar(total=len(mine), desc=f"step {step} candidates", unit="cand", disable=self.rank != 0) as pb:
+            for cand, parent in mine:
                 what = action_name(cand.action) if cand.action else f"start w{cand.start['G']['stages'][0][0]['w']}"
                 self.log(f"step {step}: training {cand.id} = {what} from {cand.parent} "
                          f"({self.candidate_images / 1000:g} kimg)")
-                self._train(cand, parent)
+                pb.set_postfix_str(cand.id)
+                self._train(cand, parent, pb)
+                pb.update()
         _barrier()
         done = []
         for cand, _ in todo:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.utils.progress import bar
 
 
 @dataclass
@@ -34,6 +35,8 @@ class ImageSource:
     # growgan.data.archive.current_content_hash); preferred over content_hash when set
     hash_fn: Callable[[Path | None], str] | None = field(default=None, repr=False)
     stats: dict | None = None  # pytorch-fid statistics {"mu": [D], "sigma": [D, D]} instead of images (num = 0)
+    labels: np.ndarray | None = field(default=None, repr=False)  # int64 [num] class labels (labelled archives,
+    # conditional generators: the class each image was asked for), else None
 
     def current_hash(self, record_dir: Path | None = None) -> str | None:
         """The content hash that keys caches of this source's statistics, or None (no caching)."""
@@ -46,7 +49,7 @@ class ImageSource:
         """A source whose batches are fn(batch) (e.g. resized)."""
         base = self.rows
         return ImageSource(self.name, self.num, self.channels, resolution, lambda idx: fn(base(idx)),
-                           self.content_hash, {**self.options, **option}, self.hash_fn)
+                           self.content_hash, {**self.options, **option}, self.hash_fn, labels=self.labels)
 
     def subset(self, num: int, seed: int = 0) -> "ImageSource":
         """A seeded random subset of `num` images (in index order), or self when num >= len.
@@ -58,9 +61,20 @@ class ImageSource:
             return self
         gen = torch.Generator().manual_seed(seed)
         idx = torch.randperm(self.num, generator=gen)[:num].sort().values.numpy()
+        return self._take(idx, {"subset": f"{num}@{seed}"})
+
+    def _take(self, idx: np.ndarray, option: dict) -> "ImageSource":
         base = self.rows
-        return ImageSource(self.name, num, self.channels, self.resolution, lambda i: base(idx[i]),
-                           self.content_hash, {**self.options, "subset": f"{num}@{seed}"}, self.hash_fn)
+        return ImageSource(self.name, len(idx), self.channels, self.resolution, lambda i: base(idx[i]),
+                           self.content_hash, {**self.options, **option}, self.hash_fn,
+                           labels=None if self.labels is None else np.asarray(self.labels)[idx])
+
+    def of_class(self, k: int) -> "ImageSource":
+        """The images labelled k (in index order); GrowganError when the source is unlabelled."""
+        if self.labels is None:
+            raise GrowganError(f"{self.name}: has no class labels; per-class metrics need a labelled archive "
+                               "and a conditional generator")
+        return self._take(np.flatnonzero(np.asarray(self.labels) == k), {"class": int(k)})
 
 
 def array_source(images: np.ndarray | torch.Tensor, name: str = "array") -> ImageSource:
@@ -91,6 +105,7 @@ def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None =
     arc = open_archive(path)
     res = tuple(arc.resolution)
     src = array_source(arc.images, name=str(path))
+    src.labels = None if arc.labels is None else np.asarray(arc.labels, dtype=np.int64)
     src.content_hash = arc.content_hash  # as packed; hash_fn checks that the files still hold it
     src.hash_fn = lambda record_dir: current_content_hash(arc, record_dir)
     if resolution is not None and tuple(resolution) != res:
@@ -153,11 +168,13 @@ def _no_images(p: Path):
 
 def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None,
                 background: tuple[int, int, int] | None = None) -> ImageSource:
-    """An archive folder (has meta.json), a plain folder of images (see folder_source), or an
-    .npz (`npz_source`)."""
-    p = Path(path)
+    """A dataset name ('builtin', see `growgan.data.resolve_archive`), an archive folder (has
+    meta.json), a plain folder of images (see folder_source), or an .npz (`npz_source`)."""
+    from growgan.data import named_archive
+
+    p = named_archive(path) or Path(path)
     if not p.exists():
-        raise GrowganError(f"{p}: no such file or folder; give a packed archive, a folder of images or an .npz")
+        raise GrowganError(f"{p}: no such file or folder; give a packed archive, a folder of images, an .npz or 'builtin'")
     if p.is_file() and p.suffix.lower() == ".npz":
         src = npz_source(p)
         if src.stats is None and resolution is not None and tuple(resolution) != src.resolution:
@@ -198,14 +215,38 @@ def generate_images(
     G.eval()
     out = []
     try:
-        for s in range(0, num, batch_size):
-            cb = c[s : s + batch_size].to(device) if c is not None else None
-            out.append(to_uint8(G(z[s : s + batch_size].to(device), cb)).cpu())
+        with bar(total=num, desc="generate", unit="img") as pb:
+            for s in range(0, num, batch_size):
+                cb = c[s : s + batch_size].to(device) if c is not None else None
+                out.append(to_uint8(G(z[s : s + batch_size].to(device), cb)).cpu())
+                pb.update(out[-1].shape[0])
     finally:
         G.train(was_training)
     return torch.cat(out)  # [num, C, H, W] uint8
 
 
 def generator_source(G: torch.nn.Module, num: int, seed: int = 0, batch_size: int = 64, device=None) -> ImageSource:
-    images = generate_images(G, num, seed, batch_size, device)
-    return array_source(images, name=f"generator(seed={seed})")
+    """`num` images of G (see `generate_images`), generated on first access, not before: a
+    metric whose prerequisites are missing fails before any image is made."""
+    res = G.img_resolution
+    res = (int(res), int(res)) if isinstance(res, int) else (int(res[0]), int(res[1]))
+    made: list[torch.Tensor] = []
+
+    def rows(idx) -> torch.Tensor:
+        if not made:
+            made.append(generate_images(G, num, seed, batch_size, device))  # [num, C, H, W] uint8
+        return made[0][torch.from_numpy(np.asarray(idx, dtype=np.int64))]
+
+    src = ImageSource(f"generator(seed={seed})", int(num), int(G.img_channels), res, rows)
+    src.labels = generator_labels(G, num, seed)  # the classes asked for: known before any image is made
+    return src
+
+
+def generator_labels(G: torch.nn.Module, num: int, seed: int = 0) -> np.ndarray | None:
+    """The labels `generate_images(G, num, seed)` asks a conditional G for (int64 [num]), else None."""
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+    if c_dim <= 0:
+        return None
+    gen = torch.Generator().manual_seed(seed)
+    torch.randn(num, G.z_dim, generator=gen)  # the same draws, in the same order, as generate_images
+    return torch.randint(0, c_dim, (num,), generator=gen).numpy().astype(np.int64)

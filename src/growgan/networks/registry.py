@@ -31,6 +31,8 @@ _FAMILY_MODULES = {
     "resnet": "growgan.networks.resnet",
     "progan": "growgan.networks.progan",
     "dggan": "growgan.networks.dggan",
+    "sagan": "growgan.networks.sagan",
+    "biggan": "growgan.networks.biggan",
 }
 _FAMILIES: dict[str, tuple[type, type]] = {}
 _EXAMPLES: dict[str, Callable[[], dict]] = {}

@@ -45,6 +45,8 @@ class TrainConfig:
     r1_gamma: float = setting(0.0, "R1 weight: loss += gamma/2 * ||grad D(x)||^2 (0 = off)", ge=0)
     r1_interval: int = setting(1, "lazy R1: every k D steps, scaled by k", ge=1)
     drift_epsilon: float = setting(0.0, "ProGAN drift: epsilon * D(x)^2", ge=0)
+    acgan_weight: float = setting(1.0, "weight of AC-GAN's classification loss on real and fake (D conditioning acgan)", ge=0)
+    ortho_reg: float = setting(0.0, "BigGAN orthogonal regularisation of G's weights, beta (0 = off; paper 1e-4)", ge=0)
     clip_value: float = setting(0.0, "WGAN weight clipping of D's parameters to [-c, c] (0 = off)", ge=0)
     label_smoothing: float = setting(0.0, "one-sided: real target 1 - s", ge=0, lt=1)
     instance_noise: float = setting(0.0, "sigma of Gaussian noise on D's inputs, annealed to 0", ge=0)
@@ -128,6 +130,50 @@ def config_keys(config: TrainConfig | None = None) -> list[tuple[str, str, Any, 
                 rows.append(row)
                 seen.add(row[0])
     return rows
+
+
+def config_key_table(config: TrainConfig | None = None) -> list[tuple[str, str, Any, str]]:
+    """`growgan train [--preset P] --show-keys`: (dotted key, type, value, one-line help) of
+    every key of `config` (a preset's resolved config), or of the defaults when None.
+
+    The rows come from the dataclasses (`config_keys`; the value is `config`'s, so a preset
+    shows its own settings), then, for a config with a network, one row per key of its
+    network spec (``network.G.z_dim`` ...), typed by its value; null ones are filled in from
+    the training archive."""
+    values = config.to_dict() if config is not None else None
+    rows = []
+    for key, typ, default, text in config_keys(config):
+        value = default
+        if values is not None:
+            node: Any = values
+            for part in key.split("."):
+                node = node.get(part, default) if isinstance(node, dict) else default
+            value = node
+        if key == "network" and values is not None and value:
+            value = f"{value.get('family')} (network.* below)"
+        rows.append((key, typ, value, text))
+    net = values.get("network") if values is not None else None
+    for part in ("G", "D"):
+        for k, v in sorted(((net or {}).get(part) or {}).items()):
+            what = "filled in from the training archive" if v is None else "network spec key"
+            rows.append((f"network.{part}.{k}", _value_type(v), v, f"{net['family']} {part}: {what}"))
+    return rows
+
+
+def _value_type(v: Any) -> str:
+    if v is None:
+        return "null (from the data)"
+    if isinstance(v, bool):
+        return "true or false"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    return "a mapping"
 
 
 def _parse_value(text: str) -> Any:

@@ -46,6 +46,7 @@ from growgan.training.state import Growth, TrainState, build_state
 from growgan.training.step import StepRunner
 from growgan.utils.device import check_device
 from growgan.utils.image import make_grid, save_grid
+from growgan.utils.progress import enabled as progress_enabled
 from growgan.utils.units import kimg_to_images
 
 # (config resolved against the archive) -> the growth controller, or None for fixed networks
@@ -60,6 +61,9 @@ class NonFiniteLossError(GrowganError):
     """A loss became NaN or infinite; training stopped before saving anything from it."""
 
 
+CLASS_GRID_COLUMNS = 8  # images per class (row) in grids/classes-<kimg>.png
+
+
 def _open_data(data: Any):
     if hasattr(data, "images") and hasattr(data, "resolution"):
         return data
@@ -68,7 +72,8 @@ def _open_data(data: Any):
 
 def resolve_network(network: dict, archive) -> dict:
     """Fill the data-dependent network keys left as None (img_channels, img_resolution,
-    c_dim) from the archive, and check explicit ones against it."""
+    c_dim; c_dim "auto" = the archive's number of classes) from the archive, and check
+    explicit ones against it (a conditional network on an unlabelled archive is refused)."""
     net = copy.deepcopy(network)
     if not net or "family" not in net:
         raise GrowganError("the config has no network spec; use --preset, --arch SPEC.json or a config file with 'network'")
@@ -82,11 +87,24 @@ def resolve_network(network: dict, archive) -> dict:
             sub["img_resolution"] = res
         if sub.get("c_dim", 0) is None:
             sub["c_dim"] = 0
+        if sub.get("c_dim") == "auto":  # conditional presets: as many classes as the archive has
+            if not int(archive.num_classes):
+                raise GrowganError(f"{where}: the archive is unlabelled but the network is conditional "
+                                   f"(network.{part}.c_dim=auto); pack it with labels (growgan dataset prepare "
+                                   "--labels) or set network.G.c_dim=0 and network.D.c_dim=0")
+            sub["c_dim"] = int(archive.num_classes)
+        if isinstance(sub.get("c_dim"), bool) or not isinstance(sub.get("c_dim", 0), int):
+            raise GrowganError(f"network.{part}.c_dim={sub.get('c_dim')!r} is invalid; use 0, the number of classes "
+                               "or \"auto\"")
         ch = sub.get("img_channels")
         if ch is not None and int(ch) != int(archive.channels):
             raise GrowganError(f"{where}: archive images have {archive.channels} channels but the network's {part} "
                                f"expects {ch}; set network.{part}.img_channels={archive.channels} or use another archive")
         c_dim = int(sub.get("c_dim") or 0)
+        if c_dim > 0 and not int(archive.num_classes):
+            raise GrowganError(f"{where}: the archive is unlabelled but the network is conditional on {c_dim} classes; "
+                               "pack it with labels (growgan dataset prepare --labels) or set network.G.c_dim=0 "
+                               "and network.D.c_dim=0")
         if c_dim > 0 and c_dim != int(archive.num_classes):
             raise GrowganError(f"{where}: the network is conditional on {c_dim} classes but the archive has "
                                f"{archive.num_classes}; set network.{part}.c_dim={archive.num_classes}")
@@ -221,6 +239,7 @@ class Trainer:
         if self.growth is not None:
             if self.growth.apply(st):
                 self.runner.wrap(st)
+                self._log_growth()
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
@@ -251,6 +270,12 @@ class Trainer:
         cfg, st = self.config, self.state
         r1_now = cfg.r1_gamma > 0 and (st.step * cfg.n_critic) % cfg.r1_interval == 0
         self.flops += step_flops(st, cfg, self.loader.batch_size, self.device, r1_now) * self.dist.world_size
+
+    def _log_growth(self) -> None:
+        """One log line (console, log.txt) per growth event: what the networks are now."""
+        describe = getattr(self.growth, "describe", None)
+        what = describe(self.state) if describe is not None else str(self.state.growth)
+        self.log.line(f"kimg {self.state.kimg:.3f}: growth -> {what}")
 
     def _next_reals(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         images, labels = next(self.loader)
@@ -301,12 +326,16 @@ class Trainer:
             self.runner.wrap(st)
         self._note_mbstd()
         old = self._install_signals()
+        grow = _growth_now(st)
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
-                    disable=not (self.log.verbose), leave=False)
+                    disable=not (self.log.verbose and progress_enabled()), leave=False)
         t_tick, n_tick = time.time(), st.images_seen
         t_start = time.time()
         self.log.line(f"training from kimg {st.kimg:.1f} to {target / 1000:.1f} on {self.device} "
                       f"({self.dist.world_size} process(es), batch {self.loader.batch_size} per process)")
+        if grow:
+            self._log_growth()
+            pbar.set_postfix(_growth_postfix(grow))
         try:
             while st.images_seen < target:
                 before = st.images_seen
@@ -363,11 +392,19 @@ class Trainer:
         row.update({"kimg": st.kimg, "step": st.step, "img_per_s": (st.images_seen - n0) / dt,
                     "sec_total": time.time() - self.log.t0, "flops": float(self.flops), "lr_G": st.opt_G.param_groups[0]["lr"],
                     "lr_D": st.opt_D.param_groups[0]["lr"], "batch": self.loader.batch_size})
+        grow = _growth_now(st)
+        if grow:  # growing runs: the networks' current resolution (H, pixels) and fade-in alpha
+            h, w = grow["resolution"]
+            row.update({"growth/resolution": h, "growth/alpha": grow["alpha"]})
+            if w != h:
+                row["growth/resolution_w"] = w
         if self.dist.is_main:
             self.log.stats(row, st.images_seen)
-            pbar.set_postfix({k.split("/")[-1]: f"{row[k]:.3f}" for k in names[:4]} | {"img/s": f"{row['img_per_s']:.0f}"})
+            pbar.set_postfix({k.split("/")[-1]: f"{row[k]:.3f}" for k in names[:4]} | _growth_postfix(grow)
+                             | {"img/s": f"{row['img_per_s']:.0f}"})
             parts = " ".join(f"{k}={row[k]:.4f}" for k in names)
-            self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
+            where = f"  res {grow['resolution'][0]}x{grow['resolution'][1]} alpha {grow['alpha']:.3f}" if grow else ""
+            self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}{where}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
 
     # ------------------------------------------------------------------ outputs
     def _grid_latents(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -391,12 +428,34 @@ class Trainer:
             net.train(was)
         return out
 
+    @torch.no_grad()
+    def class_images(self, per_class: int = CLASS_GRID_COLUMNS) -> torch.Tensor | None:
+        """For a conditional G: float [c_dim * per_class, C, H, W] from G_ema (eval mode),
+        row k = class k, column j = the same fixed latent in every row; None if unconditional."""
+        c_dim = int(getattr(self.state.G, "c_dim", 0) or 0)
+        if not c_dim:
+            return None
+        z = self._grid_z[:per_class].repeat(c_dim, 1)  # [c_dim * per_class, z_dim]
+        c = torch.arange(c_dim, device=z.device).repeat_interleave(z.shape[0] // c_dim)
+        net = standing_stats(self.state.G_ema)
+        was = net.training
+        net.eval()
+        out = torch.cat([net(zi, ci).float().cpu() for zi, ci in _chunks(z, c, 64)])
+        net.train(was)
+        return out
+
     def save_grids(self) -> None:
-        """grids/raw-<kimg>.png and grids/ema-<kimg>.png, and the same in TensorBoard."""
-        for tag, imgs in self.sample_images().items():
+        """grids/raw-<kimg>.png and grids/ema-<kimg>.png, and the same in TensorBoard; for a
+        conditional G also grids/classes-<kimg>.png (one row per class, G_ema)."""
+        images = self.sample_images()
+        per_class = self.class_images()
+        if per_class is not None:
+            images["classes"] = per_class
+        for tag, imgs in images.items():
             up = max(1, 64 // max(imgs.shape[-1], 1))  # small images are magnified to stay visible
-            save_grid(imgs, self.run_dir / "grids" / f"{tag}-{self.state.images_seen:09d}.png", upscale=up)
-            self.log.image(f"grid/{tag}", make_grid(imgs), self.state.images_seen)
+            ncols = min(CLASS_GRID_COLUMNS, self._grid_z.shape[0]) if tag == "classes" else None
+            save_grid(imgs, self.run_dir / "grids" / f"{tag}-{self.state.images_seen:09d}.png", ncols=ncols, upscale=up)
+            self.log.image(f"grid/{tag}", make_grid(imgs, ncols=ncols), self.state.images_seen)
 
     def save_checkpoint(self) -> Path | None:
         """Write checkpoints/checkpoint-<images>.pt (rank 0) and prune old ones."""
@@ -461,6 +520,22 @@ class Trainer:
         if flag.item() > 0 and self._stop_signal is None:
             self._stop_signal = signal.SIGTERM
         return flag.item() > 0
+
+
+def _growth_now(state: TrainState) -> dict:
+    """{"resolution": (H, W), "alpha": float} of a growing run (``state.growth``), {} for fixed networks."""
+    g = state.growth
+    if not g.kind or g.resolution is None:
+        return {}
+    return {"resolution": tuple(g.resolution), "alpha": float(g.alpha)}
+
+
+def _growth_postfix(grow: dict) -> dict:
+    """Progress-bar fields of a growing run: {"res": "16x16", "alpha": "0.42"} (or {})."""
+    if not grow:
+        return {}
+    h, w = grow["resolution"]
+    return {"res": f"{h}x{w}", "alpha": f"{grow['alpha']:.2f}"}
 
 
 def _crossed(before: int, after: int, every_kimg: float) -> bool:

@@ -4,7 +4,9 @@ D step: loss_D = d_loss(D(x), D(G(z))) + lambda * GP (Gulrajani et al. 2017)
         + gamma/2 * k * R1 every k-th step (lazy R1, Mescheder et al. 2018; Karras et al. 2020)
         + epsilon * D(x)^2 (drift, Karras et al. 2018); optional WGAN weight clipping and
         instance noise (Sonderby et al. 2017), one-sided label smoothing (Salimans et al. 2016).
-G step: loss_G = g_loss(D(G(z))) (relativistic losses also see D(x)).
+G step: loss_G = g_loss(D(G(z))) (relativistic losses also see D(x)) [+ beta * ortho(G), BigGAN].
+AC-GAN (D conditioning "acgan"): + acgan_weight * CE(class logits, c) on reals and fakes in
+the D step and on fakes in the G step (Odena et al. 2017), with any adversarial loss.
 Penalties run on the plain (uncompiled) D because torch.compile has no double backward.
 Every returned statistic stays on the device; the loop reads them once per log tick.
 """
@@ -84,10 +86,16 @@ class StepRunner:
         reals_in, fakes_in = self._noisy(reals, noise_sigma), self._noisy(fakes, noise_sigma)
         with autocast(self.amp, self.device):
             real_logits = self.D_fwd(reals_in, c).float()  # [B]
+            aux_real = losses.take_class_logits(st.D)  # AC-GAN's class logits, else None
             fake_logits = self.D_fwd(fakes_in, c).float()
+            aux_fake = losses.take_class_logits(st.D)
         loss = losses.d_loss(cfg.loss, real_logits, fake_logits, label_smoothing=cfg.label_smoothing)
         stats = {"loss/D": loss.detach(), "D/real": real_logits.detach().mean(), "D/fake": fake_logits.detach().mean()}
         total = loss
+        if aux_real is not None and c is not None:  # AC-GAN: D classifies reals and fakes
+            ac_real, ac_fake = losses.acgan_loss(aux_real, c), losses.acgan_loss(aux_fake, c)
+            total = total + cfg.acgan_weight * (ac_real + ac_fake)
+            stats["loss/acgan_real"], stats["loss/acgan_fake"] = ac_real.detach(), ac_fake.detach()
         if cfg.gp_lambda > 0:
             gp = losses.gradient_penalty(st.D, reals_in, fakes_in, c, generator=self.gen, target=cfg.gp_target)
             total = total + cfg.gp_lambda * gp
@@ -117,11 +125,21 @@ class StepRunner:
                 if cfg.channels_last:
                     fakes = fakes.contiguous(memory_format=torch.channels_last)
             fake_logits = self.D_fwd(self._noisy(fakes, noise_sigma), c).float()
+            aux_fake = losses.take_class_logits(st.D)
             real_logits = None
             if cfg.loss == "relativistic":
                 with torch.no_grad():
                     real_logits = self.D_fwd(self._noisy(reals, noise_sigma), c).float()
         loss = losses.g_loss(cfg.loss, fake_logits, real_logits)
+        stats = {"loss/G": loss.detach()}
+        if aux_fake is not None and c is not None:  # AC-GAN: G makes fakes D classifies as their label
+            ac = losses.acgan_loss(aux_fake, c)
+            stats["loss/acgan_G"] = ac.detach()
+            loss = loss + cfg.acgan_weight * ac
+        if cfg.ortho_reg > 0:  # BigGAN: off-diagonal orthogonal regularisation of G
+            ortho = losses.orthogonal_regularization(st.G, cfg.ortho_reg)
+            stats["loss/ortho"] = ortho.detach()
+            loss = loss + ortho
         self._backward_step(st, loss, st.opt_G, st.G)
         st.D.requires_grad_(True)
-        return {"loss/G": loss.detach()}
+        return stats
