@@ -63,8 +63,8 @@ def progan_mnist_32() -> TrainConfig:
 @register_preset("progan-cifar10")
 def progan_cifar10() -> TrainConfig:
     """The paper's CIFAR-10 run (Sec. 6.5; official config "cifar-10-32x32"): latent 128,
-    fmap_base 4096, fmap_max 128, 400k + 400k images per phase, minibatch 16, 20M images, and the
-    gradient-penalty target 750 of that configuration (penalty lambda (||grad|| - 750)^2 / 750^2)."""
+    fmap_base 4096, fmap_max 128, 400k + 400k images per phase, minibatch 16, 20M images.
+    The gradient-penalty target is 750, as in that configuration: lambda (||grad|| - 750)^2 / 750^2."""
     growth = {"target_resolution": 32, "stabilise_kimg": 400.0, "fade_kimg": 400.0, "reset_optimizers": True}
     return progan_config(
         progan_network(z_dim=128, fmap_base=4096, fmap_max=128), growth, batch_size=16, kimg=20000.0,
