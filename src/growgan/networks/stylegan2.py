@@ -186,6 +186,7 @@ class StyleGAN2Generator(Network):
     """G(z [N, z_dim], c int64 [N] | None) -> images float [N, img_channels, H, W] in about [-1, 1].
 
     Also: `mapping(z, c, truncation_psi, truncation_cutoff) -> ws [N, num_ws, w_dim]`,
+    `sample_ws` (mapping + training-mode style mixing),
     `synthesis(ws, noise_mode) -> images`, `mix_styles(ws, ws2, cutoff)`. forward() mixes
     styles (training mode) and accepts `truncation_psi`, `truncation_cutoff`, `noise_mode`
     ("random", "const" or "none"; default: random in training mode, const in eval mode).
@@ -292,12 +293,15 @@ class StyleGAN2Generator(Network):
             img = fir_upsample2x(img, self.fir) + self.torgb[i](x, ws[:, 2 * i + 1])
         return img
 
+    def sample_ws(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                  truncation_cutoff: int | None = None) -> torch.Tensor:
+        """The ws forward() synthesises: mapping, and style mixing in training mode."""
+        ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
+        return self._mix_randomly(ws, c) if self.training else ws
+
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str | None = None) -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
-        if self.training:
-            ws = self._mix_randomly(ws, c)
-        return self.synthesis(ws, noise_mode)
+        return self.synthesis(self.sample_ws(z, c, truncation_psi, truncation_cutoff), noise_mode)
 
 
 # ---------------------------------------------------------------------------- discriminator

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from growgan.augment import AUGMENT_KINDS, DIFFAUG_POLICIES, check_policy
 from growgan.errors import GrowganError
 from growgan.losses import LOSS_KINDS
 from growgan.networks.registry import canonical_spec
@@ -43,11 +44,22 @@ class TrainConfig:
     gp_lambda: float = setting(0.0, "WGAN-GP weight (0 = off)", ge=0)
     r1_gamma: float = setting(0.0, "R1 weight: loss += gamma/2 * ||grad D(x)||^2 (0 = off)", ge=0)
     r1_interval: int = setting(1, "lazy R1: every k D steps, scaled by k", ge=1)
+    pl_weight: float = setting(0.0, "StyleGAN2 path-length regularisation weight (paper: 2; 0 = off; needs a stylegan2 G)", ge=0)
+    pl_interval: int = setting(4, "lazy path-length regularisation: every k G steps, scaled by k", ge=1)
+    pl_decay: float = setting(0.01, "decay of the running mean path length", gt=0, le=1)
+    pl_batch_shrink: int = setting(2, "path-length batch = batch_size // pl_batch_shrink", ge=1)
     drift_epsilon: float = setting(0.0, "ProGAN drift: epsilon * D(x)^2", ge=0)
     clip_value: float = setting(0.0, "WGAN weight clipping of D's parameters to [-c, c] (0 = off)", ge=0)
     label_smoothing: float = setting(0.0, "one-sided: real target 1 - s", ge=0, lt=1)
     instance_noise: float = setting(0.0, "sigma of Gaussian noise on D's inputs, annealed to 0", ge=0)
     instance_noise_kimg: float = setting(0.0, "anneal the instance noise linearly over this many kimg (0 = constant)", ge=0)
+    # --- augmentation of D's inputs (growgan.augment), for every family ---
+    augment: str = setting("none", "none | diffaug (Zhao et al. 2020) | ada (Karras et al. 2020)", choices=AUGMENT_KINDS)
+    diffaug_policy: list[str] = setting(factory=lambda: list(DIFFAUG_POLICIES), help="DiffAugment transforms: color, translation, cutout")
+    ada_p: float = setting(0.0, "ADA: initial augmentation probability (fixed when ada_target is null)", ge=0, le=1)
+    ada_target: float | None = setting(0.6, "ADA: target of r_t = E[sign(D(real))]; null = keep p fixed", gt=0, lt=1)
+    ada_interval: int = setting(4, "ADA: adjust p every this many iterations (minibatches)", ge=1)
+    ada_kimg: float = setting(500.0, "ADA: p can move from 0 to 1 in this many kimg", gt=0)
     # --- optimisers (Adam) ---
     lr_G: float = setting(2e-4, "Adam learning rate of G", gt=0)
     lr_D: float = setting(2e-4, "Adam learning rate of D", gt=0)
@@ -109,6 +121,8 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
         raise GrowganError(f'{source}: network needs the keys "family", "G" and "D" (a network spec), got {sorted(net)}')
     if net:
         values["network"] = canonical_spec(net)  # old spec key names -> current ones
+    if "diffaug_policy" in values:
+        check_policy(values["diffaug_policy"], f"{source}: diffaug_policy")
     if "device" in values and not _DEVICE_RE.match(values["device"]):
         raise GrowganError(f"{source}: device={values['device']!r} is not valid; device needs auto, cpu, cuda or cuda:N")
     return TrainConfig(**values)
