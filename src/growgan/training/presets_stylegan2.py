@@ -12,8 +12,8 @@ The two CPU presets are small networks, not the paper's widths:
 - ``stylegan2-mnist-32``: 32x32 grayscale (MNIST), z = w = 128, 4 mapping layers, widths
   128-128-64-32 at 4-8-16-32 px (fmap_base 1024, fmap_max 128), batch 32, R1 gamma 0.01.
 - ``stylegan2-cifar10``: 32x32 colour, the `cifar` config shrunk: 2 mapping layers, no path
-  length and no style mixing (as stylegan2-ada's cifar config), widths 256-256-128-64
-  (fmap_base 2048, fmap_max 256), batch 32, R1 gamma 0.01.
+  length and no style mixing (as stylegan2-ada's cifar config), z = w = 128, widths
+  128-128-64-32 (fmap_base 1024, fmap_max 128), batch 32, R1 gamma 0.01, x-flips.
 The paper's configs (named by dataset and resolution) are for a GPU.
 """
 
@@ -61,7 +61,7 @@ def stylegan2_mnist_32() -> TrainConfig:
 
 @register_preset("stylegan2-cifar10")
 def stylegan2_cifar10() -> TrainConfig:
-    net = stylegan2_network(z_dim=256, w_dim=256, mapping_layers=2, fmap_base=2048, fmap_max=256, style_mixing_prob=0.0)
+    net = stylegan2_network(z_dim=128, w_dim=128, mapping_layers=2, fmap_base=1024, fmap_max=128, style_mixing_prob=0.0)
     return stylegan2_config(net, lr=0.0025, batch_size=32, r1_gamma=0.01, pl_weight=0.0, ema_kimg=10.0,
                             ema_rampup=0.05, kimg=500, log_kimg=1.0, grid_kimg=10.0, checkpoint_kimg=10.0, xflip=True)
 
