@@ -148,3 +148,35 @@ def test_bad_augment_keys_are_one_line():
         TrainConfig.from_dict({"augment": "mixup"})
     with pytest.raises(GrowganError, match="diffaug_policy"):
         TrainConfig.from_dict({"diffaug_policy": ["color", "zoom"]})
+
+
+def test_gdpp_loss_definition_and_training():
+    import numpy as np
+
+    from growgan.losses import gdpp_loss
+
+    g = torch.Generator().manual_seed(0)
+    pf, pr = torch.randn(6, 9, generator=g, dtype=torch.float64), torch.randn(6, 9, generator=g, dtype=torch.float64)
+
+    def eig(p):  # numpy, independent of torch; eigenvectors signed: largest-magnitude entry > 0
+        p = p.numpy() / np.linalg.norm(p.numpy(), axis=1, keepdims=True)
+        vals, vecs = np.linalg.eigh(p @ p.T)
+        return vals, vecs * np.sign(vecs[np.abs(vecs).argmax(0), np.arange(len(vals))])
+
+    (lf, vf), (lr, vr) = eig(pf), eig(pr)
+    w = (lr - lr.min()) / (lr.max() - lr.min())
+    want = 1e-4 * np.mean((lf - lr) ** 2) + np.sum(w * -(vf * vr).sum(0))
+    assert float(gdpp_loss(pf, pr)) == pytest.approx(want, rel=1e-5)
+    # identical features: magnitude term 0, structure term -sum(weights)
+    assert float(gdpp_loss(pr, pr)) == pytest.approx(-w.sum(), rel=1e-5)
+
+
+def test_gdpp_and_path_length_in_the_engine_and_their_config_checks(blobs16):
+    cfg = sg2_config(gdpp_weight=1.0)
+    tr = Trainer(cfg, blobs16, verbose=False)
+    tr.step()  # one iteration; its summed statistics are read at the next log tick
+    assert "loss/gdpp" in tr._sums and torch.isfinite(tr._sums["loss/gdpp"])
+    with pytest.raises(GrowganError, match="pl_weight=2.0 needs a style-based generator"):
+        tiny_config(pl_weight=2.0).validate()
+    with pytest.raises(GrowganError, match="gdpp_weight=1.0 needs a discriminator with features"):
+        tiny_config(gdpp_weight=1.0).validate()

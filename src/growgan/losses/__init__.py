@@ -14,6 +14,10 @@ Losses take D's logits (``[N]`` or ``[N, 1]``) and return scalar float32 tensors
 Path-length regularisation (Karras et al. 2020, StyleGAN2) for style-based generators:
 `path_length_penalty`.
 
+GDPP (Elfeki et al. 2019, "GDPP: Learning Diverse Generations Using Determinantal Point
+Processes"): a generator regulariser matching the eigen-structure of D's features of fakes
+to that of reals: `gdpp_loss`.
+
 Regularisers (unscaled; the caller multiplies by its coefficient): WGAN-GP, R1 (Mescheder
 et al. 2018), ProGAN's drift penalty, instance noise (Sønderby et al. 2016). Gradient
 penalties run D in float32 with autocast disabled and build the graph (`create_graph=True`),
@@ -43,6 +47,7 @@ __all__ = [
     "instance_noise",
     "clip_weights_",
     "path_length_penalty",
+    "gdpp_loss",
 ]
 
 
@@ -190,3 +195,26 @@ def path_length_penalty(
     new_mean = pl_mean.detach().lerp(lengths.detach().mean(), decay)
     penalty = (lengths - new_mean).square().mean()
     return penalty, new_mean
+
+
+def gdpp_loss(phi_fake: torch.Tensor, phi_real: torch.Tensor) -> torch.Tensor:
+    """GDPP (Elfeki et al. 2019, as the authors' code and PGAN-Paddle): with phi rows
+    L2-normalised and L = phi phi^T [N, N] (a DPP kernel over the batch), eigenvalues l and
+    eigenvectors v (ascending, torch.linalg.eigh):
+    loss = 1e-4 * mse(l_fake, l_real) - sum_i lhat_i <v_fake_i, v_real_i>, lhat = min-max
+    normalised l_real. phi_fake [N, F] carries G's gradient; phi_real [N, F] is a target
+    (detached). An eigenvector's sign is arbitrary (the authors' code takes LAPACK's); here
+    each is signed so that its largest-magnitude entry is positive, so the loss is a function
+    of its inputs. Multiply by the GDPP weight."""
+    def eig(phi: torch.Tensor):
+        phi = F.normalize(phi.to(torch.promote_types(phi.dtype, torch.float32)), p=2, dim=1)
+        vals, vecs = torch.linalg.eigh(phi @ phi.t())
+        top = vecs.gather(0, vecs.abs().argmax(dim=0, keepdim=True))  # [1, N]
+        return vals, vecs * torch.sign(top).detach()
+
+    vals_f, vecs_f = eig(phi_fake)
+    vals_r, vecs_r = eig(phi_real.detach())
+    magnitude = 1e-4 * F.mse_loss(vals_f, vals_r)
+    structure = -(vecs_f * vecs_r).sum(dim=0)  # [N]: per eigenvector
+    weights = (vals_r - vals_r.min()) / (vals_r.max() - vals_r.min()).clamp(min=1e-12)
+    return magnitude + (weights * structure).sum()

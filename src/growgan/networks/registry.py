@@ -91,6 +91,12 @@ def canonical_spec(spec: dict) -> dict:
     return out
 
 
+def family_classes(name: str) -> tuple[type, type]:
+    """(generator class, discriminator class) of a family (GrowganError if unknown): lets a
+    config check a family's optional interfaces (e.g. style-based G) without building nets."""
+    return _family(name)
+
+
 def family_names() -> list[str]:
     return sorted(_FAMILY_MODULES)
 

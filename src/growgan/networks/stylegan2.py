@@ -353,12 +353,16 @@ class StyleGAN2Discriminator(Network):
         self.out = FC(c0, c0 if c_dim > 0 else 1, act=False)
         self.embed = FC(c_dim, c0, act=False) if c_dim > 0 else None
 
-    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    def features(self, img: torch.Tensor) -> torch.Tensor:
+        """D's last hidden features [N, C] (before the output layer): GDPP's phi."""
         x = self.fromrgb(img)
         for block in self.blocks:
             x = block(x)
         x = self.conv(self.mbstd(x))  # [N, C, h0, w0]
-        x = self.out(self.fc(x.flatten(1)))  # [N, 1] or [N, C]
+        return self.fc(x.flatten(1))  # [N, C]
+
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.out(self.features(img))  # [N, 1] or [N, C]
         if self.embed is None:
             return x.reshape(img.shape[0])
         onehot = F.one_hot(check_labels(c, self.c_dim, img.shape[0]), self.c_dim).to(x.dtype)

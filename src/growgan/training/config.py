@@ -23,7 +23,7 @@ import yaml
 from growgan.augment import AUGMENT_KINDS, DIFFAUG_POLICIES, check_policy
 from growgan.errors import GrowganError
 from growgan.losses import LOSS_KINDS
-from growgan.networks.registry import canonical_spec
+from growgan.networks.registry import canonical_spec, family_classes
 from growgan.training.growth_config import GROWTH_KINDS, parse_growth
 from growgan.utils.typed import parse_section, section_keys, setting
 
@@ -48,6 +48,7 @@ class TrainConfig:
     pl_interval: int = setting(4, "lazy path-length regularisation: every k G steps, scaled by k", ge=1)
     pl_decay: float = setting(0.01, "decay of the running mean path length", gt=0, le=1)
     pl_batch_shrink: int = setting(2, "path-length batch = batch_size // pl_batch_shrink", ge=1)
+    gdpp_weight: float = setting(0.0, "GDPP generator regulariser weight (Elfeki et al. 2019; needs D.features: stylegan2)", ge=0)
     drift_epsilon: float = setting(0.0, "ProGAN drift: epsilon * D(x)^2", ge=0)
     clip_value: float = setting(0.0, "WGAN weight clipping of D's parameters to [-c, c] (0 = off)", ge=0)
     label_smoothing: float = setting(0.0, "one-sided: real target 1 - s", ge=0, lt=1)
@@ -123,9 +124,23 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
         values["network"] = canonical_spec(net)  # old spec key names -> current ones
     if "diffaug_policy" in values:
         check_policy(values["diffaug_policy"], f"{source}: diffaug_policy")
+    _check_family_needs(values, net, source)
     if "device" in values and not _DEVICE_RE.match(values["device"]):
         raise GrowganError(f"{source}: device={values['device']!r} is not valid; device needs auto, cpu, cuda or cuda:N")
     return TrainConfig(**values)
+
+
+def _check_family_needs(values: dict, net: dict | None, source: str) -> None:
+    """Regularisers that need an interface only some families have, refused before any work."""
+    if not net:
+        return
+    G_cls, D_cls = family_classes(net["family"])
+    if values.get("pl_weight", 0) > 0 and not hasattr(G_cls, "sample_ws"):
+        raise GrowganError(f"{source}: pl_weight={values['pl_weight']} needs a style-based generator (the stylegan2 "
+                           f"family), not {net['family']}; set pl_weight=0")
+    if values.get("gdpp_weight", 0) > 0 and not hasattr(D_cls, "features"):
+        raise GrowganError(f"{source}: gdpp_weight={values['gdpp_weight']} needs a discriminator with features() "
+                           f"(the stylegan2 family), not {net['family']}; set gdpp_weight=0")
 
 
 def config_keys(config: TrainConfig | None = None) -> list[tuple[str, str, Any, str]]:

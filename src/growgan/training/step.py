@@ -5,7 +5,8 @@ D step: loss_D = d_loss(D(x), D(G(z))) + lambda * GP (Gulrajani et al. 2017)
         + epsilon * D(x)^2 (drift, Karras et al. 2018); optional WGAN weight clipping and
         instance noise (Sonderby et al. 2017), one-sided label smoothing (Salimans et al. 2016).
 G step: loss_G = g_loss(D(G(z))) (relativistic losses also see D(x))
-        + pl_weight * k * path-length penalty every k-th step (lazy, StyleGAN2; Karras et al. 2020).
+        + pl_weight * k * path-length penalty every k-th step (lazy, StyleGAN2; Karras et al. 2020)
+        + gdpp_weight * GDPP(D features of fakes, of reals) (Elfeki et al. 2019).
 Augmentation (growgan.augment: DiffAugment or ADA) transforms every image D sees, reals and
 fakes, in both steps and inside the penalties (so R1/GP differentiate through it); with ADA
 the D step sums sign(D(real)) into the state for the loop's adjustment of p.
@@ -148,6 +149,13 @@ class StepRunner:
                                                         cfg.pl_decay, generator=self.gen)
             total = total + cfg.pl_weight * cfg.pl_interval * pl
             stats["loss/pl"] = pl.detach()
+        if cfg.gdpp_weight > 0:  # D's features of fakes vs reals (both augmented as D sees them)
+            phi_fake = st.D.features(self._aug(st, self._noisy(fakes, noise_sigma)).float())
+            with torch.no_grad():
+                phi_real = st.D.features(self._aug(st, self._noisy(reals, noise_sigma)))
+            gdpp = losses.gdpp_loss(phi_fake, phi_real)
+            total = total + cfg.gdpp_weight * gdpp
+            stats["loss/gdpp"] = gdpp.detach()
         self._backward_step(st, total, st.opt_G, st.G)
         st.D.requires_grad_(True)
         return stats
