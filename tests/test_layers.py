@@ -32,3 +32,15 @@ def test_resampling_shapes_and_box_inverse():
     x = torch.randn(2, 3, 8, 8)
     assert torch.allclose(downsample2x(upsample2x(x)), x)
     assert upsample2x(x).shape == (2, 3, 16, 16)
+
+
+def test_minibatch_std_group_steps_down_to_a_divisor():
+    from growgan.layers import mbstd_group
+
+    # min(group, N) when it divides N (the official rule), else the largest smaller divisor
+    assert [mbstd_group(4, n) for n in (8, 2, 6, 7, 5, 9, 1)] == [4, 2, 3, 1, 1, 3, 1]
+    x = torch.randn(6, 2, 3, 3)
+    y = MinibatchStd(group_size=4)(x)  # groups of 3: subgroup j holds samples j, j + 2, j + 4
+    for j in range(2):
+        expected = x[j::2].std(dim=0, unbiased=False).mean()
+        assert torch.allclose(y[j::2, 2], torch.full((3, 3, 3), expected.item()), atol=1e-5)

@@ -53,11 +53,26 @@ class PixelNorm(nn.Module):
         return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + self.eps)
 
 
+def mbstd_group(group_size: int, batch: int) -> int:
+    """The group size MinibatchStd uses for a batch of `batch` samples: the largest g <=
+    min(group_size, batch) that divides the batch (1 at worst).
+
+    The official ProGAN/StyleGAN code uses min(group_size, batch) and requires it to divide
+    the batch; this keeps that choice whenever it divides and otherwise steps down, so a
+    batch of 6 with groups of 4 uses groups of 3 instead of failing."""
+    g = max(1, min(int(group_size), int(batch)))
+    while batch % g:
+        g -= 1
+    return g
+
+
 class MinibatchStd(nn.Module):
     """Append the average standard deviation over groups of samples as one more channel.
 
-    As the official code: groups of `group_size` samples (or the whole batch if smaller;
-    the batch must be divisible by it), std over the group, averaged over C, H, W.
+    As the official code (Karras et al. 2018): groups of `group_size` samples (or the whole
+    batch if smaller), std over the group, averaged over C, H, W. A batch the group size
+    does not divide uses the largest smaller group size that divides it (`mbstd_group`).
+    x: [N, C, H, W] -> [N, C + 1, H, W].
     """
 
     def __init__(self, group_size: int = 4, eps: float = 1e-8):
@@ -67,9 +82,7 @@ class MinibatchStd(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        g = min(self.group_size, n)
-        if n % g != 0:
-            raise ValueError(f"minibatch-std: batch {n} is not divisible by group size {g}")
+        g = mbstd_group(self.group_size, n)
         y = x.float().reshape(g, -1, c, h, w)  # [G, M, C, H, W]
         y = y - y.mean(dim=0)
         std = (y.square().mean(dim=0) + self.eps).sqrt()  # [M, C, H, W]

@@ -90,3 +90,43 @@ def test_precision_recall_identity_disjoint_and_mode_collapse():
     collapsed = real[real[:, 0] > 1.0][:40]  # fakes on a corner of the real manifold
     p, r = precision_recall(real, collapsed)
     assert p == 1.0 and r < 0.35
+
+
+def _is_numpy(probs: np.ndarray, splits: int) -> tuple[float, float]:
+    """Inception Score written from the definition, split k = rows [k*N//splits, (k+1)*N//splits)."""
+    n = len(probs)
+    scores = []
+    for k in range(splits):
+        part = probs[k * n // splits:(k + 1) * n // splits]
+        py = part.mean(axis=0)
+        kl = np.sum(part * (np.log(part) - np.log(py)), axis=1).mean()
+        scores.append(np.exp(kl))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+@pytest.mark.parametrize("n", [10, 11, 25, 1003])
+def test_inception_score_splits_follow_the_reference_rule(n):
+    rng = np.random.default_rng(n)
+    logits = rng.normal(0, 3, size=(n, 1000))
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    mean, std = inception_score(torch.from_numpy(logits), splits=10)
+    ref_mean, ref_std = _is_numpy(probs, 10)
+    assert mean == pytest.approx(ref_mean, rel=1e-9) and std == pytest.approx(ref_std, rel=1e-9, abs=1e-12)
+
+
+def test_inception_score_eleven_images_by_hand():
+    # image i is surely class i: splits 0..8 hold one image (IS 1), split 9 holds two
+    # images of two classes (IS exp(log 2) = 2) -> mean 1.1, std sqrt(13/10 - 1.21) = 0.3.
+    # (torch.chunk would make 6 splits of 2 images, each IS 2.)
+    logits = torch.full((11, 1008), -60.0)
+    logits[torch.arange(11), torch.arange(11)] = 60.0
+    mean, std = inception_score(logits, splits=10)
+    assert mean == pytest.approx(1.1, abs=1e-9) and std == pytest.approx(0.3, abs=1e-9)
+
+
+def test_inception_score_refuses_fewer_images_than_splits():
+    from growgan.errors import GrowganError
+
+    with pytest.raises(GrowganError, match="5 images cannot make 10 splits"):
+        inception_score(torch.zeros(5, 1008), splits=10)

@@ -12,6 +12,7 @@ import torch
 
 from growgan.data import resolve_archive
 from growgan.data.archive import open_archive
+from growgan.data.decode import parse_background
 from growgan.data.prepare import PrepareOptions, prepare
 from growgan.data.transform import CROPS, FILTERS, parse_resolution
 from growgan.errors import GrowganError
@@ -45,6 +46,8 @@ def register(subparsers) -> None:
     p.add_argument("--resize-filter", choices=tuple(FILTERS), default="lanczos", help="default: lanczos (FID depends on it)")
     p.add_argument("--crop", choices=CROPS, default="center-crop", help="aspect mismatch: center-crop (default), pad, stretch")
     p.add_argument("--channels", type=int, choices=(1, 3), help="default: the source's (3 if any image is colour)")
+    p.add_argument("--background", default="white", metavar="COLOUR",
+                   help="transparent pixels are composited onto it: white (default), black, #rrggbb or R,G,B")
     p.add_argument("--max-images", type=int, metavar="N", help="keep a random subset of N images")
     p.add_argument("--seed", type=int, default=0, help="seed of the --max-images subset")
     p.add_argument(
@@ -85,6 +88,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         split=args.split,
         from_dir=args.from_dir,
         overwrite=args.overwrite,
+        background=parse_background(args.background),
     )
     result = prepare(args.source, args.out, opts)
     if result.skipped:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from growgan.data.decode import parse_background
 from growgan.errors import GrowganError
 from growgan.metrics.api import MetricContext, compute
 from growgan.metrics.classifier import train_classifier
@@ -52,6 +53,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for latents, patches, pairs and subsets")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--pairs", type=int, default=10_000, help="MS-SSIM: random pairs (default 10000)")
+    p.add_argument("--background", default="white", metavar="COLOUR",
+                   help="image folders: transparent pixels are composited onto it (default white, as dataset prepare)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
     p.add_argument("--raw-g", action="store_true", help="evaluate the raw generator instead of the EMA one")
     p.add_argument("--inception-weights", default=None, help="pt_inception-2015-12-05-6726825d.pth "
@@ -74,11 +77,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.target == "train-classifier":  # reached only through main() without routing
         raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
-    if args.device:
-        check_device(args.device, "--device")
     ctx = MetricContext(
         num_images=args.num, seed=args.seed, batch_size=args.batch_size,
-        device=torch.device(args.device) if args.device else None,
+        device=check_device(args.device, "--device") if args.device else None,  # one line for a missing device
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
         inception_weights=args.inception_weights, classifier=args.classifier,
     )
@@ -97,8 +98,9 @@ def _sources(args, ctx):
     if args.target is None:
         if not (args.real and args.fake):
             raise GrowganError("give RUN_DIR_OR_CHECKPOINT --data ARCHIVE, or --real A --fake B to compare two sets")
-        real = open_source(args.real)
-        fake = open_source(args.fake)
+        bg = parse_background(args.background)
+        real = open_source(args.real, background=bg)
+        fake = open_source(args.fake, background=bg)
         return real, fake, None, {}
     if not args.data:
         raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a generator")

@@ -22,7 +22,7 @@ from growgan.training import distributed as dist_utils
 from growgan.training.config import TrainConfig
 from growgan.training.loop import resolve_network
 from growgan.training.resolve import resolve_config
-from growgan.training.rundir import check_out_dir, locked, new_run_dir, read_run_info
+from growgan.training.rundir import check_out_dir, discard_unstarted_run, locked, new_run_dir, read_run_info
 from growgan.utils.io import atomic_write_json, check_writable_dir
 
 SEARCH_CONFIG = "search_config.json"
@@ -107,8 +107,13 @@ def run_search(args) -> int:
             atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
             atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
             log(f"search in {run_dir} ({dist.world_size} process(es))")
-        search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
-        best = search.run()
+        try:
+            search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
+            best = search.run()
+        except BaseException:
+            if not args.resume and dist.is_main and not any(run_dir.rglob("result.json")):
+                discard_unstarted_run(run_dir)  # no candidate finished: leave no folder behind
+            raise
         if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
             torch.distributed.barrier()
             torch.distributed.destroy_process_group()

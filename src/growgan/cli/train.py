@@ -22,7 +22,16 @@ from growgan.training.checkpoint import latest_checkpoint, restore_state
 from growgan.training.config import TrainConfig
 from growgan.training.loop import default_device, resolve_network
 from growgan.training.resolve import resolve_config
-from growgan.training.rundir import check_out_dir, locked, new_run_dir, read_run_info, truncate_jsonl, write_config
+from growgan.training.resume import apply_optimizer_settings, describe, resume_changes
+from growgan.training.rundir import (
+    check_out_dir,
+    discard_unstarted_run,
+    locked,
+    new_run_dir,
+    read_run_info,
+    truncate_jsonl,
+    write_config,
+)
 from growgan.training.zoo_config import zoo_archive
 from growgan.utils.device import check_device
 from growgan.utils.io import atomic_write_json, check_writable_dir
@@ -93,12 +102,20 @@ def _new_run(args, config, data: Path) -> Path:
 
 
 def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
-    trainer = build_trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet, handle_signals=True,
-                            resume=resume)
-    if trainer.dist.is_main:
-        write_config(run_dir, trainer.config)  # with the network resolved against the archive
-        trainer.log.line(f"run folder {run_dir}")
-    status = trainer.train_until(kimg_to_images(trainer.config.kimg))
+    trainer = None
+    try:
+        trainer = build_trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet,
+                                handle_signals=True, resume=resume)
+        if trainer.dist.is_main:
+            write_config(run_dir, trainer.config)  # with the network resolved against the archive
+            trainer.log.line(f"run folder {run_dir}")
+        status = trainer.train_until(kimg_to_images(trainer.config.kimg))
+    except BaseException:
+        if resume is None and dist_utils.current().is_main and (trainer is None or trainer.state.step == 0):
+            if trainer is not None:
+                trainer.log.close()
+            discard_unstarted_run(run_dir)  # a run that failed to start leaves no folder
+        raise
     trainer.log.close()
     if trainer.dist.is_main:
         where = trainer.last_checkpoint or run_dir
@@ -113,9 +130,13 @@ def _resume(args) -> int:
     run_dir = Path(args.resume)
     if not run_dir.is_dir():
         raise GrowganError(f"{run_dir}: run folder not found; give a folder made by growgan train")
+    if args.preset or args.arch or args.zoo_config:
+        raise GrowganError("--resume continues the run's own network and schedule; drop --preset/--arch/--zoo-config")
     path, ckpt = latest_checkpoint(run_dir)
-    config = resolve_config(base=TrainConfig.from_dict(ckpt["config"], source=str(path)), overrides=args.overrides,
-                            kimg=args.kimg)
+    saved = TrainConfig.from_dict(ckpt["config"], source=str(path))
+    config = resolve_config(base=saved, config_file=args.config, overrides=args.overrides, seed=args.seed,
+                            kimg=args.kimg, name=args.name)
+    changed = resume_changes(saved, config)  # refuses what cannot change on resume (training/resume.py)
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
@@ -127,11 +148,14 @@ def _resume(args) -> int:
     data = _resolve_data(data_arg)
     device = default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)
+    apply_optimizer_settings(state, config, changed)
+    notes = [f"resumed from {path}" + (f" with {describe(changed)}" if changed else "")]
     with locked(run_dir if info.is_main else None):  # before anything in the folder changes
         if info.is_main:
             for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
                 truncate_jsonl(run_dir / name, state.images_seen)
-        return _train(config, data, run_dir, args, state=state, resume=ckpt["extra"])
+        return _train(config, data, run_dir, args, state=state,
+                      resume={**ckpt["extra"], "notes": notes, "path": str(path)})
 
 
 def _device_kind(device: str) -> str:

@@ -34,7 +34,7 @@ from growgan.data._text import brief
 from growgan.errors import GrowganError
 from growgan.utils.io import OLD_MARK as _OLD_MARK
 from growgan.utils.io import TMP_MARK as _TMP_MARK
-from growgan.utils.io import check_writable_dir, is_write_error, make_tmp_dir, remove_stale_temporaries, tmp_name, write_error
+from growgan.utils.io import atomic_write_json, check_writable_dir, is_write_error, make_tmp_dir, remove_stale_temporaries, tmp_name, write_error
 
 FORMAT_NAME = "growgan-archive"
 FORMAT_VERSION = 1
@@ -246,6 +246,7 @@ class ArchiveWriter:
             resolution=[self.chw[1], self.chw[2]],
             has_labels=labels is not None,
             sha256=self._hash.hexdigest(),
+            data_stat=data_stat(self.tmp),  # the files the hash covers, as written (see current_content_hash)
         )
         if labels is None:
             full["num_classes"], full["label_names"] = 0, None
@@ -477,3 +478,49 @@ def write_archive(
         for i in range(0, len(images), chunk):
             w.append(images[i : i + chunk], None if labels is None else labels[i : i + chunk])
         return w.close(meta)
+
+
+# ---------------------------------------------------------------- content hash, checked cheaply
+_DATA_FILES = ("images.npy", "labels.npy")
+
+
+def data_stat(folder: str | os.PathLike) -> dict[str, list[int]]:
+    """{file: [size in bytes, mtime in ns]} of an archive's data files (those the hash covers)."""
+    out = {}
+    for name in _DATA_FILES:
+        try:
+            st = os.stat(Path(folder) / name)
+        except FileNotFoundError:
+            continue
+        out[name] = [int(st.st_size), int(st.st_mtime_ns)]
+    return out
+
+
+def current_content_hash(archive: Archive, record_dir: str | os.PathLike | None = None) -> str:
+    """The sha256 content hash of what the archive's files hold *now*, cheaply.
+
+    meta.json's hash is trusted when images.npy and labels.npy still have the size and mtime
+    recorded beside it at packing time; else a record in `record_dir` (made by an earlier
+    call, e.g. after the archive was copied) is trusted on the same terms; else every byte is
+    hashed again and the record is written. An images.npy changed in place (same size, new
+    mtime) therefore gets its new hash, and caches keyed by it miss."""
+    stat = data_stat(archive.path)
+    if archive.meta.get("data_stat") == stat:
+        return archive.content_hash
+    record = None
+    if record_dir is not None:
+        key = hashlib.sha256(str(Path(archive.path).resolve()).encode()).hexdigest()[:16]
+        record = Path(record_dir) / f"archive-{key}.json"
+        try:
+            saved = json.loads(record.read_text(encoding="utf-8"))
+            if saved.get("data_stat") == stat and isinstance(saved.get("sha256"), str):
+                return saved["sha256"]
+        except (OSError, ValueError):
+            pass
+    digest = content_hash(archive.images, archive.labels)
+    if record is not None:
+        try:
+            atomic_write_json(record, {"path": str(Path(archive.path).resolve()), "data_stat": stat, "sha256": digest})
+        except (GrowganError, OSError):
+            pass  # a read-only or full cache costs a re-hash next time, nothing else
+    return digest

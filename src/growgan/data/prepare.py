@@ -9,7 +9,6 @@ skipped and listed (or, with strict=True, stop the run with the file's name).
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from collections import deque
@@ -23,7 +22,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from growgan import __version__
-from growgan.data import named, sources
+from growgan.data import decode, named, sources
+from growgan.data.decode import WHITE
 from growgan.data._text import brief
 from growgan.data.archive import ArchiveWriter, check_writable
 from growgan.data.transform import CROPS, FILTERS, ImageSpec, convert_array, convert_image
@@ -50,6 +50,7 @@ class PrepareOptions:
     from_dir: Path | None = None
     cache_dir: Path | None = None
     overwrite: bool = False
+    background: tuple[int, int, int] = WHITE  # transparent pixels are composited onto it (decode.py)
 
 
 @dataclass
@@ -116,6 +117,7 @@ def _check_options(opts: PrepareOptions) -> None:
         raise GrowganError(f"--crop {opts.crop!r}: choose one of {', '.join(CROPS)}")
     if opts.channels not in (None, 1, 3):
         raise GrowganError(f"--channels {opts.channels}: must be 1 or 3")
+    decode.parse_background(opts.background)
 
 
 def prepare(source: str, out: str | Path, opts: PrepareOptions | None = None) -> PrepareResult:
@@ -172,31 +174,25 @@ def _pack_arrays(src: sources.ArraySource, out: Path, opts: PrepareOptions, chun
 
 
 def _decode(data: bytes) -> Image.Image:
+    """The one image decoder's open + load (size limit first, then the pixels)."""
+    img = decode.open_image(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's EXIF / palette warnings are not the user's problem
-        img = Image.open(io.BytesIO(data))
         img.load()
     return img
 
 
 def _scan(src: sources.FileSource, keep: np.ndarray) -> tuple[int, set[tuple[int, int]]]:
-    """Channels (3 if any colour image) and the set of (H, W) sizes, from headers only."""
+    """Channels (3 if any colour image) and the set of upright (H, W) sizes, from headers only."""
     colour, sizes = False, set()
     for i in keep:
         try:
-            with Image.open(io.BytesIO(src.open(int(i)))) as img:
-                colour |= img.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F") and not (
-                    img.mode == "P" and _palette_is_gray(img)
-                )
-                sizes.add((img.height, img.width))
+            with decode.open_image(src.open(int(i))) as img:
+                colour |= decode.is_colour(img)
+                sizes.add(decode.oriented_size(img))
         except Exception:  # decoded (and reported) in the main pass
             continue
     return (3 if colour else 1), sizes
-
-
-def _palette_is_gray(img: Image.Image) -> bool:
-    pal = np.asarray(img.getpalette() or [0, 0, 0]).reshape(-1, 3)
-    return bool((pal == pal[:, :1]).all())
 
 
 def _ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None, window: int = 256) -> Iterator[R]:
@@ -231,7 +227,7 @@ def _pack_files(src: sources.FileSource, out: Path, opts: PrepareOptions) -> Pre
                     f"{src.description}: images have {len(sizes)} different sizes; pass --resolution, e.g. 64 or 48x64"
                 )
             resolution = next(iter(sizes), (1, 1))
-    spec = ImageSpec(channels, resolution, opts.resize_filter, opts.crop)
+    spec = ImageSpec(channels, resolution, opts.resize_filter, opts.crop, decode.parse_background(opts.background))
     skipped: list[str] = []
 
     def load(i: int) -> np.ndarray | Exception:

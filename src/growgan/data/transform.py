@@ -1,8 +1,8 @@
 """Per-image conversion for the dataset tool: colour mode, aspect policy, resize filter.
 
-Every image becomes uint8 [C, H, W] with C in {1, 3}. Modes are normalised first (palette,
-RGBA and LA are composited over white; 16-bit and 32-bit integer images are scaled to 8 bits;
-CMYK and YCbCr go through Pillow's conversion; the EXIF orientation is applied). The aspect
+Every image becomes uint8 [C, H, W] with C in {1, 3}. Modes are normalised first by the one
+image decoder's rules (growgan.data.decode: EXIF orientation, 16-bit scaling, transparency
+over a background colour, one channel rule). The aspect
 policy then maps the image to the target aspect ratio (center-crop, pad with black, or
 stretch) and the resize filter is explicit, because FID depends on it (Parmar et al. 2022,
 "On Aliased Resizing and Surprising Subtleties in GAN Evaluation").
@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
+from growgan.data.decode import WHITE, normalize
 from growgan.errors import GrowganError
 
 FILTERS = {"box": Image.Resampling.BOX, "bilinear": Image.Resampling.BILINEAR, "lanczos": Image.Resampling.LANCZOS}
@@ -29,6 +30,7 @@ class ImageSpec:
     resolution: tuple[int, int]  # (H, W)
     resize_filter: str = "lanczos"
     crop: str = "center-crop"
+    background: tuple[int, int, int] = WHITE  # transparent pixels are composited onto it
 
 
 def parse_resolution(text: str | int | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -47,39 +49,6 @@ def parse_resolution(text: str | int | tuple[int, int] | None) -> tuple[int, int
     if len(values) != 2 or min(values) < 1 or max(values) > 16384:
         raise GrowganError(f"--resolution {text!r}: expected N or HxW with positive integers, e.g. 32 or 48x64")
     return values  # type: ignore[return-value]
-
-
-def _scale_to_8bit(img: Image.Image) -> Image.Image:
-    """16/32-bit integer or float grayscale -> 'L' (16-bit data scaled by 255/65535)."""
-    arr = np.asarray(img)
-    if img.mode == "F":
-        arr = np.clip(arr, 0, 255)
-    else:
-        arr = np.clip(arr.astype(np.float64), 0, 65535) * (255.0 / 65535.0)
-    return Image.fromarray(np.rint(arr).astype(np.uint8), mode="L")
-
-
-def _over_white(img: Image.Image) -> Image.Image:
-    rgba = img.convert("RGBA")
-    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(background, rgba).convert("RGB")
-
-
-def normalize_mode(img: Image.Image, channels: int) -> Image.Image:
-    """Any Pillow mode -> 'L' (channels=1) or 'RGB' (channels=3)."""
-    try:
-        img = ImageOps.exif_transpose(img)
-    except Exception:  # a damaged EXIF block should not cost a readable image
-        pass
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        img = _scale_to_8bit(img)
-    elif img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
-        img = _over_white(img)
-    elif img.mode == "1":
-        img = img.convert("L")
-    if channels == 1:
-        return img if img.mode == "L" else img.convert("L")
-    return img if img.mode == "RGB" else img.convert("RGB")
 
 
 def fit_aspect(img: Image.Image, resolution: tuple[int, int], crop: str) -> Image.Image:
@@ -106,9 +75,14 @@ def fit_aspect(img: Image.Image, resolution: tuple[int, int], crop: str) -> Imag
     raise GrowganError(f"--crop {crop!r}: choose one of {', '.join(CROPS)}")
 
 
+def normalize_mode(img: Image.Image, channels: int, background: tuple[int, int, int] = WHITE) -> Image.Image:
+    """Any Pillow mode -> 'L' (channels=1) or 'RGB' (channels=3), by growgan.data.decode's rules."""
+    return normalize(img, channels, background)
+
+
 def convert_image(img: Image.Image, spec: ImageSpec) -> np.ndarray:
     """A Pillow image -> uint8 [C, H, W] following `spec`."""
-    return _fit_and_resize(normalize_mode(img, spec.channels), spec)
+    return _fit_and_resize(normalize(img, spec.channels, tuple(spec.background)), spec)
 
 
 def _fit_and_resize(img: Image.Image, spec: ImageSpec) -> np.ndarray:

@@ -10,6 +10,7 @@ from growgan.metrics.scores import fid_from_features, inception_score, kid_from_
 from growgan.metrics.sources import ImageSource
 
 DEFAULT_NUM = 50_000
+IS_SPLITS = 10  # as Salimans et al. 2016 and every reference implementation
 
 
 def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: MetricContext):
@@ -68,6 +69,9 @@ def pr_metric(kind: str):
 
 def is_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     _, f = _features("inception", None, fake, ctx)
-    mean, std = inception_score(f["logits"], splits=10)
-    return MetricResult({"is": mean, "is_std": std}, [f"IS: {len(f['logits'])} fake images, 10 splits, softmax over the first 1000 of 1008 logits"])
+    n, splits = len(f["logits"]), IS_SPLITS
+    mean, std = inception_score(f["logits"], splits=splits)
+    return MetricResult({"is": mean, "is_std": std},
+                        [f"IS: {n} fake images, {splits} splits of {n // splits}-{-(-n // splits)} images "
+                         "(boundaries k*N//splits), softmax over the first 1000 of 1008 logits"])
 

@@ -4,7 +4,9 @@ A feature extractor maps uint8 [n, C, H, W] to {"pool": [n, D], "logits": [n, K]
 extractors are the FID Inception ("inception") and growgan's offline classifier
 ("classifier"). Features of a real archive are cached as a file named after a hash of
 (archive content hash, extractor and its weights, options such as resize/subset/count),
-written atomically, so a second evaluation against the same data skips the real pass.
+written atomically, so a second evaluation against the same data skips the real pass. Every
+part of the key is content: the archive's current content hash (checked by size + mtime of its
+files, re-hashed when they changed) and the sha256 of the extractor's weights file.
 """
 
 from __future__ import annotations
@@ -44,20 +46,26 @@ def extract(extractor: torch.nn.Module, source: ImageSource, batch_size: int = 5
     return {k: torch.cat(v) for k, v in parts.items()}
 
 
-def cache_key(source: ImageSource, extractor: torch.nn.Module) -> str | None:
-    """Readable, content-addressed cache name, or None when the source has no content hash."""
-    if source.content_hash is None:
+def cache_key(source: ImageSource, extractor: torch.nn.Module, record_dir: Path | None = None) -> str | None:
+    """Readable, content-addressed cache name, or None when the source has no content hash.
+
+    Keyed by content alone: the hash of the images the source holds now (an archive's files
+    are checked by size + mtime, re-hashed when they changed), the extractor's weights
+    *file content* (weights_id: its sha256), and the options (resize, subset, count)."""
+    data = source.current_hash(record_dir)
+    if data is None:
         return None
-    ident = {"data": source.content_hash, "num": source.num, "options": source.options,
+    ident = {"data": data, "num": source.num, "options": source.options,
              "extractor": extractor.name, "weights": getattr(extractor, "weights_id", "")}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-    return f"features-{extractor.name}-{source.content_hash[:8]}-{source.num}-{digest}.pt"
+    return f"features-{extractor.name}-{data[:8]}-{source.num}-{digest}.pt"
 
 
 def real_features(extractor: torch.nn.Module, source: ImageSource, ctx) -> dict[str, torch.Tensor]:
     """Features of real images, from the cache when this (data, extractor, options) was seen."""
-    name = cache_key(source, extractor)
-    path = Path(ctx.cache_dir or default_cache_dir()) / "stats" / name if name else None
+    cache = Path(ctx.cache_dir or default_cache_dir())
+    name = cache_key(source, extractor, cache / "archives")
+    path = cache / "stats" / name if name else None
     if path is not None and path.is_file():
         try:
             return {k: v.to(torch.float64) for k, v in torch.load(path, map_location="cpu", weights_only=True).items()}

@@ -15,6 +15,7 @@ Outputs: 2048-d pool features (FID, KID, precision/recall) and 1008 logits (IS).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import urllib.request
 from pathlib import Path
@@ -254,10 +255,11 @@ def load_inception(weights: str | os.PathLike | None = None, cache_dir=None, dev
     """The FID Inception with the standard weights, in eval mode without gradients."""
     path = find_weights(weights, cache_dir)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        blob = Path(path).read_bytes()
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
         raise GrowganError(f"{path}: cannot read Inception weights ({type(exc).__name__}); download {WEIGHTS_URL} again") from None
     model = FIDInceptionV3()
     load_state(model, state, str(path))
-    model.weights_id = WEIGHTS_NAME
+    model.weights_id = hashlib.sha256(blob).hexdigest()  # caches are keyed by the content, not the file name
     return model.to(device or "cpu").eval().requires_grad_(False)

@@ -4,7 +4,9 @@
   the matrix square root by scipy.linalg.sqrtm (with pytorch-fid's eps fallback).
 - KID (Binkowski et al. 2018): unbiased MMD^2 with the cubic polynomial kernel
   k(x, y) = (x.y / d + 1)^3, averaged over 100 random subsets of 1000 (torch-fidelity).
-- IS (Salimans et al. 2016): exp(E_x KL(p(y|x) || p(y))) over 10 splits, mean and std.
+- IS (Salimans et al. 2016): exp(E_x KL(p(y|x) || p(y))) over 10 splits, mean and std; split k
+  holds images [k*N//splits, (k+1)*N//splits), as the reference code (Salimans et al.'s
+  inception_score.py, torch-fidelity, StudioGAN) splits, so the splits differ by at most one image.
 - Precision/recall (Kynkaanniemi et al. 2019): k-NN (k=3) hyperspheres around each real
   (fake) feature; precision = share of fakes inside the real manifold, recall = share of
   reals inside the fake manifold.
@@ -59,11 +61,25 @@ def kid_from_features(
 
 
 def inception_score(logits: torch.Tensor, splits: int = 10, num_classes: int = 1000) -> tuple[float, float]:
-    """IS from logits [N, K]; only the first `num_classes` logits enter the softmax. -> (mean, std)."""
+    """IS from logits [N, K] -> (mean, std) over `splits` near-equal splits.
+
+    Only the first `num_classes` logits enter the softmax. Split k holds rows
+    [k*N//splits, (k+1)*N//splits) (the reference implementations' rule); for each split,
+    IS_k = exp(mean_x KL(p(y|x) || p_k(y))) with p_k(y) the split's mean prediction.
+    Raises GrowganError when N < splits (a split would be empty).
+    """
+    from growgan.errors import GrowganError
+
+    n = int(logits.shape[0])
+    if splits < 1 or n < splits:
+        raise GrowganError(f"Inception Score: {n} images cannot make {splits} splits; "
+                           f"give at least {splits} images (--num {max(splits, 1) * 1000} or more is usual)")
     logp = torch.log_softmax(logits[:, :num_classes].to(torch.float64), dim=1)
     p = logp.exp()
     scores = []
-    for part_p, part_logp in zip(p.chunk(splits), logp.chunk(splits)):
+    for k in range(splits):
+        lo, hi = k * n // splits, (k + 1) * n // splits
+        part_p, part_logp = p[lo:hi], logp[lo:hi]
         log_py = part_p.mean(dim=0, keepdim=True).log()
         kl = (part_p * (part_logp - log_py)).sum(dim=1).mean()
         scores.append(float(kl.exp()))

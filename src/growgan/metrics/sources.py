@@ -18,8 +18,6 @@ import torch.nn.functional as F
 
 from growgan.errors import GrowganError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
-
 
 @dataclass
 class ImageSource:
@@ -30,8 +28,15 @@ class ImageSource:
     channels: int
     resolution: tuple[int, int]
     rows: Callable[[np.ndarray], torch.Tensor] = field(repr=False)  # int64 indices -> CPU uint8 tensor
-    content_hash: str | None = None  # set for archives: statistics of it may be cached
+    content_hash: str | None = None  # a known content hash: statistics of it may be cached
     options: dict = field(default_factory=dict)  # preprocessing applied (part of the cache key)
+    # archives: record_dir -> the hash of what the files hold now (checked by size + mtime, see
+    # growgan.data.archive.current_content_hash); preferred over content_hash when set
+    hash_fn: Callable[[Path | None], str] | None = field(default=None, repr=False)
+
+    def current_hash(self, record_dir: Path | None = None) -> str | None:
+        """The content hash that keys caches of this source's statistics, or None (no caching)."""
+        return self.hash_fn(record_dir) if self.hash_fn is not None else self.content_hash
 
     def get(self, start: int, stop: int) -> torch.Tensor:
         return self.rows(np.arange(start, min(stop, self.num)))
@@ -40,7 +45,7 @@ class ImageSource:
         """A source whose batches are fn(batch) (e.g. resized)."""
         base = self.rows
         return ImageSource(self.name, self.num, self.channels, resolution, lambda idx: fn(base(idx)),
-                           self.content_hash, {**self.options, **option})
+                           self.content_hash, {**self.options, **option}, self.hash_fn)
 
     def subset(self, num: int, seed: int = 0) -> "ImageSource":
         """A seeded random subset of `num` images (in index order), or self when num >= len.
@@ -54,7 +59,7 @@ class ImageSource:
         idx = torch.randperm(self.num, generator=gen)[:num].sort().values.numpy()
         base = self.rows
         return ImageSource(self.name, num, self.channels, self.resolution, lambda i: base(idx[i]),
-                           self.content_hash, {**self.options, "subset": f"{num}@{seed}"})
+                           self.content_hash, {**self.options, "subset": f"{num}@{seed}"}, self.hash_fn)
 
 
 def array_source(images: np.ndarray | torch.Tensor, name: str = "array") -> ImageSource:
@@ -78,14 +83,15 @@ def resize_uint8(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None) -> ImageSource:
     """A packed growgan archive, optionally area-downsampled to `resolution` (never upsampled)."""
-    from growgan.data.archive import open_archive
+    from growgan.data.archive import current_content_hash, open_archive
 
     if path is None:
         raise GrowganError("metrics need the real-image archive; the data is not a packed archive (pack it first)")
     arc = open_archive(path)
     res = tuple(arc.resolution)
     src = array_source(arc.images, name=str(path))
-    src.content_hash = arc.content_hash
+    src.content_hash = arc.content_hash  # as packed; hash_fn checks that the files still hold it
+    src.hash_fn = lambda record_dir: current_content_hash(arc, record_dir)
     if resolution is not None and tuple(resolution) != res:
         if resolution[0] > res[0] or resolution[1] > res[1]:
             raise GrowganError(
@@ -97,38 +103,27 @@ def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None =
     return src
 
 
-def folder_source(path: str | os.PathLike) -> ImageSource:
-    """A folder of image files (all the same size and mode), sorted by name."""
-    from PIL import Image
+def folder_source(path: str | os.PathLike, background: tuple[int, int, int] | None = None) -> ImageSource:
+    """A folder of image files (all the same size), sorted by name, decoded by the one image
+    decoder (growgan.data.decode: EXIF orientation, 16-bit scaling, transparency over
+    `background` (default white), 3 channels if any image is colour), so a folder scores as
+    the archive `growgan dataset prepare` packs from it."""
+    from growgan.data.decode import WHITE, read_image_folder
 
-    folder = Path(path)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise GrowganError(f"{folder}: no image files found; give a folder of PNG/JPEG images or a packed archive")
-    arrays = []
-    for f in files:
-        with Image.open(f) as im:
-            arr = np.asarray(im.convert("L" if im.mode in ("L", "1", "I;16", "I") else "RGB"))
-        arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))  # [H, W, C] -> [C, H, W]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1:
-        raise GrowganError(
-            f"{folder}: images differ in size or mode ({', '.join(sorted(map(str, shapes))[:3])}); "
-            "pack them with `growgan dataset prepare` first"
-        )
-    src = array_source(np.stack(arrays), name=str(folder))
-    return src
+    _, images = read_image_folder(path, background or WHITE)
+    return array_source(images, name=str(path))
 
 
-def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None) -> ImageSource:
-    """An archive folder (has meta.json) or a plain folder of images."""
+def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None,
+                background: tuple[int, int, int] | None = None) -> ImageSource:
+    """An archive folder (has meta.json) or a plain folder of images (see folder_source)."""
     p = Path(path)
     if not p.exists():
         raise GrowganError(f"{p}: no such file or folder; give a packed archive or a folder of images")
     if (p / "meta.json").is_file():
         return archive_source(p, resolution)
     if p.is_dir():
-        src = folder_source(p)
+        src = folder_source(p, background)
         if resolution is not None and tuple(resolution) != src.resolution:
             r = tuple(resolution)
             src = src.map(lambda b: resize_uint8(b, r), r, {"resize": f"area-{r[0]}x{r[1]}"})

@@ -9,6 +9,7 @@ run code and a crash never leaves a truncated file under a checkpoint's name.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ from growgan.errors import GrowganError
 from growgan.networks.registry import build_generator
 from growgan.training.ema import standing_stats
 from growgan.training.state import GrowthState, TrainState, state_from_dict, state_to_dict
+from growgan.utils.device import check_device
 from growgan.utils.io import atomic_torch_save
 
 FORMAT = "growgan-checkpoint"
@@ -46,19 +48,96 @@ def capture_rng() -> dict:
     return out
 
 
-def restore_rng(rng: dict) -> None:
+def derived_seed(seed: int, rank: int, images_seen: int) -> int:
+    """A 63-bit seed that is a function of (seed, rank, images_seen) alone, for RNG states a
+    checkpoint holds in a layout this device cannot take."""
+    digest = hashlib.sha256(f"growgan-rng/{int(seed)}/{int(rank)}/{int(images_seen)}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def restore_rng(rng: dict, reseed: int | None = None) -> list[str]:
+    """Restore the states of `capture_rng`. Python, numpy and torch's CPU state cross devices
+    as they are; CUDA states are restored on as many GPUs as both sides have. On a machine
+    with GPUs but no saved CUDA state (a CPU checkpoint), the CUDA generators are seeded with
+    `reseed` when given. Returns notes on what could not be restored exactly (for the log)."""
+    notes = []
     py = rng["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     name, keys, pos, has_gauss, gauss = rng["numpy"]
     np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(rng["torch"])
-    if rng.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
+    torch.set_rng_state(rng["torch"].cpu())
+    cuda = list(rng.get("cuda") or [])
+    if torch.cuda.is_available():
+        have = torch.cuda.device_count()
+        for i, st in enumerate(cuda[:have]):
+            torch.cuda.set_rng_state(st.cpu(), i)
+        if len(cuda) < have and reseed is not None:
+            for i in range(len(cuda), have):
+                torch.cuda.default_generators[i].manual_seed(reseed + i)
+            notes.append(f"the checkpoint has no CUDA RNG state for GPU(s) {len(cuda)}..{have - 1}; "
+                         "seeded them from the run's seed, rank and images_seen")
+    return notes
+
+
+# ---------------------------------------------------------------------------- finiteness
+class NonFiniteStateError(GrowganError):
+    """A training state holds NaN/inf (or its generator makes NaN/inf images): never saved."""
+
+    def __init__(self, where: str, problem: str):
+        super().__init__(f"{where}: {problem}")
+        self.problem = problem
+
+
+def nonfinite_tensors(module: nn.Module) -> list[str]:
+    """Names of the floating-point parameters and buffers of `module` holding NaN or inf
+    (BatchNorm's running_mean/running_var included)."""
+    items = [(k, t) for k, t in module.state_dict().items() if t.is_floating_point() or t.is_complex()]
+    if not items:
+        return []
+    flags = torch.stack([torch.isfinite(t).all() for _, t in items]).cpu().tolist()  # one host sync
+    return [k for (k, _), ok in zip(items, flags) if not ok]
+
+
+@torch.no_grad()
+def generator_makes_finite_images(G: nn.Module, num: int = 4) -> bool:
+    """Whether G (in eval mode) maps `num` fixed latents to finite images; G, its buffers and
+    every RNG are left as they were. Finite weights of 1e30 still make NaN images."""
+    device = next(G.parameters()).device
+    z = torch.randn(num, G.z_dim, generator=torch.Generator().manual_seed(0)).to(device)  # [num, z_dim]
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+    c = (torch.arange(num) % c_dim).to(device) if c_dim else None
+    was = G.training
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        G.eval()
+        try:
+            out = G(z, c)
+        finally:
+            G.train(was)
+    return bool(torch.isfinite(out).all())
+
+
+def state_problem(state: TrainState) -> str | None:
+    """None when every parameter and buffer of G, D and G_ema is finite and G and G_ema make
+    finite images; else what is wrong, in words."""
+    for name in ("G", "D", "G_ema"):
+        bad = nonfinite_tensors(getattr(state, name))
+        if bad:
+            return f"{name} holds NaN/inf in {len(bad)} tensor(s) (e.g. {bad[0]})"
+    for name in ("G", "G_ema"):
+        if not generator_makes_finite_images(getattr(state, name)):
+            return f"{name} makes NaN/inf images (its weights have blown up)"
+    return None
 
 
 # ---------------------------------------------------------------------------- save / load
 def save_checkpoint(path: str | Path, state: TrainState, config, extra: dict | None = None) -> Path:
-    """Write `state` (+ config, + `extra`: per-rank RNG and loader states, ...) atomically."""
+    """Write `state` (+ config, + `extra`: per-rank RNG and loader states, ...) atomically.
+
+    Only a finite state is written (`state_problem`): a checkpoint is always one to go back
+    to. Raises NonFiniteStateError (nothing written) otherwise."""
+    problem = state_problem(state)
+    if problem is not None:
+        raise NonFiniteStateError(f"{Path(path).name} not written", problem)
     ckpt = {
         "format": FORMAT,
         "version": VERSION,
@@ -175,8 +254,16 @@ def load_generator(run_dir_or_checkpoint: str | Path, ema: bool = True, device: 
     growth = GrowthState.from_dict(state.get("growth"))
     if growth.kind:  # a growable network: its fade-in weight as saved (see the network contract)
         G.alpha = growth.alpha
-    G = G.to(device).eval().requires_grad_(False)
+    which = "G_ema" if ema else "G"
+    bad = nonfinite_tensors(G)
+    if bad:
+        raise GrowganError(f"{path}: {which} holds NaN/inf in {len(bad)} tensor(s) (e.g. {bad[0]}); "
+                           "the run diverged before this checkpoint, use an earlier one")
+    G = G.to(check_device(device)).eval().requires_grad_(False)
     if ema:  # G_ema's BatchNorm buffers are G's: recompute them for the averaged weights
         G = standing_stats(G)
+    if not generator_makes_finite_images(G):
+        raise GrowganError(f"{path}: {which} makes NaN/inf images (its weights have blown up); "
+                           "the run diverged before this checkpoint, use an earlier one")
     return G
 

@@ -31,11 +31,14 @@ from growgan.augment import ada_adjust
 from growgan.data import open_archive
 from growgan.data.loader import BatchLoader, downsample, prepare_batch
 from growgan.errors import GrowganError
+from growgan.layers import MinibatchStd, mbstd_group
 from growgan.training import distributed as dist_utils
 from growgan.training.amp import amp_dtype
 from growgan.training.checkpoint import (
+    NonFiniteStateError,
     capture_rng,
     checkpoint_name,
+    derived_seed,
     prune_checkpoints,
     restore_rng,
     save_checkpoint,
@@ -156,6 +159,8 @@ class Trainer:
         # the trainer's own global torch/CUDA RNG stream (see the module doc); None -> seeded on first use
         self._rng: dict | None = None
         self._in_stream = False
+        self._resume_notes: list[str] = []
+        self.last_checkpoint: Path | None = None
         if resume:
             self._load_resume(resume)
         self.log = RunLogger(self.run_dir, tensorboard=self.config.tensorboard, verbose=verbose and self.dist.is_main)
@@ -165,8 +170,10 @@ class Trainer:
         self._counts: dict[str, int] = {}
         self._stop_signal: int | None = None
         self._handle_signals = handle_signals
-        self.last_checkpoint: Path | None = None
         self._grid_z, self._grid_c = self._grid_latents()
+        self._mbstd_noted: set[tuple[int, int, int]] = set()
+        for note in self._resume_notes:
+            self.log.line(note)
 
     # ------------------------------------------------------------------ resume
     def _load_resume(self, extra: dict) -> None:
@@ -176,9 +183,25 @@ class Trainer:
                                f"{self.dist.world_size}; resume with the same --nproc_per_node")
         if extra.get("loader"):
             self.loader.load_state_dict(extra["loader"])
-        restore_rng(rngs[self.dist.rank])
-        self._rng = {"torch": rngs[self.dist.rank]["torch"], "cuda": rngs[self.dist.rank].get("cuda") or []}
-        self.gen.set_state(gens[self.dist.rank])
+            self.loader.set_batch_size(self.config.batch_size)  # a batch_size override; growth schedules re-set it
+        self._resume_notes += list(extra.get("notes") or [])
+        if extra.get("path"):
+            self.last_checkpoint = Path(extra["path"])  # a good one: only finite states are written
+        rank, images_seen = self.dist.rank, self.state.images_seen
+        self._resume_notes += restore_rng(rngs[rank], reseed=derived_seed(self.config.seed, rank, images_seen))
+        # the restored global torch state is also where the trainer's private stream continues
+        self._rng = {"torch": torch.get_rng_state(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        saved = gens[rank]
+        if saved.numel() == self.gen.get_state().numel():
+            self.gen.set_state(saved)
+        else:  # e.g. a CUDA generator's 16-byte (seed, offset) state resumed into a CPU generator
+            self.gen.manual_seed(derived_seed(self.config.seed * 1_000_003 + rank, rank, images_seen))
+            kind = {16: "a CUDA", 5056: "a CPU"}.get(int(saved.numel()), f"a {saved.numel()}-byte")
+            self._resume_notes.append(
+                f"the checkpoint's latent/noise RNG state is {kind} generator's, which a {self.device.type} generator "
+                f"cannot take; re-derived it from seed {self.config.seed}, rank {rank} and images_seen {images_seen} "
+                "(deterministic, but not the stream the original device would have drawn)")
 
     def resume_extra(self) -> dict:
         """Per-rank RNG states and the loader position (a collective call under torchrun)."""
@@ -200,6 +223,7 @@ class Trainer:
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
+                self._note_mbstd()
         for i in range(cfg.n_critic):
             reals, c = self._next_reals()
             d_index = st.step * cfg.n_critic + i
@@ -258,6 +282,18 @@ class Trainer:
             self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self._counts[k] = self._counts.get(k, 0) + 1
 
+    def _note_mbstd(self) -> None:
+        """Say once per (group size, batch) when minibatch-std groups must shrink to divide the batch."""
+        batch = self.loader.batch_size
+        for m in self.state.D.modules():
+            if isinstance(m, MinibatchStd):
+                g = mbstd_group(m.group_size, batch)
+                key = (int(m.group_size), batch, g)
+                if g != min(m.group_size, batch) and key not in self._mbstd_noted:
+                    self._mbstd_noted.add(key)
+                    self.log.line(f"minibatch-std: batch {batch} is not divisible by group size {m.group_size}; "
+                                  f"using groups of {g} (the largest size that divides it)")
+
     # ------------------------------------------------------------------ the loop
     def train_until(self, images_seen: int) -> str:
         """Train until state.images_seen >= images_seen. Returns "done", or "interrupted"
@@ -270,6 +306,7 @@ class Trainer:
                 if self.growth is not None:
                     self.growth.apply(self.state)
                     self.runner.wrap(self.state)
+                self._note_mbstd()
                 return self._train_until(target, self._install_signals())
             finally:
                 self._leave_stream()
@@ -387,7 +424,12 @@ class Trainer:
         if self.run_dir is None:
             return None
         path = self.run_dir / "checkpoints" / checkpoint_name(self.state.images_seen)
-        save_checkpoint(path, self.state, self.config, extra)
+        try:
+            save_checkpoint(path, self.state, self.config, extra)
+        except NonFiniteStateError as exc:  # never write (or name as good) a diverged state
+            good = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+            raise NonFiniteLossError(f"training stopped at kimg {self.state.kimg:.3f}: {exc.problem}, so it was not "
+                                     f"saved; lower the learning rates or use another loss{good}") from None
         self.last_checkpoint = path
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints, written=path)
         return path
@@ -454,9 +496,10 @@ def _chunks(z: torch.Tensor, c: torch.Tensor | None, n: int):
 
 
 def default_device(name: str, info) -> torch.device:
-    """The torch device for config.device ("auto": this rank's CUDA device when there is one, else CPU)."""
+    """config.device -> torch.device; 'auto' is CUDA (this rank's GPU) when present, else CPU.
+    A device this machine lacks is a one-line GrowganError."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", info.local_rank)
         return torch.device("cpu")
-    return torch.device(name)
+    return check_device(name, "device")

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import time
@@ -163,6 +164,14 @@ def read_run_info(run_dir: str | Path, need_data: bool = False) -> dict:
     if need_data and not (isinstance(info.get("data"), str) and info["data"]):
         raise GrowganError(f"{path}: does not name the archive (\"data\" is {info.get('data')!r}); {fix}")
     return info
+
+
+def discard_unstarted_run(run_dir: Path) -> None:
+    """Remove a run folder this process just created when the run failed to start (before its
+    first training step): an error should not leave an empty NNNNN-<name> folder behind."""
+    run_dir = Path(run_dir)
+    if run_dir.is_dir() and not any((run_dir / "checkpoints").glob("checkpoint-*.pt")):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def write_config(run_dir: Path, config) -> None:

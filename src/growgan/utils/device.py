@@ -7,11 +7,12 @@ import torch
 from growgan.errors import GrowganError
 
 
-def check_device(name: str, key: str = "device") -> None:
+def check_device(name: str | torch.device, key: str = "device") -> torch.device | None:
     """Fail with one line, before anything is created, if `name` (auto, cpu, cuda, cuda:N,
-    mps) is not a device this torch can use. `key` names the option in the message."""
-    if name in ("auto", "cpu"):
-        return
+    mps, or a torch.device) is not a device this torch can use. `key` names the option in
+    the message. Returns the torch.device (None for "auto", which the caller resolves)."""
+    if isinstance(name, str) and name == "auto":
+        return None
     try:
         dev = torch.device(name)
     except (RuntimeError, TypeError, ValueError):
@@ -28,3 +29,4 @@ def check_device(name: str, key: str = "device") -> None:
             raise GrowganError(f"{key}={name}: MPS is not available on this machine; use {key}=cpu (or auto)")
     elif dev.type != "cpu":
         raise GrowganError(f"{key}={name}: growgan trains on cpu, cuda or mps; use {key}=auto")
+    return dev
