@@ -31,6 +31,7 @@ _FAMILY_MODULES = {
     "resnet": "growgan.networks.resnet",
     "progan": "growgan.networks.progan",
     "dggan": "growgan.networks.dggan",
+    "stylegan": "growgan.networks.stylegan",
     "stylegan2": "growgan.networks.stylegan2",
 }
 _FAMILIES: dict[str, tuple[type, type]] = {}

@@ -181,62 +181,24 @@ class ToRGB(nn.Module):
         return y.clamp(-self.clamp, self.clamp) if self.clamp > 0 else y
 
 
-# ---------------------------------------------------------------------------- generator
-class StyleGAN2Generator(Network):
-    """G(z [N, z_dim], c int64 [N] | None) -> images float [N, img_channels, H, W] in about [-1, 1].
+# ---------------------------------------------------------------------------- the mapping network
+class StyleMapping(nn.Module):
+    """The mapping network and what hangs on it (w_avg, truncation, style mixing), shared by
+    the stylegan2 and stylegan (v1) generators. A subclass calls `_build_mapping` in its
+    constructor and sets ``num_ws``."""
 
-    Also: `mapping(z, c, truncation_psi, truncation_cutoff) -> ws [N, num_ws, w_dim]`,
-    `sample_ws` (mapping + training-mode style mixing),
-    `synthesis(ws, noise_mode) -> images`, `mix_styles(ws, ws2, cutoff)`. forward() mixes
-    styles (training mode) and accepts `truncation_psi`, `truncation_cutoff`, `noise_mode`
-    ("random", "const" or "none"; default: random in training mode, const in eval mode).
-    """
+    num_ws: int
 
-    def __init__(
-        self,
-        z_dim: int = 512,
-        c_dim: int = 0,
-        img_channels: int = 3,
-        img_resolution: int | Sequence[int] = 256,
-        w_dim: int = 512,
-        mapping_layers: int = 8,
-        mapping_lr_mul: float = 0.01,
-        fmap_base: int = 32768,
-        fmap_max: int = 512,
-        conv_clamp: float = 256.0,
-        style_mixing_prob: float = 0.9,
-        w_avg_beta: float = 0.995,
-    ):
-        super().__init__()
-        (h, w), base, n = check_resolution(img_resolution)
-        check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, w_dim=w_dim, mapping_layers=mapping_layers,
-                    fmap_base=fmap_base, fmap_max=fmap_max)
-        if not 0 <= style_mixing_prob <= 1 or not 0 <= w_avg_beta < 1 or conv_clamp < 0 or mapping_lr_mul <= 0:
-            raise GrowganError("stylegan2 network spec: style_mixing_prob needs [0, 1], w_avg_beta [0, 1), "
-                               "conv_clamp >= 0 (0 = off) and mapping_lr_mul > 0")
-        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w], w_dim=w_dim,
-                          mapping_layers=mapping_layers, mapping_lr_mul=mapping_lr_mul, fmap_base=fmap_base,
-                          fmap_max=fmap_max, conv_clamp=conv_clamp, style_mixing_prob=style_mixing_prob,
-                          w_avg_beta=w_avg_beta)
-        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
+    def _build_mapping(self, z_dim: int, c_dim: int, w_dim: int, mapping_layers: int, mapping_lr_mul: float,
+                       style_mixing_prob: float, w_avg_beta: float) -> None:
+        if not 0 <= style_mixing_prob <= 1 or not 0 <= w_avg_beta < 1 or mapping_lr_mul <= 0:
+            raise GrowganError(f"{self.family or 'stylegan'} network spec: style_mixing_prob needs [0, 1], "
+                               "w_avg_beta [0, 1) and mapping_lr_mul > 0")
         self.w_dim, self.style_mixing_prob, self.w_avg_beta = w_dim, float(style_mixing_prob), float(w_avg_beta)
-        # mapping network
         self.embed = FC(c_dim, w_dim, act=False) if c_dim > 0 else None
         dims = [z_dim + (w_dim if c_dim > 0 else 0)] + [w_dim] * mapping_layers
         self.mapping_net = nn.Sequential(*[FC(a, b, lr_mul=mapping_lr_mul) for a, b in zip(dims[:-1], dims[1:])])
         self.register_buffer("w_avg", torch.zeros(w_dim))
-        # synthesis network
-        ch = widths(n, base, fmap_base, fmap_max)
-        self.const = nn.Parameter(torch.randn(ch[0], *base))
-        layers, rgbs = [SynthesisLayer(ch[0], ch[0], w_dim, base, False, conv_clamp)], [ToRGB(ch[0], img_channels, w_dim, conv_clamp)]
-        for i in range(1, n + 1):
-            size = (base[0] << i, base[1] << i)
-            layers += [SynthesisLayer(ch[i - 1], ch[i], w_dim, size, True, conv_clamp),
-                       SynthesisLayer(ch[i], ch[i], w_dim, size, False, conv_clamp)]
-            rgbs.append(ToRGB(ch[i], img_channels, w_dim, conv_clamp))
-        self.layers, self.torgb = nn.ModuleList(layers), nn.ModuleList(rgbs)
-        self.num_ws = len(layers) + 1  # one w per conv, and the last toRGB's
-        self.register_buffer("fir", fir_kernel(), persistent=False)
 
     # ------------------------------------------------------------------ mapping
     def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
@@ -276,6 +238,64 @@ class StyleGAN2Generator(Network):
         z2 = torch.randn(ws.shape[0], self.z_dim, device=ws.device)
         return self.mix_styles(ws, self.mapping(z2, c, update_w_avg=False), cutoff)
 
+    def sample_ws(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                  truncation_cutoff: int | None = None) -> torch.Tensor:
+        """The ws forward() synthesises: mapping, and style mixing in training mode."""
+        ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
+        return self._mix_randomly(ws, c) if self.training else ws
+
+
+# ---------------------------------------------------------------------------- generator
+class StyleGAN2Generator(Network, StyleMapping):
+    """G(z [N, z_dim], c int64 [N] | None) -> images float [N, img_channels, H, W] in about [-1, 1].
+
+    Also: `mapping(z, c, truncation_psi, truncation_cutoff) -> ws [N, num_ws, w_dim]`,
+    `sample_ws` (mapping + training-mode style mixing),
+    `synthesis(ws, noise_mode) -> images`, `mix_styles(ws, ws2, cutoff)`. forward() mixes
+    styles (training mode) and accepts `truncation_psi`, `truncation_cutoff`, `noise_mode`
+    ("random", "const" or "none"; default: random in training mode, const in eval mode).
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 512,
+        c_dim: int = 0,
+        img_channels: int = 3,
+        img_resolution: int | Sequence[int] = 256,
+        w_dim: int = 512,
+        mapping_layers: int = 8,
+        mapping_lr_mul: float = 0.01,
+        fmap_base: int = 32768,
+        fmap_max: int = 512,
+        conv_clamp: float = 256.0,
+        style_mixing_prob: float = 0.9,
+        w_avg_beta: float = 0.995,
+    ):
+        super().__init__()
+        (h, w), base, n = check_resolution(img_resolution)
+        check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, w_dim=w_dim, mapping_layers=mapping_layers,
+                    fmap_base=fmap_base, fmap_max=fmap_max)
+        if conv_clamp < 0:
+            raise GrowganError("stylegan2 network spec: conv_clamp needs a number >= 0 (0 = off)")
+        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w], w_dim=w_dim,
+                          mapping_layers=mapping_layers, mapping_lr_mul=mapping_lr_mul, fmap_base=fmap_base,
+                          fmap_max=fmap_max, conv_clamp=conv_clamp, style_mixing_prob=style_mixing_prob,
+                          w_avg_beta=w_avg_beta)
+        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
+        self._build_mapping(z_dim, c_dim, w_dim, mapping_layers, mapping_lr_mul, style_mixing_prob, w_avg_beta)
+        # synthesis network
+        ch = widths(n, base, fmap_base, fmap_max)
+        self.const = nn.Parameter(torch.randn(ch[0], *base))
+        layers, rgbs = [SynthesisLayer(ch[0], ch[0], w_dim, base, False, conv_clamp)], [ToRGB(ch[0], img_channels, w_dim, conv_clamp)]
+        for i in range(1, n + 1):
+            size = (base[0] << i, base[1] << i)
+            layers += [SynthesisLayer(ch[i - 1], ch[i], w_dim, size, True, conv_clamp),
+                       SynthesisLayer(ch[i], ch[i], w_dim, size, False, conv_clamp)]
+            rgbs.append(ToRGB(ch[i], img_channels, w_dim, conv_clamp))
+        self.layers, self.torgb = nn.ModuleList(layers), nn.ModuleList(rgbs)
+        self.num_ws = len(layers) + 1  # one w per conv, and the last toRGB's
+        self.register_buffer("fir", fir_kernel(), persistent=False)
+
     # ------------------------------------------------------------------ synthesis
     def synthesis(self, ws: torch.Tensor, noise_mode: str | None = None) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> images [N, img_channels, H, W]."""
@@ -292,12 +312,6 @@ class StyleGAN2Generator(Network):
             x = self.layers[2 * i](x, ws[:, 2 * i], noise_mode)
             img = fir_upsample2x(img, self.fir) + self.torgb[i](x, ws[:, 2 * i + 1])
         return img
-
-    def sample_ws(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                  truncation_cutoff: int | None = None) -> torch.Tensor:
-        """The ws forward() synthesises: mapping, and style mixing in training mode."""
-        ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
-        return self._mix_randomly(ws, c) if self.training else ws
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str | None = None) -> torch.Tensor:

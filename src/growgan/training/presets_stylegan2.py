@@ -15,6 +15,7 @@ The two CPU presets are small networks, not the paper's widths:
   length and no style mixing (as stylegan2-ada's cifar config), z = w = 128, widths
   128-128-64-32 (fmap_base 1024, fmap_max 128), batch 32, R1 gamma 0.01, x-flips.
 The paper's configs (named by dataset and resolution) are for a GPU.
+``stylegan-mnist-32`` is StyleGAN v1 (family `stylegan`) growing progressively.
 """
 
 from __future__ import annotations
@@ -99,3 +100,23 @@ def stylegan2_cifar10_ada() -> TrainConfig:
     return stylegan2_config(net, lr=0.0025, batch_size=64, r1_gamma=0.01, pl_weight=0.0, ema_kimg=500.0,
                             ema_rampup=0.05, kimg=100000, augment="ada", grid_kimg=100.0, checkpoint_kimg=200.0,
                             log_kimg=4.0)
+
+
+# ---------------------------------------------------------------------------- StyleGAN (v1)
+@register_preset("stylegan-mnist-32")
+def stylegan_mnist_32() -> TrainConfig:
+    """StyleGAN v1 growing 4 -> 32 px through ProGAN's controller, CPU-sized: z = w = 128,
+    4 mapping layers, fmap_base 1024 / fmap_max 128 (widths 128-128-64-32), batch 32;
+    the FFHQ setup of the StyleGAN paper (non-saturating loss, R1 gamma 10, no lazy
+    regularisation), Adam (0.001, 0, 0.99), 20 kimg per phase."""
+    net = {
+        "family": "stylegan",
+        "G": {"z_dim": 128, "w_dim": 128, "mapping_layers": 4, "num_stages": 1, "fade_in": False, "fmap_base": 1024,
+              "fmap_max": 128, "style_mixing_prob": 0.9, "img_channels": None},
+        "D": {"num_stages": 1, "fade_in": False, "fmap_base": 1024, "fmap_max": 128, "mbstd_group_size": 4,
+              "img_channels": None},
+    }
+    growth = {"kind": "progan", "target_resolution": 32, "stabilise_kimg": 20.0, "fade_kimg": 20.0}
+    return TrainConfig(network=net, growth=growth, loss="nonsaturating", r1_gamma=10.0, r1_interval=1, lr_G=0.001,
+                       lr_D=0.001, betas_G=(0.0, 0.99), betas_D=(0.0, 0.99), batch_size=32, ema_kimg=10.0,
+                       ema_rampup=None, kimg=200, log_kimg=1.0, grid_kimg=10.0, checkpoint_kimg=10.0)
