@@ -98,3 +98,23 @@ def test_generate_errors_are_one_line(sg_run, tmp_path, capsys, tiny_archive):
     assert main(["train", "--config", str(cfg), "--data", str(tiny_archive), "--kimg", "0.016", "--out", str(tmp_path / "r"), "--quiet"]) == 0
     (run,) = (tmp_path / "r").iterdir()
     assert "style-based" in _error(capsys, ["generate", str(run), "--trunc", "0.7", "--out", str(tmp_path / "y.png")])
+
+
+def test_cli_resume_with_ada_is_bit_exact(tmp_path):
+    """growgan train to 2k images == train to k, then --resume to 2k (ADA and path length on)."""
+    from engine_helpers import assert_same
+
+    from growgan.training.checkpoint import latest_checkpoint
+
+    data = make_archive(tmp_path / "blobs16", n=32, channels=1, res=16, labels=False)
+    base = ["train", "--preset", "stylegan2-mnist-32", "--data", str(data), "--quiet", *SHRINK,
+            "--set", "checkpoint_kimg=0.024", "--set", "ada_kimg=0.1", "--set", "ada_p=0.3"]
+    assert main([*base, "--kimg", "0.048", "--out", str(tmp_path / "full")]) == 0
+    assert main([*base, "--kimg", "0.024", "--out", str(tmp_path / "split")]) == 0
+    (run,) = (tmp_path / "split").iterdir()
+    assert main(["train", "--resume", str(run), "--kimg", "0.048", "--quiet"]) == 0
+    (full,) = (tmp_path / "full").iterdir()
+    a, b = latest_checkpoint(full)[1]["state"], latest_checkpoint(run)[1]["state"]
+    assert a["images_seen"] == b["images_seen"] == 48
+    assert_same(a, b)
+    assert float(a["ada_p"]) != 0.3 and float(a["pl_mean"]) > 0
