@@ -6,4 +6,11 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 # torch is pinned to the CPU wheel these machines carry; the package itself accepts torch>=2.3.
 .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 -e '.[test]'
+# The report test draws pages in headless Chromium (Debian package `chromium`); without it
+# that test skips. Installed here when missing and apt is usable (CI runs as root); a failure
+# only means the browser test skips.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "note: chromium not installed; the report's browser test will skip" >&2
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -10,7 +10,11 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from pathlib import Path
+
+from engine_helpers import make_archive
 
 from growgan.errors import GrowganError
 from growgan.growth.progan import Phase, ProGrowthConfig, phase_at
@@ -60,7 +64,7 @@ def test_iterations_become_images_per_stage(zoo_file):
 
 def test_unsupported_keys_are_listed_in_one_error(tmp_path):
     bad = json.loads(json.dumps(ZOO))
-    bad["config"].update({"alphaJumpMode": "custom", "kInnerG": 2, "styleMixing": 0.9})
+    bad["config"].update({"alphaJumpMode": "cosine", "kInnerG": 2, "styleMixing": 0.9})
     bad["datasetProfile"] = {}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad))
@@ -68,7 +72,7 @@ def test_unsupported_keys_are_listed_in_one_error(tmp_path):
         config_from_zoo_json(path)
     msg = str(err.value)
     assert "\n" not in msg and str(path) in msg
-    for key in ("config.styleMixing", "datasetProfile", "config.kInnerG=2", "alphaJumpMode='custom'"):
+    for key in ("config.styleMixing", "datasetProfile", "config.kInnerG=2", "alphaJumpMode='cosine'"):
         assert key in msg
 
 
@@ -93,3 +97,90 @@ def test_cli_accepts_zoo_config(zoo_file):
     assert res.returncode == 0, res.stderr
     shown = json.loads(res.stdout)
     assert shown["growth"]["kind"] == "progan" and shown["network"]["G"]["img_channels"] == 3
+
+
+# --- the configurations of pytorch_GAN_zoo / PGAN-Paddle's README (seed 003) ----------------
+
+PADDLE = Path(__file__).resolve().parents[1] / "fixtures" / "pgan-paddle-celeba_cropped.json"
+
+
+def test_pgan_paddle_readme_config_converts_exactly():
+    """The README's file, byte for byte: per-scale batches and learning rates, zoo defaults elsewhere."""
+    cfg = config_from_zoo_json(PADDLE)
+    g = cfg.growth
+    assert g["target_resolution"] == 128  # 6 maxIterAtScale entries: 4 .. 128 px
+    assert g["batch_sizes"] == {"4": 64, "8": 64, "16": 64, "32": 64, "64": 32, "128": 22}
+    lr = {"4": 0.003, "8": 0.003, "16": 0.003, "32": 0.003, "64": 0.001, "128": 0.001}
+    assert g["lr_G"] == lr and g["lr_D"] == lr
+    # zoo defaults: 600 jumps of 32 iterations open scales 1..5
+    assert g["alpha_jumps"] == [0, 600, 600, 600, 600, 600]
+    assert g["fade_kimg"][1] == pytest.approx(600 * 32 * 64 / 1000)
+    assert g["stabilise_kimg"][5] == pytest.approx((160000 - 600 * 32) * 22 / 1000)
+    assert g["stabilise_kimg"][0] == pytest.approx(48000 * 64 / 1000)
+    assert cfg.network["G"]["channels"] == [512, 512, 512, 512, 256, 128] and cfg.network["G"]["z_dim"] == 512
+    assert (cfg.loss, cfg.gp_lambda, cfg.drift_epsilon) == ("wgan", 10.0, 0.001)
+
+
+def test_config_scheduler_holds_until_changed_and_learning_rate_alias(tmp_path):
+    doc = {"pathDB": "x", "config": {"maxIterAtScale": [4, 4, 4], "alphaNJumps": [0, 1, 1], "alphaSizeJumps": [0, 1, 1],
+                                     "depthScales": [8, 8, 8], "learningRate": 0.002, "GDPP": False},
+           "configScheduler": {"1": {"learningRate": 0.0005, "lambdaGP": 10.0}}}
+    path = tmp_path / "z.json"
+    path.write_text(json.dumps(doc))
+    cfg = config_from_zoo_json(path)
+    assert cfg.lr_G == 0.002 and cfg.growth["lr_G"] == {"4": 0.002, "8": 0.0005, "16": 0.0005}
+
+
+def test_custom_alpha_mode_with_equal_steps_maps_else_one_line(tmp_path):
+    doc = {"pathDB": "x", "config": {"maxIterAtScale": [4, 8], "depthScales": [8, 8], "alphaJumpMode": "custom",
+                                     "iterAlphaJump": [[], [0, 2, 4]], "alphaJumpVals": [[], [1.0, 0.5, 0.0]]}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(doc))
+    cfg = config_from_zoo_json(path)
+    assert cfg.growth["alpha_jumps"] == [0, 2] and cfg.growth["fade_kimg"][1] == pytest.approx(4 * 16 / 1000)
+    doc["config"]["alphaJumpVals"] = [[], [1.0, 0.75, 0.0]]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(GrowganError, match="alphaJumpMode 'linear'") as err:
+        config_from_zoo_json(path)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"GDPP": True}, "growgan has no GDPP loss; set GDPP to false"),
+    ({"configScheduler": {"2": {"lambdaGP": 5.0}}}, "configScheduler.2.lambdaGP=5.0"),
+    ({"configScheduler": {"2": {"miniBatchSize": 8}}}, "config.miniBatchScheduler"),
+    ({"configScheduler": {"1": {"baseLearningRate": "fast"}}}, "a learning rate needs a number > 0"),
+    ({"baseLearningRate": 0.001, "learningRate": 0.002}, "give one of them"),
+    ({"miniBatchScheduler": ["a"]}, "miniBatchScheduler a mapping"),
+])
+def test_unmappable_zoo_settings_say_what_to_do(tmp_path, change, says):
+    doc = json.loads(PADDLE.read_text())
+    doc["config"].update(change)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(GrowganError) as err:
+        config_from_zoo_json(path)
+    assert says in str(err.value) and "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_pgan_paddle_readme_config_trains_on_a_32px_archive(tmp_path):
+    """`growgan train --zoo-config` on the README's file with pathDB replaced by a 32 px archive
+    and the schedule shortened (4 scales of 2 iterations, narrow layers for a CPU test); its
+    miniBatchScheduler and configScheduler are kept as they are."""
+    archive = make_archive(tmp_path / "faces32", n=64, channels=3, res=32, labels=False)
+    doc = json.loads(PADDLE.read_text())
+    doc["pathDB"] = str(archive)
+    doc["config"].update({"maxIterAtScale": [2, 2, 2, 2], "alphaNJumps": [0, 1, 1, 1], "alphaSizeJumps": [0, 1, 1, 1],
+                          "depthScales": [8, 8, 8, 8], "dimLatentVector": 8})
+    path = tmp_path / "config_celeba_cropped.json"
+    path.write_text(json.dumps(doc, indent=2))
+    res = subprocess.run([sys.executable, "-m", "growgan", "train", "--zoo-config", str(path), "--out", str(tmp_path / "runs"),
+                          "--quiet", "--set", "tensorboard=false"],
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    run = next((tmp_path / "runs").iterdir())
+    ckpt = torch.load(sorted(run.glob("checkpoints/checkpoint-*.pt"))[-1], weights_only=True, map_location="cpu")
+    assert ckpt["state"]["images_seen"] == 4 * 2 * 64  # 4 scales x 2 iterations x miniBatchScheduler's 64
+    assert ckpt["config"]["growth"]["lr_G"] == {"4": 0.003, "8": 0.003, "16": 0.003, "32": 0.003}
+    assert ckpt["state"]["opt_G"]["param_groups"][0]["lr"] == 0.003  # configScheduler's rate, not the zoo's 0.001
+    assert ckpt["state"]["G_ema"]["blocks.3.conv1.weight"].shape[0] == 8  # grew to the 32 px stage

@@ -29,3 +29,19 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def progan_run(tmp_path_factory) -> Path:
+    """A finished tiny growing ProGAN run folder (engine_helpers.make_progan_run), shared by the
+    tests of the tools that read run folders (export, report, interpolate)."""
+    import torch
+
+    from engine_helpers import make_progan_run
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return make_progan_run(tmp_path_factory.mktemp("progan-run"))
+    finally:
+        torch.set_num_threads(n)

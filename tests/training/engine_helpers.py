@@ -51,3 +51,28 @@ def assert_same(a, b, where="state"):
         assert torch.equal(a, b), f"{where} differs"
     else:
         assert a == b, f"{where}: {a} != {b}"
+
+
+def make_progan_run(root: Path, metrics: bool = True) -> Path:
+    """A finished tiny run folder of a growing ProGAN (4 -> 8 -> 16 px, <= 8 channels, 128
+    images): config.json, run.json, stats.jsonl, raw/EMA grids every 32 images, checkpoints,
+    and (metrics=True) metric-swd.jsonl rows. For the tools that read run folders."""
+    from growgan.growth import build_trainer
+    from growgan.training.presets_progan import progan_config, progan_network
+    from growgan.training.rundir import new_run_dir, write_config
+    from growgan.utils.io import atomic_write_json
+
+    archive = make_archive(root / "blobs16", n=64, res=16, labels=False)
+    growth = {"target_resolution": 16, "stabilise_kimg": 0.032, "fade_kimg": 0.032, "batch_sizes": {"4": 8, "8": 8, "16": 8}}
+    cfg = progan_config(progan_network(z_dim=8, fmap_base=32, fmap_max=8), growth, batch_size=8, kimg=0.16,
+                        log_kimg=0.008, grid_kimg=0.032, checkpoint_kimg=0.064, grid_size=4, tensorboard=False,
+                        ema_kimg=0.05, name="tiny-progan",
+                        metrics=["swd"] if metrics else [], metrics_every_kimg=0.064, metrics_num_images=64)
+    run_dir = new_run_dir(root / "runs", cfg.name)
+    write_config(run_dir, cfg)
+    atomic_write_json(run_dir / "run.json", {"data": str(archive), "command": "test"})
+    trainer = build_trainer(cfg, archive, run_dir=run_dir, verbose=False)
+    write_config(run_dir, trainer.config)
+    trainer.train_until(160)
+    trainer.log.close()
+    return run_dir

@@ -11,12 +11,12 @@ import argparse
 import sys
 
 from growgan import __version__
-from growgan.cli import dataset, generate, metrics, search, train
+from growgan.cli import dataset, export, generate, interpolate, metrics, report, search, train
 from growgan.errors import GrowganError
 from growgan.utils.io import is_write_error, write_error
 
 # Modules that add sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (dataset, train, generate, metrics, search)
+COMMAND_MODULES = (dataset, train, generate, metrics, search, export, report, interpolate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,12 +11,13 @@ import torch
 
 from growgan.data.decode import parse_background
 from growgan.errors import GrowganError
-from growgan.metrics.api import MetricContext, compute
+from growgan.metrics.api import MetricContext, compute, save_fid_stats
 from growgan.metrics.classifier import train_classifier
 from growgan.metrics.sources import generator_source, open_source
 from growgan.training.checkpoint import load_generator, resolve_checkpoint
 from growgan.training.rundir import append_metric
 from growgan.utils.device import check_device
+from growgan.utils.io import check_out_file
 
 DEFAULT_METRICS = "swd,ms-ssim"
 TRAIN_CLASSIFIER = "metrics-train-classifier"  # `growgan metrics train-classifier` (see route_subcommand)
@@ -39,14 +40,20 @@ def register(subparsers) -> None:
         description=(
             "growgan metrics RUN_DIR_OR_CHECKPOINT --data ARCHIVE [--metrics swd,ms-ssim,fid,kid,is,pr]\n"
             "growgan metrics --real ARCHIVE_OR_FOLDER --fake FOLDER_OR_ARCHIVE [--metrics ...]\n"
+            "growgan metrics --real stats.npz --fake samples.npz --metrics fid   (pytorch-fid mu/sigma; arr_0 uint8 NHWC)\n"
+            "growgan metrics --save-stats ARCHIVE_OR_FOLDER_OR_NPZ --out stats.npz   (pytorch-fid statistics)\n"
             "growgan metrics train-classifier --data LABELLED_ARCHIVE --out clf.pt"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", nargs="?", help="run folder or checkpoint file (or the sub-command train-classifier)")
     p.add_argument("--data", help="real-image archive")
-    p.add_argument("--real", help="real images: archive or image folder (compare two sets, no model)")
-    p.add_argument("--fake", help="fake images: image folder or archive (compare two sets, no model)")
+    p.add_argument("--real", help="real images: archive, image folder, .npz of uint8 NHWC images (arr_0) or "
+                   "pytorch-fid statistics .npz (mu, sigma; fid only)")
+    p.add_argument("--fake", help="fake images: image folder, archive or .npz (as --real)")
+    p.add_argument("--save-stats", metavar="IMAGES", help="write pytorch-fid statistics (mu, sigma of the FID "
+                   "Inception's pool features) of an archive, folder or .npz to --out")
+    p.add_argument("--out", help="output .npz of --save-stats")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated (default {DEFAULT_METRICS}); "
                    "fid/kid/is/pr use the FID Inception; fid-classifier/kid-classifier/pr-classifier the offline classifier")
     p.add_argument("--num", type=int, default=None, help="images per set (default: each metric's standard count)")
@@ -83,13 +90,32 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
         inception_weights=args.inception_weights, classifier=args.classifier,
     )
+    if args.save_stats or args.out:
+        return _save_stats(args, ctx)
     real, fake, run_dir, extra = _sources(args, ctx)
     t0 = time.time()
     results = compute(args.metrics, real, fake, ctx)
     print(format_table(results))
-    print(f"# {real.name} ({real.num} images) vs {fake.name} ({fake.num} images), {time.time() - t0:.1f} s")
+    what = lambda src: "statistics" if src.stats is not None else f"{src.num} images"  # noqa: E731
+    print(f"# {real.name} ({what(real)}) vs {fake.name} ({what(fake)}), {time.time() - t0:.1f} s")
     if run_dir is not None:
         _append(run_dir, results, extra)
+    return 0
+
+
+def _save_stats(args, ctx) -> int:
+    if not (args.save_stats and args.out):
+        raise GrowganError("give --save-stats IMAGES --out stats.npz together")
+    if args.target or args.real or args.fake or args.data:
+        raise GrowganError("--save-stats computes statistics of one image set; drop RUN_DIR/--data/--real/--fake")
+    if not args.out.endswith(".npz"):
+        raise GrowganError(f"--out {args.out}: statistics are an .npz file; name it e.g. stats.npz")
+    check_out_file(args.out, "--out")
+    source = open_source(args.save_stats)
+    t0 = time.time()
+    info = save_fid_stats(source, args.out, ctx)
+    print(f"wrote {args.out}: mu [{info['dim']}], sigma [{info['dim']}, {info['dim']}] of {info['num']} images "
+          f"of {source.name}, {time.time() - t0:.1f} s")
     return 0
 
 

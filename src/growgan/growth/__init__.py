@@ -21,6 +21,7 @@ from growgan.growth.progan import ProGrowth
 from growgan.metrics import evaluate_generator
 from growgan.training.config import TrainConfig
 from growgan.training.loop import Trainer
+from growgan.training.report import RunReporter
 from growgan.training.state import Growth, TrainState
 
 __all__ = ["Growth", "TrainState", "build_trainer", "make_growth", "evaluator"]
@@ -48,8 +49,9 @@ evaluator = partial(evaluate_generator, grouped=True)
 
 
 def build_trainer(config: TrainConfig, data: str | Path | Any, **kwargs: Any) -> Trainer:
-    """A `Trainer` with its plug-ins: the growth controller of ``config.growth`` and the
-    metrics evaluator. Keyword arguments are the Trainer's (state, run_dir, resume, ...)."""
+    """A `Trainer` with its plug-ins: the growth controller of ``config.growth``, the
+    metrics evaluator and the report writer (report.html). Keyword arguments are the Trainer's (state, run_dir, resume, ...)."""
     kwargs.setdefault("make_growth", make_growth)
     kwargs.setdefault("evaluator", evaluator)
+    kwargs.setdefault("reporter", RunReporter())
     return Trainer(config, data, **kwargs)

@@ -42,6 +42,7 @@ from growgan.metrics import evaluate_generator
 from growgan.training import distributed as dist_utils
 from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state, save_checkpoint
 from growgan.training.growth_config import DGGrowthConfig, SearchConfig
+from growgan.training.report import RunReporter
 from growgan.training.rundir import write_config
 from growgan.utils.units import kimg_to_images
 from growgan.utils.io import append_jsonl, atomic_write_json
@@ -261,6 +262,8 @@ class Search:
             atomic_write_json(self.run_dir / "best_spec.json", best.spec)
             atomic_write_json(self.run_dir / "best.json", asdict(best))
             draw_tree(self.run_dir)
+            if self.config.report:
+                RunReporter()(self.run_dir, None, True)  # report.html with the tree (a failure only warns)
         _barrier()
         return best
 

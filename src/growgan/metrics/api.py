@@ -10,14 +10,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from growgan.errors import GrowganError
-from growgan.metrics import basic, feature_metrics
+from growgan.metrics import basic, feature_metrics, features
 from growgan.metrics.registry import MetricContext, MetricResult, get_metric, metric_names, register_metric
+from growgan.metrics.scores import mean_cov
 from growgan.metrics.sources import ImageSource, archive_source, generator_source
+from growgan.utils.io import atomic_path
 
-__all__ = ["MetricContext", "MetricResult", "compute", "evaluate_generator", "flatten", "metric_names", "normalize_names"]
+__all__ = ["MetricContext", "MetricResult", "compute", "save_fid_stats", "evaluate_generator", "flatten", "metric_names", "normalize_names"]
 
 
 # One registration line per metric name (the functions live in basic.py and feature_metrics.py).
@@ -30,6 +33,28 @@ register_metric("pr", feature_metrics.pr_metric("inception"))
 register_metric("fid-classifier", feature_metrics.fid_metric("classifier"))
 register_metric("kid-classifier", feature_metrics.kid_metric("classifier"))
 register_metric("pr-classifier", feature_metrics.pr_metric("classifier"))
+
+
+STATS_METRICS = ("fid",)  # metrics that take pytorch-fid statistics (mu, sigma) in place of images
+
+
+def save_fid_stats(source: ImageSource, out: str | os.PathLike, ctx: MetricContext | None = None) -> dict:
+    """Write pytorch-fid statistics of `source` to `out` (.npz with ``mu`` float64 [2048] and
+    ``sigma`` float64 [2048, 2048], the mean and unbiased covariance of the FID Inception's pool
+    features, as pytorch-fid's ``--save-stats``), atomically. Uses ctx.num_images images (a
+    seeded random subset; default all). -> {"num": images used, "dim": feature size}.
+    Needs the Inception weights (ctx.inception_weights or the usual places)."""
+    ctx = ctx or MetricContext()
+    if source.stats is not None:
+        raise GrowganError(f"{source.name}: already statistics; give images to compute statistics from")
+    extractor = features.build_extractor("inception", ctx)
+    sub = source.subset(min(ctx.num_images or source.num, source.num), ctx.seed)
+    if sub.num < 2:
+        raise GrowganError(f"{source.name}: {sub.num} image(s); statistics need at least 2")
+    mu, sigma = mean_cov(features.extract(extractor, sub, ctx.batch_size, ctx.device)["pool"])
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, mu=mu, sigma=sigma)
+    return {"num": sub.num, "dim": int(mu.shape[0])}
 
 
 def normalize_names(names: str | list[str]) -> list[str]:
@@ -49,11 +74,16 @@ def compute(
 ) -> dict[str, MetricResult]:
     """Score `fake` against `real` with each named metric -> {name: MetricResult}."""
     ctx = ctx or MetricContext()
-    if real.channels != fake.channels:
+    names = normalize_names(names)
+    stats = [src.name for src in (real, fake) if src.stats is not None]
+    if stats and [n for n in names if n not in STATS_METRICS]:
+        raise GrowganError(f"{stats[0]}: holds FID statistics (mu, sigma), which score only "
+                           f"{', '.join(STATS_METRICS)}; give images (an archive, folder or arr_0 .npz) for "
+                           f"{', '.join(n for n in names if n not in STATS_METRICS)}")
+    if not stats and real.channels != fake.channels:
         raise GrowganError(
             f"{real.name} has {real.channels} channel(s) but {fake.name} has {fake.channels}; compare like with like"
         )
-    names = normalize_names(names)
     try:
         return {name: get_metric(name)(real, fake, ctx) for name in names}
     finally:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from growgan.metrics import features
 from growgan.metrics.registry import MetricContext, MetricResult
-from growgan.metrics.scores import fid_from_features, inception_score, kid_from_features, precision_recall
+from growgan.errors import GrowganError
+from growgan.metrics.scores import frechet_distance, inception_score, kid_from_features, mean_cov, precision_recall
 from growgan.metrics.sources import ImageSource
 
 DEFAULT_NUM = 50_000
@@ -38,10 +39,34 @@ def _suffix(kind: str) -> str:
     return "" if kind == "inception" else "_classifier"
 
 
+def _mu_sigma(feats, source: ImageSource, dim: int):
+    """(mu, sigma) of a feature set, or a statistics file's own, checked against the features' size."""
+    if source.stats is None:
+        return mean_cov(feats["pool"])
+    mu, sigma = source.stats["mu"], source.stats["sigma"]
+    if mu.shape[0] != dim:
+        raise GrowganError(f"{source.name}: statistics of {mu.shape[0]}-d features, but this FID uses {dim}-d "
+                           "features; compute them with the same network (growgan metrics --save-stats)")
+    return mu, sigma
+
+
 def fid_metric(kind: str):
     def fn(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
-        r, f = _features(kind, real, fake, ctx)
-        return MetricResult({f"fid{_suffix(kind)}": fid_from_features(r["pool"], f["pool"])}, [_note(kind, r, f)])
+        if real.stats is not None and fake.stats is not None:
+            r = f = None
+            dim = real.stats["mu"].shape[0]
+            note = "FID of two statistics files"
+        elif fake.stats is not None:  # images on one side only: score them against the file
+            r, f = _features(kind, None, real, ctx)[1], None
+            dim = r["pool"].shape[1]
+            note = _note(kind, None, r).replace("0 real / ", "statistics file / ")
+        else:
+            r, f = _features(kind, real if real.stats is None else None, fake, ctx)
+            dim = f["pool"].shape[1]
+            note = _note(kind, r, f) if r is not None else _note(kind, None, f).replace("0 real / ", "statistics file / ")
+        mu_r, s_r = _mu_sigma(r, real, dim)
+        mu_f, s_f = _mu_sigma(f, fake, dim)
+        return MetricResult({f"fid{_suffix(kind)}": frechet_distance(mu_r, s_r, mu_f, s_f)}, [note])
 
     return fn
 

@@ -33,6 +33,7 @@ class ImageSource:
     # archives: record_dir -> the hash of what the files hold now (checked by size + mtime, see
     # growgan.data.archive.current_content_hash); preferred over content_hash when set
     hash_fn: Callable[[Path | None], str] | None = field(default=None, repr=False)
+    stats: dict | None = None  # pytorch-fid statistics {"mu": [D], "sigma": [D, D]} instead of images (num = 0)
 
     def current_hash(self, record_dir: Path | None = None) -> str | None:
         """The content hash that keys caches of this source's statistics, or None (no caching)."""
@@ -114,12 +115,58 @@ def folder_source(path: str | os.PathLike, background: tuple[int, int, int] | No
     return array_source(images, name=str(path))
 
 
+def npz_source(path: str | os.PathLike) -> ImageSource:
+    """An .npz file as evaluation suites exchange them: ``arr_0`` uint8 images [N, H, W, C]
+    (NHWC; [N, H, W] is grayscale), or pytorch-fid statistics ``mu`` [D] and ``sigma`` [D, D]
+    (float; a source with ``stats`` set and no images). Anything else -> GrowganError."""
+    p = Path(path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            keys = set(z.files)
+            if {"mu", "sigma"} <= keys:
+                mu, sigma = np.asarray(z["mu"], np.float64), np.asarray(z["sigma"], np.float64)
+                if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
+                    raise GrowganError(f"{p}: mu {mu.shape} and sigma {sigma.shape} are not a mean [D] and a "
+                                       "covariance [D, D]; give pytorch-fid statistics")
+                return ImageSource(str(p), 0, 0, (0, 0), rows=_no_images(p), stats={"mu": mu, "sigma": sigma})
+            if "arr_0" not in keys:
+                raise GrowganError(f"{p}: an .npz needs arr_0 (uint8 images, NHWC) or mu and sigma (pytorch-fid "
+                                   f"statistics); it holds {', '.join(sorted(keys)) or 'nothing'}")
+            arr = z["arr_0"]
+    except GrowganError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's
+        raise GrowganError(f"{p}: not a readable .npz ({type(exc).__name__}); give a numpy .npz file") from None
+    if arr.dtype != np.uint8 or arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[3] not in (1, 3)):
+        raise GrowganError(f"{p}: arr_0 is {arr.dtype} {tuple(arr.shape)}; it needs uint8 images [N, H, W, C] "
+                           "with C = 1 or 3 (as 0..255 values)")
+    nchw = arr[:, None] if arr.ndim == 3 else arr.transpose(0, 3, 1, 2)
+    return array_source(np.ascontiguousarray(nchw), name=str(p))
+
+
+def _no_images(p: Path):
+    def rows(idx):
+        raise GrowganError(f"{p}: holds statistics (mu, sigma), not images; this needs images")
+
+    return rows
+
+
 def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None,
                 background: tuple[int, int, int] | None = None) -> ImageSource:
-    """An archive folder (has meta.json) or a plain folder of images (see folder_source)."""
+    """An archive folder (has meta.json), a plain folder of images (see folder_source), or an
+    .npz (`npz_source`)."""
     p = Path(path)
     if not p.exists():
-        raise GrowganError(f"{p}: no such file or folder; give a packed archive or a folder of images")
+        raise GrowganError(f"{p}: no such file or folder; give a packed archive, a folder of images or an .npz")
+    if p.is_file() and p.suffix.lower() == ".npz":
+        src = npz_source(p)
+        if src.stats is None and resolution is not None and tuple(resolution) != src.resolution:
+            if resolution[0] > src.resolution[0] or resolution[1] > src.resolution[1]:
+                raise GrowganError(f"{p}: images are {src.resolution[0]}x{src.resolution[1]}, smaller than the "
+                                   f"generator's {resolution[0]}x{resolution[1]}; give images at that size")
+            r = tuple(resolution)
+            src = src.map(lambda b: resize_uint8(b, r), r, {"resize": f"area-{r[0]}x{r[1]}"})
+        return src
     if (p / "meta.json").is_file():
         return archive_source(p, resolution)
     if p.is_dir():

@@ -87,6 +87,7 @@ class TrainConfig:
     keep_checkpoints: int = setting(3, "most recent checkpoints kept in a run folder", ge=1)
     grid_size: int = setting(64, "images in the fixed-latent grids", ge=1)
     tensorboard: bool = setting(True, "write TensorBoard events")
+    report: bool = setting(True, "rewrite report.html (curves, grids, config) at each grid and at the end")
     metrics: list[str] = setting(factory=list, help="metric names evaluated during training (e.g. [swd])")
     metrics_every_kimg: float = setting(0.0, "metric interval (kimg; 0 = only at the end)", ge=0)
     metrics_num_images: int = setting(1000, "generated images per metric evaluation", ge=2)

@@ -56,6 +56,8 @@ from growgan.utils.units import kimg_to_images
 GrowthFactory = Callable[[TrainConfig], "Growth | None"]
 # (G, archive path, metric names, num_images, seed, device) -> {metric name: {key: value}}
 Evaluator = Callable[..., dict]
+# report plug-in: (run folder, GrowthState dict, final?) -> None (growgan.training.report.RunReporter)
+Reporter = Callable[[Path, dict, bool], None]
 
 
 class NonFiniteLossError(GrowganError):
@@ -116,13 +118,17 @@ class Trainer:
     make_growth: the growth plug-in's factory (`growgan.growth.make_growth`), called with the
     resolved config; needed when ``config.growth`` is set. evaluator: periodic metrics
     (`growgan.metrics.evaluate_generator(..., grouped=True)`); needed when ``config.metrics``
-    is set. `growgan.growth.build_trainer` passes both.
+    is set. reporter: called after the grids (and metrics) are written, with the run folder,
+    the growth state and whether this is the end (`growgan.training.report.RunReporter`:
+    report.html); skipped when ``config.report`` is false. `growgan.growth.build_trainer`
+    passes all three.
     """
 
     def __init__(self, config: TrainConfig, data: Any, state: TrainState | None = None, run_dir: str | Path | None = None,
                  device: str | torch.device | None = None, verbose: bool = True, handle_signals: bool = False,
                  resume: dict | None = None, dist: "dist_utils.DistInfo | None" = None,
-                 make_growth: GrowthFactory | None = None, evaluator: Evaluator | None = None):
+                 make_growth: GrowthFactory | None = None, evaluator: Evaluator | None = None,
+                 reporter: Reporter | None = None):
         self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
         if device is None:
             check_device(config.device)
@@ -141,6 +147,7 @@ class Trainer:
                                "growgan.growth.build_trainer (or pass evaluator=...)")
         self.growth: Growth | None = make_growth(self.config) if make_growth is not None else None
         self.evaluator = evaluator
+        self.reporter = reporter if self.config.report else None
         if state is None:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
                 torch.manual_seed(self.config.seed)
@@ -346,12 +353,16 @@ class Trainer:
                 if last or _crossed(before, st.images_seen, cfg.log_kimg) or self._ckpt_due(before) or self._grid_due(before):
                     self._tick(t_tick, n_tick, pbar)
                     t_tick, n_tick = time.time(), st.images_seen
-                if self.run_dir is not None and (last or self._grid_due(before)):
+                grid_due = self.run_dir is not None and (last or self._grid_due(before))
+                if grid_due:
                     self.save_grids()
                 if self.writes and (last or self._ckpt_due(before)):
                     self.save_checkpoint()
                 if cfg.metrics and (last or _crossed(before, st.images_seen, cfg.metrics_every_kimg)):
                     self.evaluate_metrics()
+                if grid_due and self.reporter is not None:  # after the grids and metrics it shows
+                    self.log.flush()
+                    self.reporter(self.run_dir, st.growth.to_dict(), last)
         finally:
             pbar.close()
             self._restore_signals(old)

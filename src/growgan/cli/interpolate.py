@@ -1,0 +1,48 @@
+"""`growgan interpolate`: a latent walk of a run's generator as a GIF or MP4.
+
+    growgan interpolate runs/00000-progan-mnist-32 --out walk.gif --frames 60 --seed 3
+    growgan interpolate runs/00000-progan-mnist-32 --out walk.mp4 --num 16 --fps 30
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from growgan.errors import GrowganError
+from growgan.training.checkpoint import load_generator
+from growgan.training.walk import FORMATS, walk_frames, write_video
+from growgan.utils.io import check_out_file
+
+
+def register(subparsers) -> None:
+    """Add `interpolate` to the `growgan` parser."""
+    p = subparsers.add_parser("interpolate", help="latent walk (slerp in z) of a run's generator as .gif or .mp4")
+    p.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT")
+    p.add_argument("--out", required=True, help="walk.gif or walk.mp4")
+    p.add_argument("--frames", type=int, default=60, help="frames from G(z0) to G(z1), both included (default 60)")
+    p.add_argument("--num", type=int, default=1, help="walks shown side by side as a grid (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the endpoints z0, z1 (default 0)")
+    p.add_argument("--fps", type=float, default=24.0, help="frames per second (default 24)")
+    p.add_argument("--upscale", type=int, default=None, help="magnify each image (default: to >= 256 px wide)")
+    p.add_argument("--class", dest="class_index", type=int, default=0, help="label for a conditional generator")
+    p.add_argument("--raw", action="store_true", help="walk the raw generator instead of G_ema")
+    p.set_defaults(func=cmd_interpolate)
+
+
+def cmd_interpolate(args) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() not in FORMATS:
+        raise GrowganError(f"--out {out}: give a .gif or .mp4 file name")
+    if args.fps <= 0:
+        raise GrowganError(f"--fps {args.fps}: must be > 0")
+    if args.upscale is not None and args.upscale < 1:
+        raise GrowganError(f"--upscale {args.upscale}: must be >= 1")
+    check_out_file(out, "--out")
+    G = load_generator(args.source, ema=not args.raw, device="cpu")
+    width = int(G.img_resolution[1] if not isinstance(G.img_resolution, int) else G.img_resolution)
+    upscale = args.upscale or max(1, 256 // max(width * max(1, round(args.num ** 0.5)), 1))
+    frames = walk_frames(G, frames=args.frames, num=args.num, seed=args.seed, class_index=args.class_index,
+                         upscale=upscale)
+    write_video(frames, out, fps=args.fps)
+    print(f"wrote {len(frames)} frames ({frames.shape[2]}x{frames.shape[1]}) to {out}")
+    return 0
