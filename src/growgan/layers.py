@@ -121,7 +121,7 @@ def fir_kernel(taps: tuple[float, ...] = (1.0, 3.0, 3.0, 1.0), gain: float = 1.0
 def _fir_conv(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
     """Depthwise correlation of every channel of x [N, C, H, W] with kernel [K, K] after
     padding x by pad = (left, right, top, bottom) pixels (negative = crop)."""
-    c = x.shape[1]
+    c = int(x.shape[1])  # a constant under tracing (ONNX needs the conv weight's shape)
     w = kernel.to(x.dtype).expand(c, 1, *kernel.shape)  # [C, 1, K, K]
     return F.conv2d(F.pad(x, pad), w, groups=c)
 
@@ -149,8 +149,9 @@ class FIRFilter(torch.autograd.Function):
 
 def fir_filter(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int, int, int], naive: bool = False) -> torch.Tensor:
     """[N, C, H, W] -> [N, C, H + l + r - K + 1, W + t + b - K + 1]. naive=True uses autograd's
-    own derivative of the conv (the reference the tests and benchmarks/stylegan2.md compare with)."""
-    if naive:
+    own derivative of the conv (the reference the tests and benchmarks/stylegan2.md compare with).
+    Without autograd (inference) or under torch.jit.trace (export) it is the plain conv: same values."""
+    if naive or not torch.is_grad_enabled() or torch.jit.is_tracing():
         return _fir_conv(x, kernel, pad)
     return FIRFilter.apply(x, kernel, pad)
 

@@ -62,7 +62,8 @@ class StyleBlock(nn.Module):
         elif noise_mode == "const":
             x = x + self.noise_const.to(x.dtype) * self.noise_strength
         x = F.leaky_relu(x + self.bias.reshape(1, -1, 1, 1), 0.2)
-        x = F.instance_norm(x, eps=1e-8)
+        x = x - x.mean(dim=(2, 3), keepdim=True)  # instance norm, written out (as the official
+        x = x * (x.square().mean(dim=(2, 3), keepdim=True) + 1e-8).rsqrt()  # code; ONNX-exportable)
         ys, yb = self.style(w).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)  # [N, C, 1, 1] each
         return x * (1 + ys) + yb
 

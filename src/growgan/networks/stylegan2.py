@@ -131,9 +131,17 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     x [N, I, H, W], weight [O, I, K, K], styles [N, I] -> [N, O, H', W'].
     w'_nijk = s_ni * w_ojk; with demodulation w''_n = w'_n / sqrt(sum_ijk w'^2 + eps) per
     output channel, so for unit-variance, independent inputs the outputs keep unit variance
-    (the paper's eq. 3)."""
+    (the paper's eq. 3). Under torch.jit.trace (export) the same function is computed without
+    groups (modulate x, convolve, scale the outputs: stylegan2-ada's non-fused path), so the
+    traced graph does not fix the batch size."""
     n, cin, h, w = x.shape
     cout = weight.shape[0]
+    if torch.jit.is_tracing():
+        y = F.conv2d(x * styles.reshape(n, cin, 1, 1), weight, padding=padding)
+        if demodulate:
+            d = ((weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)).square().sum(dim=(2, 3, 4)) + eps).rsqrt()
+            y = y * d.reshape(n, cout, 1, 1)
+        return y
     wt = weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)  # [N, O, I, K, K]
     if demodulate:
         wt = wt * (wt.square().sum(dim=(2, 3, 4), keepdim=True) + eps).rsqrt()
