@@ -16,6 +16,8 @@ The two CPU presets are small networks, not the paper's widths:
   128-128-64-32 (fmap_base 1024, fmap_max 128), batch 32, R1 gamma 0.01, x-flips.
 The paper's configs (named by dataset and resolution) are for a GPU.
 ``stylegan-mnist-32`` is StyleGAN v1 (family `stylegan`) growing progressively.
+Status: a 20 kimg run of stylegan2-mnist-32 collapsed (D overpowered G; see
+benchmarks/stylegan2.md), so the CPU presets' regularisation strength is not tuned yet.
 """
 
 from __future__ import annotations
