@@ -178,3 +178,123 @@ def test_old_spec_key_names_still_build():
     spec["G"]["channel_max"] = spec["G"].pop("fmap_max")
     G, _ = build_networks(spec)
     assert G.spec()["fmap_max"] == 16 and "channel_max" not in G.spec()
+
+
+def _conditional_example(family: str, c_dim: int = 3) -> dict | None:
+    """The family's example spec with c_dim set, or None for families without conditioning."""
+    spec = example_spec(family)
+    spec["G"]["c_dim"] = spec["D"]["c_dim"] = c_dim
+    try:
+        build_networks(spec)
+    except Exception as exc:  # noqa: BLE001 - progan/dggan refuse c_dim > 0 with a GrowganError
+        from growgan.errors import GrowganError
+        assert isinstance(exc, GrowganError), exc
+        return None
+    return spec
+
+
+CONDITIONAL_FAMILIES = ["dcgan", "resnet", "sagan", "biggan"]
+
+
+@pytest.mark.parametrize("family", family_names())
+def test_every_conditional_family_honours_the_contract_with_c_dim(family):
+    """With c_dim > 0: shapes, labels required, JSON spec round trip with identical outputs,
+    and gradients reaching every parameter. Families listed in CONDITIONAL_FAMILIES must build."""
+    spec = _conditional_example(family)
+    if spec is None:
+        assert family not in CONDITIONAL_FAMILIES
+        pytest.skip(f"{family} has no conditional variant")
+    torch.manual_seed(0)
+    G, D = build_networks(json.loads(json.dumps(spec)))
+    z, c = torch.randn(4, G.z_dim), torch.tensor([0, 1, 2, 0])
+    img = G(z, c)
+    assert img.shape == (4, G.img_channels, *G.img_resolution) and G.c_dim == D.c_dim == 3
+    D(img, c).sum().backward()
+    for name, p in list(G.named_parameters()) + list(D.named_parameters()):
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    with pytest.raises(ValueError, match="conditional"):
+        G(z)
+    G.eval(), D.eval()
+    G2, D2 = build_networks(json.loads(json.dumps(network_spec(G, D))))
+    G2.load_state_dict(G.state_dict()), D2.load_state_dict(D.state_dict())
+    G2.eval(), D2.eval()
+    with torch.no_grad():
+        assert torch.equal(G2(z, c), G(z, c)) and torch.equal(D2(img, c), D(img, c))
+
+
+COND_OPTIONS = [(f, opt) for f in CONDITIONAL_FAMILIES for opt in ("projection", "concat", "acgan")]
+
+
+@pytest.mark.parametrize("family,conditioning", COND_OPTIONS, ids=[f"{f}-{o}" for f, o in COND_OPTIONS])
+def test_every_conditional_family_takes_every_d_conditioning(family, conditioning):
+    """Projection, cGAN label planes and the AC-GAN head are options of every conditional D:
+    shapes, JSON round trip, label effect (projection/concat) or class logits (acgan)."""
+    spec = _conditional_example(family)
+    spec["D"]["conditioning"] = conditioning
+    if family in ("dcgan", "resnet"):
+        spec["G"]["label_input"] = "onehot" if conditioning == "concat" else "embed"
+    torch.manual_seed(0)
+    G, D = build_networks(json.loads(json.dumps(spec)))
+    z, c = torch.randn(4, G.z_dim), torch.tensor([0, 1, 2, 0])
+    x = torch.rand(1, G.img_channels, *G.img_resolution).repeat(4, 1, 1, 1) * 2 - 1  # one image, 4 labels
+    logits = D(x, c).detach()
+    assert logits.shape == (4,)
+    if conditioning == "acgan":
+        assert D.class_logits.shape == (4, 3)
+        assert torch.allclose(logits, logits[0].expand(4))  # AC-GAN's D does not see the label
+        assert torch.allclose(D(x).detach(), logits)
+    else:
+        assert abs(float(logits[0] - logits[1])) > 1e-6 and torch.isclose(logits[0], logits[3])
+        with pytest.raises(ValueError, match="conditional"):
+            D(x)
+    D(G(z, c), c).sum().backward()
+    for name, p in list(G.named_parameters()) + list(D.named_parameters()):
+        assert p.grad is not None, name
+    G.eval(), D.eval()
+    G2, D2 = build_networks(json.loads(json.dumps(network_spec(G, D))))
+    G2.load_state_dict(G.state_dict()), D2.load_state_dict(D.state_dict())
+    G2.eval(), D2.eval()
+    with torch.no_grad():
+        assert torch.equal(G2(z, c), G(z, c)) and torch.equal(D2(x, c), D(x, c))
+
+
+@pytest.mark.parametrize("family", CONDITIONAL_FAMILIES)
+def test_changing_only_the_label_changes_the_output(family):
+    spec = _conditional_example(family)
+    torch.manual_seed(0)
+    G, D = build_networks(spec)
+    G.eval(), D.eval()
+    z = torch.randn(1, G.z_dim).repeat(3, 1)  # the same z three times
+    c = torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        img, logits = G(z, c), D(torch.rand(1, G.img_channels, *G.img_resolution).repeat(3, 1, 1, 1), c)
+        assert torch.equal(G(z, c), img)  # deterministic, so differences come from the label alone
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        assert (img[a] - img[b]).abs().max() > 1e-4
+        assert abs(float(logits[a] - logits[b])) > 1e-6
+
+
+@pytest.mark.parametrize("c_dim", [0, 3])
+def test_biggan_deep_builds_round_trips_and_listens_to_the_label(c_dim):
+    spec = example_spec("biggan")
+    for part in ("G", "D"):
+        spec[part].update(deep=True, c_dim=c_dim, channels=8, fmap_max=16)
+    torch.manual_seed(0)
+    G, D = build_networks(json.loads(json.dumps(spec)))
+    assert sum(type(b).__name__ == "DeepGBlock" for b in G.blocks) == 2 * 3  # two per doubling, 4 -> 32 px
+    z = torch.randn(1, G.z_dim).repeat(3, 1)
+    c = torch.tensor([0, 1, 2]) if c_dim else None
+    img = G(z, c)
+    assert img.shape == (3, 3, 32, 32)
+    D(img, c).sum().backward()
+    for name, p in list(G.named_parameters()) + list(D.named_parameters()):
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    G.eval(), D.eval()
+    G2, D2 = build_networks(json.loads(json.dumps(network_spec(G, D))))
+    G2.load_state_dict(G.state_dict()), D2.load_state_dict(D.state_dict())
+    G2.eval(), D2.eval()
+    with torch.no_grad():
+        out = G(z, c)
+        assert torch.equal(G2(z, c), out) and torch.equal(D2(out, c), D(out, c))
+        if c_dim:
+            assert (out[0] - out[1]).abs().max() > 1e-4 and (out[1] - out[2]).abs().max() > 1e-4

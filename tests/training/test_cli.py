@@ -143,3 +143,8 @@ def test_resume_on_a_different_archive_is_refused(trained_run, tiny_archive_rgb,
     shutil.copytree(trained_run, run)
     err = _error(capsys, ["train", "--resume", str(run), "--data", str(tiny_archive_rgb), "--kimg", "0.1", "--quiet"])
     assert "channels" in err
+
+
+def test_generate_class_on_an_unconditional_generator_is_one_line(trained_run, tmp_path, capsys):
+    err = _error(capsys, ["generate", str(trained_run), "--class", "1", "--out", str(tmp_path / "g.png")])
+    assert "unconditional" in err and not (tmp_path / "g.png").exists()

@@ -88,7 +88,8 @@ def _error(capsys, argv) -> str:
 
 
 def test_generate_errors_are_one_line(sg_run, tmp_path, capsys, tiny_archive):
-    assert "psi must be" in _error(capsys, ["generate", str(sg_run), "--trunc", "-1", "--out", str(tmp_path / "x.png")])
+    assert "--trunc" in _error(capsys, ["generate", str(sg_run), "--trunc", "-1", "--out", str(tmp_path / "x.png")])
+    assert "psi of a style-based" in _error(capsys, ["generate", str(sg_run), "--trunc", "3", "--out", str(tmp_path / "x.png")])
     assert "mix-cutoff" in _error(capsys, ["generate", str(sg_run), "--style-mix", "--mix-cutoff", "0", "--out", str(tmp_path / "x.png")])
     assert ".png" in _error(capsys, ["generate", str(sg_run), "--style-mix", "--out", str(tmp_path / "folder")])
     # a generator that is not style-based
@@ -97,7 +98,10 @@ def test_generate_errors_are_one_line(sg_run, tmp_path, capsys, tiny_archive):
     cfg.write_text(json.dumps(tiny_config(tensorboard=False).to_dict()))
     assert main(["train", "--config", str(cfg), "--data", str(tiny_archive), "--kimg", "0.016", "--out", str(tmp_path / "r"), "--quiet"]) == 0
     (run,) = (tmp_path / "r").iterdir()
-    assert "style-based" in _error(capsys, ["generate", str(run), "--trunc", "0.7", "--out", str(tmp_path / "y.png")])
+    assert "style-based" in _error(capsys, ["generate", str(run), "--style-mix", "--out", str(tmp_path / "y.png")])
+    assert "style-based" in _error(capsys, ["generate", str(run), "--trunc-cutoff", "2", "--out", str(tmp_path / "y.png")])
+    # for a generator that is not style-based, --trunc is BigGAN's z truncation: it works
+    assert main(["generate", str(run), "--trunc", "0.7", "--num", "2", "--out", str(tmp_path / "z.png")]) == 0
 
 
 def test_cli_resume_with_ada_is_bit_exact(tmp_path):

@@ -22,7 +22,8 @@ _EPILOG = """sources:
   builtin | mnist | fashion-mnist | cifar-10   by name (--from DIR, system places, cache, download)
   DIR/ with *-idx3-ubyte(.gz) + labels         MNIST-style idx files
   cifar-10-python.tar.gz                       CIFAR-10, python version
-  DIR/ of images (recursive) | images.zip      labels from class subfolders with --labels
+  DIR/ of images (recursive) | images.zip      labels from a stylegan2-ada dataset.json at the root,
+                                               else from class subfolders with --labels
 """
 
 
@@ -54,7 +55,7 @@ def register(subparsers) -> None:
         "--labels",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="keep labels (default: yes for named/idx/cifar sources, no for folders and zips)",
+        help="keep labels (default: yes for named/idx/cifar sources and folders/zips with a dataset.json, else no)",
     )
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image")
     p.add_argument("--overwrite", action="store_true", help="replace an existing archive")

@@ -1,11 +1,14 @@
 """`growgan generate`: write images from a trained generator.
 
     growgan generate runs/00000-dcgan-32 --num 64 --seed 0 --out grid.png
+    growgan generate runs/00000-biggan-cifar10-32 --class 3 --trunc 0.5 --out cats.png
     growgan generate runs/00001-stylegan2-mnist-32 --trunc 0.7 --out g.png     # truncation trick
     growgan generate runs/00001-stylegan2-mnist-32 --style-mix --out mix.png   # style mixing grid
 
---trunc and --style-mix need a style-based generator (stylegan2): one with `mapping` and
-`synthesis`. The style mixing grid (Karras et al. 2019, fig. 3): the top row shows the
+--trunc T is the truncation trick of the generator's family: for a style-based generator
+(stylegan2, stylegan: one with `mapping` and `synthesis`) it is psi, pulling w towards w_avg
+(0 = the average image, 1 = off); for others (BigGAN) z's values beyond |T| are redrawn.
+--trunc-cutoff and --style-mix need a style-based generator. The style mixing grid (Karras et al. 2019, fig. 3): the top row shows the
 column sources, the left column the row sources; each cell takes the ws of its row source
 below the crossover index `--mix-cutoff` and those of its column source from it on.
 """
@@ -21,6 +24,7 @@ from growgan.training.checkpoint import load_generator
 from growgan.utils.device import check_device
 from growgan.utils.image import save_grid, save_image, to_uint8
 from growgan.utils.io import check_out_file, check_writable_dir
+from growgan.utils.latent import truncated_normal
 
 
 def register(subparsers) -> None:
@@ -32,10 +36,11 @@ def register(subparsers) -> None:
     g.add_argument("--out", required=True, help="a .png/.jpg file for a grid, or a folder for one PNG per image")
     g.add_argument("--raw", action="store_true", help="use the raw generator instead of G_ema")
     g.add_argument("--class", dest="class_index", type=int, help="label for conditional generators (default: cycle)")
-    g.add_argument("--trunc", dest="truncation_psi", type=float, default=None,
-                   help="truncation psi of a style-based G (1 = off, 0 = the average image; e.g. 0.7)")
+    g.add_argument("--trunc", type=float, metavar="T",
+                   help="truncation trick: psi of a style-based G (stylegan2/stylegan: 0 = average image, 1 = off, e.g. 0.7); "
+                        "for others (BigGAN) redraw every latent value with |z| > T (e.g. 0.5); default off")
     g.add_argument("--trunc-cutoff", dest="truncation_cutoff", type=int, default=None,
-                   help="truncate only the first N ws (default: all)")
+                   help="style-based G: truncate only the first N ws (default: all)")
     g.add_argument("--style-mix", action="store_true", help="write a style mixing grid (a .png file) instead")
     g.add_argument("--mix-cutoff", type=int, default=None,
                    help="crossover index for --style-mix: row styles below it, column styles from it (default: num_ws // 2)")
@@ -43,9 +48,13 @@ def register(subparsers) -> None:
     g.set_defaults(func=cmd_generate)
 
 
+def _is_style_based(G) -> bool:
+    return hasattr(G, "mapping") and hasattr(G, "synthesis")
+
+
 def _style_based(G, what: str) -> None:
-    if not (hasattr(G, "mapping") and hasattr(G, "synthesis")):
-        raise GrowganError(f"{what} needs a style-based generator (the stylegan2 family); this run's is {G.family}")
+    if not _is_style_based(G):
+        raise GrowganError(f"{what} needs a style-based generator (the stylegan2 or stylegan family); this run's is {G.family}")
 
 
 def cmd_generate(args) -> int:
@@ -53,8 +62,8 @@ def cmd_generate(args) -> int:
         args.num = 6 if args.style_mix else 64
     if args.num < 1:
         raise GrowganError("--num must be at least 1")
-    if args.truncation_psi is not None and not 0 <= args.truncation_psi <= 2:
-        raise GrowganError(f"--trunc {args.truncation_psi}: psi must be in [0, 2] (1 = no truncation, e.g. 0.7)")
+    if args.trunc is not None and args.trunc < 0:
+        raise GrowganError(f"--trunc {args.trunc}: must be >= 0 (psi of a style-based G, at most 2; > 0 otherwise)")
     if args.truncation_cutoff is not None and args.truncation_cutoff < 1:
         raise GrowganError("--trunc-cutoff must be at least 1")
     if args.style_mix and Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
@@ -68,17 +77,27 @@ def cmd_generate(args) -> int:
     else:
         check_writable_dir(out, "--out folder")
     G = load_generator(args.source, ema=not args.raw, device=args.device)
-    kw = {}
-    if args.truncation_psi is not None or args.truncation_cutoff is not None or args.style_mix:
-        _style_based(G, "--trunc" if not args.style_mix else "--style-mix")
-        kw = {"truncation_psi": 1.0 if args.truncation_psi is None else args.truncation_psi,
-              "truncation_cutoff": args.truncation_cutoff}
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+    if args.class_index is not None and not c_dim:
+        raise GrowganError(f"--class {args.class_index}: {args.source} holds an unconditional generator; drop --class")
+    if args.class_index is not None and not 0 <= args.class_index < c_dim:
+        raise GrowganError(f"--class {args.class_index}: the generator has classes 0..{c_dim - 1}")
+    kw, z_trunc = {}, args.trunc
+    if _is_style_based(G):
+        if args.trunc is not None and args.trunc > 2:
+            raise GrowganError(f"--trunc {args.trunc}: psi of a style-based generator must be in [0, 2] (1 = off, e.g. 0.7)")
+        kw = {"truncation_psi": 1.0 if args.trunc is None else args.trunc, "truncation_cutoff": args.truncation_cutoff}
+        z_trunc = None  # psi acts on w, not on z
+    elif args.truncation_cutoff is not None or args.style_mix:
+        _style_based(G, "--trunc-cutoff" if not args.style_mix else "--style-mix")
+    elif args.trunc is not None and not args.trunc > 0:
+        raise GrowganError(f"--trunc {args.trunc}: must be > 0 (smaller = less variety, higher fidelity)")
     if args.style_mix:
         return _style_mix(G, args, kw, out)
     g = torch.Generator().manual_seed(args.seed)
-    z = torch.randn(args.num, G.z_dim, generator=g)  # [N, z_dim]
+    z = truncated_normal(args.num, G.z_dim, z_trunc, generator=g)  # [N, z_dim]
     c = None
-    if getattr(G, "c_dim", 0):
+    if c_dim:
         c = torch.full((args.num,), args.class_index) if args.class_index is not None else torch.arange(args.num) % G.c_dim
     with torch.no_grad():
         imgs = torch.cat([G(z[i:i + 64].to(args.device), None if c is None else c[i:i + 64].to(args.device), **kw).float().cpu()

@@ -55,7 +55,8 @@ def register(subparsers) -> None:
                    "Inception's pool features) of an archive, folder or .npz to --out")
     p.add_argument("--out", help="output .npz of --save-stats")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated (default {DEFAULT_METRICS}); "
-                   "fid/kid/is/pr use the FID Inception; fid-classifier/kid-classifier/pr-classifier the offline classifier")
+                   "fid/kid/is/pr use the FID Inception; fid-classifier/kid-classifier/pr-classifier the offline classifier; "
+                   "conditional runs: swd-per-class, fid-per-class, fid-classifier-per-class, class-accuracy")
     p.add_argument("--num", type=int, default=None, help="images per set (default: each metric's standard count)")
     p.add_argument("--seed", type=int, default=0, help="seed for latents, patches, pairs and subsets")
     p.add_argument("--batch-size", type=int, default=64)

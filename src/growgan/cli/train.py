@@ -88,6 +88,7 @@ def cmd_train(args) -> int:
     info = dist_utils.init_from_env(_device_kind(config.device))
     data = _resolve_data(args.data) if info.is_main else None
     data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
+    resolve_network(config.network, open_archive(data))  # refuse a misfit (e.g. conditional, unlabelled) before the run folder
     run_dir = _new_run(args, config, data) if info.is_main else None
     run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
     with locked(Path(run_dir) if info.is_main else None):

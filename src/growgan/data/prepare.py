@@ -44,7 +44,7 @@ class PrepareOptions:
     channels: int | None = None
     max_images: int | None = None
     seed: int = 0
-    labels: bool | None = None  # None: keep labels the source has; folders and zips: off
+    labels: bool | None = None  # None: keep labels the source has (folders and zips: a dataset.json's)
     strict: bool = False
     split: str = "train"
     from_dir: Path | None = None
@@ -78,14 +78,14 @@ def open_source(source: str, opts: PrepareOptions) -> sources.ArraySource | sour
         for cand in (path / "cifar-10-python.tar.gz", path / "cifar-10-batches-py", path / "data_batch_1"):
             if cand.exists():
                 return sources.read_cifar10(cand if cand.name != "data_batch_1" else path, opts.split)
-        return sources.list_folder(path, labels=bool(opts.labels))
+        return sources.list_folder(path, labels=opts.labels)
     lower = path.name.lower()
     if "idx3-ubyte" in lower:
         return _idx_with_labels(path, opts)
     if lower.endswith((".tar.gz", ".tgz", ".tar")):
         return sources.read_cifar10(path, opts.split)
     if lower.endswith(".zip"):
-        return sources.list_zip(path, labels=bool(opts.labels))
+        return sources.list_zip(path, labels=opts.labels)
     raise GrowganError(
         f"{path}: unsupported file type; give an idx file, cifar-10-python.tar.gz, a zip or a folder of images"
     )

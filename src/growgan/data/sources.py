@@ -4,7 +4,9 @@
   optionally gzipped), as MNIST and Fashion-MNIST are distributed;
 - `cifar-10-python.tar.gz` (Krizhevsky 2009): pickled batches of 3072-byte rows, read with a
   restricted unpickler that only rebuilds numpy arrays, lists, dicts and bytes;
-- a folder of images (recursive) or a zip of images, optionally labelled by class subfolder.
+- a folder of images (recursive) or a zip of images, labelled by stylegan2-ada-pytorch's
+  `dataset.json` at its root (`{"labels": [[relative_path, class], ...]}`) when present,
+  else optionally by class subfolder.
 
 Errors that the user can fix are GrowganErrors naming the file.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import pickle
 import struct
 import tarfile
@@ -206,18 +209,70 @@ def _class_labels(names: list[str], where: str) -> tuple[np.ndarray, list[str]]:
     return np.array([index[d[common]] for d in dirs], dtype=np.int64), classes
 
 
-def list_folder(root: Path, labels: bool) -> FileSource:
+def _source_labels(names: list[str], json_name, read_json: Callable[[], bytes], has_json: bool, where: str,
+                   labels: bool | None) -> tuple[np.ndarray | None, list[str] | None]:
+    """Labels of a folder or zip: `labels=False` none; a root `dataset.json` (stylegan2-ada)
+    when present; else class subfolders when `labels` is True, else none."""
+    if labels is False:
+        return None, None
+    if has_json:
+        found = dataset_json_labels(names, read_json(), str(json_name))
+        if found is not None:
+            return found
+        if labels:
+            raise GrowganError(f"{json_name}: has \"labels\": null, so the images are unlabelled; "
+                               "add labels to it or pass --no-labels")
+        return None, None
+    return _class_labels(names, where) if labels else (None, None)
+
+
+def dataset_json_labels(names: list[str], raw: bytes, where: str) -> tuple[np.ndarray, list[str]] | None:
+    """stylegan2-ada-pytorch's `dataset.json` -> (int64 labels [N] in the order of `names`,
+    label names "0".."K-1"), or None when it says `"labels": null`. Paths are relative to the
+    dataset's root with "/" (a "\\" is read as "/", as stylegan2-ada does). GrowganError for
+    malformed JSON, a non-integer class, an entry naming a missing image, or an image it
+    does not list."""
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GrowganError(f"{where}: not valid JSON ({brief(exc)}); fix or remove it") from None
+    entries = doc.get("labels") if isinstance(doc, dict) else []
+    if entries is None:
+        return None
+    if not isinstance(entries, list) or not all(isinstance(e, list) and len(e) == 2 for e in entries):
+        raise GrowganError(f'{where}: needs {{"labels": [[relative_path, class], ...]}} (or null); fix the file')
+    table: dict[str, int] = {}
+    present = set(names)
+    for fname, cls in entries:
+        if not isinstance(fname, str) or isinstance(cls, bool) or not isinstance(cls, int) or cls < 0:
+            raise GrowganError(f"{where}: entry [{fname!r}, {cls!r}] needs a path and a class index >= 0 "
+                               "(vector labels are not supported); fix the file")
+        fname = fname.replace("\\", "/")
+        if fname not in present:
+            raise GrowganError(f"{where}: names {fname}, which is not an image in the dataset; "
+                               "add the file or remove its entry")
+        table[fname] = cls
+    unlisted = [n for n in names if n not in table]
+    if unlisted:
+        raise GrowganError(f"{where}: gives no label for {unlisted[0]} ({len(unlisted)} images unlisted); "
+                           "add them or pass --no-labels")
+    lab = np.array([table[n] for n in names], dtype=np.int64)
+    return lab, [str(i) for i in range(int(lab.max()) + 1)]
+
+
+def list_folder(root: Path, labels: bool | None) -> FileSource:
     """Every image file under `root` (recursive, sorted, hidden files ignored)."""
     paths = sorted(p for p in root.rglob("*") if p.is_file() and _is_image_name(p.relative_to(root).as_posix()))
     paths = [p for p in paths if not any(part.startswith(".") for part in p.relative_to(root).parts)]
     if not paths:
         raise GrowganError(f"{root}: no image files found ({', '.join(IMAGE_EXTENSIONS[:4])}, ...); check the folder")
     names = [p.relative_to(root).as_posix() for p in paths]
-    lab, classes = _class_labels(names, str(root)) if labels else (None, None)
+    lab, classes = _source_labels(names, root / "dataset.json", lambda: (root / "dataset.json").read_bytes(),
+                                  (root / "dataset.json").is_file(), str(root), labels)
     return FileSource(str(root), names, lambda i: paths[i].read_bytes(), lab, classes)
 
 
-def list_zip(path: Path, labels: bool) -> FileSource:
+def list_zip(path: Path, labels: bool | None) -> FileSource:
     """Every image inside a zip file (sorted by name); `__MACOSX/` and hidden files are ignored."""
     try:
         zf = zipfile.ZipFile(path)
@@ -231,7 +286,9 @@ def list_zip(path: Path, labels: bool) -> FileSource:
     if not infos:
         raise GrowganError(f"{path}: the zip holds no image files; check its contents")
     names = [i.filename for i in infos]
-    lab, classes = _class_labels(names, str(path)) if labels else (None, None)
+    has_json = "dataset.json" in zf.namelist()
+    lab, classes = _source_labels(names, f"{path}/dataset.json", lambda: zf.read("dataset.json"), has_json,
+                                  str(path), labels)
 
     def read(i: int) -> bytes:
         try:

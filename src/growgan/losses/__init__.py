@@ -48,6 +48,9 @@ __all__ = [
     "clip_weights_",
     "path_length_penalty",
     "gdpp_loss",
+    "orthogonal_regularization",
+    "acgan_loss",
+    "take_class_logits",
 ]
 
 
@@ -218,3 +221,41 @@ def gdpp_loss(phi_fake: torch.Tensor, phi_real: torch.Tensor) -> torch.Tensor:
     structure = -(vecs_f * vecs_r).sum(dim=0)  # [N]: per eigenvector
     weights = (vals_r - vals_r.min()) / (vals_r.max() - vals_r.min()).clamp(min=1e-12)
     return magnitude + (weights * structure).sum()
+
+
+def orthogonal_regularization(net: nn.Module, beta: float = 1e-4) -> torch.Tensor:
+    """BigGAN's orthogonal regularisation (Brock et al. 2019, eq. 3, the off-diagonal variant):
+    ``beta * sum_W ||W W^T * (1 - I)||_F^2`` over every weight W with 2 or more dimensions
+    (reshaped to [out, in*k*k]: the filters' pairwise inner products), embeddings excluded.
+    With spectral norm the raw weight (`parametrizations.weight.original`) is the one
+    regularised. Returns a scalar tensor (0 for a network without such weights)."""
+    skip = {id(p) for m in net.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    terms = [_offdiag_sq(p) for p in net.parameters() if p.ndim >= 2 and p.requires_grad and id(p) not in skip]
+    if not terms:
+        return torch.zeros(())
+    return beta * torch.stack(terms).sum()
+
+
+def _offdiag_sq(w: torch.Tensor) -> torch.Tensor:
+    w = w.reshape(w.shape[0], -1)  # [out, in*k*k]
+    gram = w @ w.t()  # [out, out]
+    off = gram - torch.diag_embed(torch.diagonal(gram))
+    return (off**2).sum()
+
+
+def take_class_logits(D: nn.Module) -> torch.Tensor | None:
+    """The class logits [N, c_dim] an AC-GAN discriminator (`conditioning="acgan"`, see
+    `networks.common.add_conditioning`) kept from its last forward, cleared from D (so no
+    graph stays referenced); None for any other D."""
+    D = getattr(D, "module", D)  # DDP
+    out = getattr(D, "class_logits", None)
+    if out is not None:
+        D.class_logits = None
+    return out
+
+
+def acgan_loss(class_logits: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """AC-GAN's auxiliary classification loss (Odena et al. 2017, L_C): the mean cross-entropy
+    of D's class logits [N, c_dim] against the labels c int64 [N] (real images' labels, or the
+    labels fakes were generated with). Scalar tensor."""
+    return F.cross_entropy(class_logits.float(), c)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from growgan.errors import GrowganError
-from growgan.metrics import basic, feature_metrics, features
+from growgan.metrics import basic, feature_metrics, features, per_class
 from growgan.metrics.registry import MetricContext, MetricResult, get_metric, metric_names, register_metric
 from growgan.metrics.scores import mean_cov
 from growgan.metrics.sources import ImageSource, archive_source, generator_source
@@ -33,6 +33,10 @@ register_metric("pr", feature_metrics.pr_metric("inception"))
 register_metric("fid-classifier", feature_metrics.fid_metric("classifier"))
 register_metric("kid-classifier", feature_metrics.kid_metric("classifier"))
 register_metric("pr-classifier", feature_metrics.pr_metric("classifier"))
+register_metric("swd-per-class", per_class.swd_per_class)
+register_metric("fid-per-class", per_class.fid_per_class("inception"))
+register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"))
+register_metric("class-accuracy", per_class.class_accuracy)
 
 
 STATS_METRICS = ("fid",)  # metrics that take pytorch-fid statistics (mu, sigma) in place of images
@@ -114,7 +118,7 @@ def evaluate_generator(
 
     Reals are area-downsampled to G's resolution when the archive is larger. Returns flat
     scalar keys, e.g. {"swd": .., "swd_32": .., "swd_16": .., "ms_ssim": ..}; lower is
-    better for every key except "is" and "pr_*". With grouped=True: {metric name: {key: value}}.
+    better for every key except "is", "pr_*" and "class_accuracy*". With grouped=True: {metric name: {key: value}}.
     """
     names = normalize_names(names)
     res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2

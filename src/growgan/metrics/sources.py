@@ -34,6 +34,8 @@ class ImageSource:
     # growgan.data.archive.current_content_hash); preferred over content_hash when set
     hash_fn: Callable[[Path | None], str] | None = field(default=None, repr=False)
     stats: dict | None = None  # pytorch-fid statistics {"mu": [D], "sigma": [D, D]} instead of images (num = 0)
+    labels: np.ndarray | None = field(default=None, repr=False)  # int64 [num] class labels (labelled archives,
+    # conditional generators: the class each image was asked for), else None
 
     def current_hash(self, record_dir: Path | None = None) -> str | None:
         """The content hash that keys caches of this source's statistics, or None (no caching)."""
@@ -46,7 +48,7 @@ class ImageSource:
         """A source whose batches are fn(batch) (e.g. resized)."""
         base = self.rows
         return ImageSource(self.name, self.num, self.channels, resolution, lambda idx: fn(base(idx)),
-                           self.content_hash, {**self.options, **option}, self.hash_fn)
+                           self.content_hash, {**self.options, **option}, self.hash_fn, labels=self.labels)
 
     def subset(self, num: int, seed: int = 0) -> "ImageSource":
         """A seeded random subset of `num` images (in index order), or self when num >= len.
@@ -58,9 +60,20 @@ class ImageSource:
             return self
         gen = torch.Generator().manual_seed(seed)
         idx = torch.randperm(self.num, generator=gen)[:num].sort().values.numpy()
+        return self._take(idx, {"subset": f"{num}@{seed}"})
+
+    def _take(self, idx: np.ndarray, option: dict) -> "ImageSource":
         base = self.rows
-        return ImageSource(self.name, num, self.channels, self.resolution, lambda i: base(idx[i]),
-                           self.content_hash, {**self.options, "subset": f"{num}@{seed}"}, self.hash_fn)
+        return ImageSource(self.name, len(idx), self.channels, self.resolution, lambda i: base(idx[i]),
+                           self.content_hash, {**self.options, **option}, self.hash_fn,
+                           labels=None if self.labels is None else np.asarray(self.labels)[idx])
+
+    def of_class(self, k: int) -> "ImageSource":
+        """The images labelled k (in index order); GrowganError when the source is unlabelled."""
+        if self.labels is None:
+            raise GrowganError(f"{self.name}: has no class labels; per-class metrics need a labelled archive "
+                               "and a conditional generator")
+        return self._take(np.flatnonzero(np.asarray(self.labels) == k), {"class": int(k)})
 
 
 def array_source(images: np.ndarray | torch.Tensor, name: str = "array") -> ImageSource:
@@ -91,6 +104,7 @@ def archive_source(path: str | os.PathLike, resolution: tuple[int, int] | None =
     arc = open_archive(path)
     res = tuple(arc.resolution)
     src = array_source(arc.images, name=str(path))
+    src.labels = None if arc.labels is None else np.asarray(arc.labels, dtype=np.int64)
     src.content_hash = arc.content_hash  # as packed; hash_fn checks that the files still hold it
     src.hash_fn = lambda record_dir: current_content_hash(arc, record_dir)
     if resolution is not None and tuple(resolution) != res:
@@ -208,4 +222,16 @@ def generate_images(
 
 def generator_source(G: torch.nn.Module, num: int, seed: int = 0, batch_size: int = 64, device=None) -> ImageSource:
     images = generate_images(G, num, seed, batch_size, device)
-    return array_source(images, name=f"generator(seed={seed})")
+    src = array_source(images, name=f"generator(seed={seed})")
+    src.labels = generator_labels(G, num, seed)
+    return src
+
+
+def generator_labels(G: torch.nn.Module, num: int, seed: int = 0) -> np.ndarray | None:
+    """The labels `generate_images(G, num, seed)` asks a conditional G for (int64 [num]), else None."""
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+    if c_dim <= 0:
+        return None
+    gen = torch.Generator().manual_seed(seed)
+    torch.randn(num, G.z_dim, generator=gen)  # the same draws, in the same order, as generate_images
+    return torch.randint(0, c_dim, (num,), generator=gen).numpy().astype(np.int64)

@@ -84,3 +84,72 @@ def apply_spectral_norm_(net: nn.Module) -> None:
     for m in list(net.modules()):
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
             _sn(m)
+
+
+# --------------------------------------------------------------------------- conditioning options
+D_CONDITIONINGS = ("projection", "concat", "acgan")
+G_LABEL_INPUTS = ("embed", "onehot")
+
+
+def check_choice(family: str, key: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise GrowganError(f"{family} network spec: {key}={value!r} is invalid; use one of {', '.join(choices)}")
+
+
+def label_planes(img: torch.Tensor, c: torch.Tensor | None, c_dim: int) -> torch.Tensor:
+    """cGAN's D input (Mirza & Osindero 2014, for CNNs): img [N, C, H, W] with the one-hot
+    label as c_dim constant planes appended: [N, C + c_dim, H, W]."""
+    c = check_labels(c, c_dim, img.shape[0])
+    onehot = torch.nn.functional.one_hot(c, c_dim).to(img.dtype)  # [N, c_dim]
+    return torch.cat([img, onehot[:, :, None, None].expand(-1, -1, *img.shape[2:])], dim=1)
+
+
+class OneHot(nn.Module):
+    """c int64 [N] -> one-hot float [N, c_dim]: cGAN's label input to G (concatenated to z)."""
+
+    def __init__(self, c_dim: int):
+        super().__init__()
+        self.c_dim = c_dim
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.one_hot(c, self.c_dim).float()
+
+
+def add_conditioning(net: nn.Module, feat_dim: int, conditioning: str) -> None:
+    """Give a discriminator `net` (with `c_dim` set) the conditional tail of its choice, on
+    its pooled features phi [N, feat_dim]; any D family calls this and `conditioned_logits`:
+
+    - "projection" (Miyato & Koyama 2018): `net.embed`, logits + <embed(c), phi>;
+    - "concat" (cGAN, Mirza & Osindero 2014): nothing here; the family feeds
+      `label_planes(img, c)` to its first layer (img_channels + c_dim input channels);
+    - "acgan" (Odena et al. 2017): `net.aux`, a linear classifier whose class logits
+      [N, c_dim] are kept in `net.class_logits` after each forward, for the training step's
+      auxiliary loss (`losses.acgan_loss`); D then needs no labels.
+    Unconditional nets (c_dim = 0) get none of these."""
+    net.conditioning = conditioning
+    cond = net.c_dim > 0
+    net.embed = nn.Embedding(net.c_dim, feat_dim) if cond and conditioning == "projection" else None
+    net.aux = nn.Linear(feat_dim, net.c_dim) if cond and conditioning == "acgan" else None
+    net.class_logits = None
+
+
+def input_channels(net: nn.Module, img_channels: int) -> int:
+    """Channels of D's first layer: the image's, plus c_dim label planes for "concat"."""
+    return img_channels + (net.c_dim if net.c_dim > 0 and net.conditioning == "concat" else 0)
+
+
+def conditioned_input(net: nn.Module, img: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """D's input: img, or img with the label planes for "concat" (see `label_planes`)."""
+    if net.c_dim > 0 and net.conditioning == "concat":
+        return label_planes(img, c, net.c_dim)
+    return img
+
+
+def conditioned_logits(net: nn.Module, logits: torch.Tensor, phi: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """logits [N] of the unconditional head + the tail of `add_conditioning` on phi [N, F]."""
+    if net.embed is not None:
+        logits = logits + (net.embed(check_labels(c, net.c_dim, phi.shape[0])) * phi).sum(dim=1)
+    if net.aux is not None:
+        net.class_logits = net.aux(phi)  # [N, c_dim]
+        logits = logits + 0.0 * net.class_logits.sum()  # aux stays in the graph (DDP: no unused parameters)
+    return logits

@@ -5,7 +5,9 @@ G: z (plus a class embedding when conditional) -> 4x4 by a transposed conv, then
 transposed convs (kernel 4, stride 2) with BatchNorm + ReLU doubling the size, tanh output.
 D: strided convs (kernel 4, stride 2) with LeakyReLU 0.2, BatchNorm on all but the first
 layer, and a 4x4 conv to one logit. Conditional D is a projection discriminator (Miyato &
-Koyama 2018): logit = psi(phi(x)) + <embed(c), phi(x)>. Weights start from N(0, 0.02) as
+Koyama 2018): logit = psi(phi(x)) + <embed(c), phi(x)>, or, with `conditioning`, cGAN's
+label planes ("concat") or an AC-GAN classifier head ("acgan"); G's `label_input` "onehot"
+is cGAN's one-hot label concatenated to z (Mirza & Osindero 2014). Weights start from N(0, 0.02) as
 in the paper. Spectral normalisation (Miyato et al. 2018) is switchable on G and D.
 
 Helpers shared with other families (spec checks, spectral norm, label checks) live in
@@ -20,7 +22,9 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from growgan.networks.common import apply_spectral_norm_, check_labels, latent_input, square_net_head
+from growgan.networks.common import (D_CONDITIONINGS, G_LABEL_INPUTS, OneHot, add_conditioning, apply_spectral_norm_,
+                                     check_choice, conditioned_input, conditioned_logits, input_channels,
+                                     latent_input, square_net_head)
 from growgan.networks.registry import Network, register_family
 
 DCGAN_RESOLUTIONS = (32, 64, 128)
@@ -40,15 +44,21 @@ class DCGANGenerator(Network):
         fmap_max: int = 512,
         embed_dim: int = 0,
         spectral_norm: bool = False,
+        label_input: str = "embed",
     ):
         super().__init__()
         res = square_net_head(self, "dcgan", DCGAN_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
                               sizes=dict(g_channels=g_channels, fmap_max=fmap_max, embed_dim=embed_dim),
-                              options=dict(spectral_norm=spectral_norm))
+                              options=dict(spectral_norm=spectral_norm, label_input=label_input))
+        check_choice("dcgan", "label_input", label_input, G_LABEL_INPUTS)
         n_up = int(math.log2(res)) - 2  # stride-2 layers after the 4x4 one
         widths = [min(g_channels * 2 ** (n_up - 1 - i), fmap_max) for i in range(n_up)]  # 4x4 .. res/2
-        self.embed = nn.Embedding(c_dim, embed_dim or z_dim) if c_dim > 0 else None
-        in_dim = z_dim + ((embed_dim or z_dim) if c_dim > 0 else 0)
+        e = (c_dim if label_input == "onehot" else (embed_dim or z_dim)) if c_dim > 0 else 0
+        if c_dim > 0:  # cGAN: one-hot (Mirza & Osindero 2014) or a learned embedding, concatenated to z
+            self.embed = OneHot(c_dim) if label_input == "onehot" else nn.Embedding(c_dim, e)
+        else:
+            self.embed = None
+        in_dim = z_dim + e
         layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, widths[0], 4, 1, 0, bias=False),
                                    nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for cin, cout in zip(widths[:-1], widths[1:]):
@@ -79,22 +89,25 @@ class DCGANDiscriminator(Network):
         fmap_max: int = 512,
         batchnorm: bool = True,
         spectral_norm: bool = False,
+        conditioning: str = "projection",
     ):
         super().__init__()
         res = square_net_head(self, "dcgan", DCGAN_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
                               sizes=dict(d_channels=d_channels, fmap_max=fmap_max),
-                              options=dict(batchnorm=batchnorm, spectral_norm=spectral_norm))
+                              options=dict(batchnorm=batchnorm, spectral_norm=spectral_norm, conditioning=conditioning))
+        check_choice("dcgan", "conditioning", conditioning, D_CONDITIONINGS)
         n_down = int(math.log2(res)) - 2  # stride-2 layers down to 4x4
         widths = [min(d_channels * 2**i, fmap_max) for i in range(n_down)]
-        layers: list[nn.Module] = [nn.Conv2d(img_channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        self.conditioning = conditioning
+        layers: list[nn.Module] = [nn.Conv2d(input_channels(self, img_channels), widths[0], 4, 2, 1),
+                                   nn.LeakyReLU(0.2, True)]
         for cin, cout in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=not batchnorm)]
             layers += [nn.BatchNorm2d(cout)] if batchnorm else []
             layers += [nn.LeakyReLU(0.2, True)]
         self.main = nn.Sequential(*layers)
         self.out = nn.Conv2d(widths[-1], 1, 4, 1, 0)  # psi: a linear map of the 4x4 features
-        # projection: phi(x) is the flattened 4x4 feature map, so embed(c) has the same size
-        self.embed = nn.Embedding(c_dim, widths[-1] * 16) if c_dim > 0 else None
+        add_conditioning(self, widths[-1] * 16, conditioning)  # phi(x): the flattened 4x4 feature map
         dcgan_init_(self)
         if self.embed is not None:
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
@@ -102,12 +115,8 @@ class DCGANDiscriminator(Network):
             apply_spectral_norm_(self)
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.main(img)  # [N, C, H, W] -> [N, Cd, 4, 4]
-        logits = self.out(h).flatten()  # [N]
-        if self.embed is not None:
-            e = self.embed(check_labels(c, self.c_dim, img.shape[0]))  # [N, Cd*16]
-            logits = logits + (e * h.flatten(1)).sum(dim=1)
-        return logits
+        h = self.main(conditioned_input(self, img, c))  # [N, C(+c_dim), H, W] -> [N, Cd, 4, 4]
+        return conditioned_logits(self, self.out(h).flatten(), h.flatten(1), c)  # [N]
 
 
 def _example() -> dict:

@@ -31,6 +31,8 @@ _FAMILY_MODULES = {
     "resnet": "growgan.networks.resnet",
     "progan": "growgan.networks.progan",
     "dggan": "growgan.networks.dggan",
+    "sagan": "growgan.networks.sagan",
+    "biggan": "growgan.networks.biggan",
     "stylegan": "growgan.networks.stylegan",
     "stylegan2": "growgan.networks.stylegan2",
 }

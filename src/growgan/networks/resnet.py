@@ -8,7 +8,8 @@ a transposed conv, so there are no checkerboard artifacts.
 D: one ResBlock per halving down to 4x4 (pre-activation ReLU-conv3x3-ReLU-conv3x3-avgpool,
 skip: 1x1 conv + avgpool), one more ResBlock at 4x4 with an identity skip, ReLU, global sum
 pooling, a linear logit, and for conditional D the projection term <embed(c), phi(x)>
-(Miyato & Koyama 2018). Depth grows with resolution: one more block in G and in D per
+(Miyato & Koyama 2018), or cGAN label planes / an AC-GAN head (`conditioning`, see
+`networks.common.add_conditioning`). Depth grows with resolution: one more block in G and in D per
 doubling, for 32 to 256 px. Spectral normalisation is switchable on G and D.
 """
 
@@ -22,7 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
-from growgan.networks.common import apply_spectral_norm_, check_labels, latent_input, square_net_head
+from growgan.networks.common import (D_CONDITIONINGS, G_LABEL_INPUTS, OneHot, add_conditioning, apply_spectral_norm_,
+                                     check_choice, conditioned_input, conditioned_logits, input_channels,
+                                     latent_input, square_net_head)
 from growgan.networks.registry import Network, register_family
 
 RESNET_RESOLUTIONS = (32, 64, 128, 256)
@@ -95,17 +98,22 @@ class ResNetGenerator(Network):
         embed_dim: int = 0,
         upsample: str = "nearest",
         spectral_norm: bool = False,
+        label_input: str = "embed",
     ):
         super().__init__()
         res = square_net_head(self, "resnet", RESNET_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
                               sizes=dict(channels=channels, fmap_max=fmap_max, embed_dim=embed_dim),
-                              options=dict(upsample=upsample, spectral_norm=spectral_norm))
+                              options=dict(upsample=upsample, spectral_norm=spectral_norm, label_input=label_input))
         if upsample not in UPSAMPLE_MODES:
             raise GrowganError(f"resnet network spec: upsample={upsample!r} is invalid; use one of {', '.join(UPSAMPLE_MODES)}")
+        check_choice("resnet", "label_input", label_input, G_LABEL_INPUTS)
         n = int(math.log2(res)) - 2  # up blocks: 4x4 -> res
         widths = [min(channels * 2 ** (n - i), fmap_max) for i in range(n + 1)]  # at 4x4, 8x8, ..., res
-        e = (embed_dim or z_dim) if c_dim > 0 else 0
-        self.embed = nn.Embedding(c_dim, e) if c_dim > 0 else None
+        e = (c_dim if label_input == "onehot" else (embed_dim or z_dim)) if c_dim > 0 else 0
+        if c_dim > 0:  # one-hot (cGAN) or a learned embedding, concatenated to z
+            self.embed = OneHot(c_dim) if label_input == "onehot" else nn.Embedding(c_dim, e)
+        else:
+            self.embed = None
         self.fc = nn.Linear(z_dim + e, widths[0] * 16)
         nn.init.xavier_uniform_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
@@ -135,33 +143,35 @@ class ResNetDiscriminator(Network):
         channels: int = 64,
         fmap_max: int = 512,
         spectral_norm: bool = False,
+        conditioning: str = "projection",
     ):
         super().__init__()
         res = square_net_head(self, "resnet", RESNET_RESOLUTIONS, z_dim, c_dim, img_channels, img_resolution,
-                              sizes=dict(channels=channels, fmap_max=fmap_max), options=dict(spectral_norm=spectral_norm))
+                              sizes=dict(channels=channels, fmap_max=fmap_max),
+                              options=dict(spectral_norm=spectral_norm, conditioning=conditioning))
+        check_choice("resnet", "conditioning", conditioning, D_CONDITIONINGS)
+        self.conditioning = conditioning
         n = int(math.log2(res)) - 2  # down blocks: res -> 4x4
-        widths = [img_channels] + [min(channels * 2**i, fmap_max) for i in range(n)]
+        widths = [input_channels(self, img_channels)] + [min(channels * 2**i, fmap_max) for i in range(n)]
         blocks = [ResDownBlock(a, b, first=(i == 0)) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
         blocks.append(ResDownBlock(widths[-1], widths[-1], down=False))  # identity skip at 4x4
         self.blocks = nn.ModuleList(blocks)
         self.fc = nn.Linear(widths[-1], 1)
         nn.init.xavier_uniform_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
-        self.embed = nn.Embedding(c_dim, widths[-1]) if c_dim > 0 else None
-        if self.embed is not None:
-            nn.init.xavier_uniform_(self.embed.weight)
+        add_conditioning(self, widths[-1], conditioning)
+        for extra in (self.embed, self.aux):
+            if extra is not None:
+                nn.init.xavier_uniform_(extra.weight)
         if spectral_norm:
             apply_spectral_norm_(self)
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        h = img
+        h = conditioned_input(self, img, c)  # [N, C(+c_dim for "concat"), H, W]
         for block in self.blocks:
             h = block(h)  # [N, C, H, W] -> [N, C', H/2, W/2]
         phi = F.relu(h).sum(dim=(2, 3))  # [N, C]
-        logits = self.fc(phi).flatten()  # [N]
-        if self.embed is not None:
-            logits = logits + (self.embed(check_labels(c, self.c_dim, img.shape[0])) * phi).sum(dim=1)
-        return logits
+        return conditioned_logits(self, self.fc(phi).flatten(), phi, c)  # [N]
 
 
 def _example() -> dict:

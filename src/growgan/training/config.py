@@ -50,6 +50,8 @@ class TrainConfig:
     pl_batch_shrink: int = setting(2, "path-length batch = batch_size // pl_batch_shrink", ge=1)
     gdpp_weight: float = setting(0.0, "GDPP generator regulariser weight (Elfeki et al. 2019; needs D.features: stylegan2)", ge=0)
     drift_epsilon: float = setting(0.0, "ProGAN drift: epsilon * D(x)^2", ge=0)
+    acgan_weight: float = setting(1.0, "weight of AC-GAN's classification loss on real and fake (D conditioning acgan)", ge=0)
+    ortho_reg: float = setting(0.0, "BigGAN orthogonal regularisation of G's weights, beta (0 = off; paper 1e-4)", ge=0)
     clip_value: float = setting(0.0, "WGAN weight clipping of D's parameters to [-c, c] (0 = off)", ge=0)
     label_smoothing: float = setting(0.0, "one-sided: real target 1 - s", ge=0, lt=1)
     instance_noise: float = setting(0.0, "sigma of Gaussian noise on D's inputs, annealed to 0", ge=0)

@@ -64,6 +64,9 @@ class NonFiniteLossError(GrowganError):
     """A loss became NaN or infinite; training stopped before saving anything from it."""
 
 
+CLASS_GRID_COLUMNS = 8  # images per class (row) in grids/classes-<kimg>.png
+
+
 def _open_data(data: Any):
     if hasattr(data, "images") and hasattr(data, "resolution"):
         return data
@@ -72,7 +75,8 @@ def _open_data(data: Any):
 
 def resolve_network(network: dict, archive) -> dict:
     """Fill the data-dependent network keys left as None (img_channels, img_resolution,
-    c_dim) from the archive, and check explicit ones against it."""
+    c_dim; c_dim "auto" = the archive's number of classes) from the archive, and check
+    explicit ones against it (a conditional network on an unlabelled archive is refused)."""
     net = copy.deepcopy(network)
     if not net or "family" not in net:
         raise GrowganError("the config has no network spec; use --preset, --arch SPEC.json or a config file with 'network'")
@@ -86,11 +90,24 @@ def resolve_network(network: dict, archive) -> dict:
             sub["img_resolution"] = res
         if sub.get("c_dim", 0) is None:
             sub["c_dim"] = 0
+        if sub.get("c_dim") == "auto":  # conditional presets: as many classes as the archive has
+            if not int(archive.num_classes):
+                raise GrowganError(f"{where}: the archive is unlabelled but the network is conditional "
+                                   f"(network.{part}.c_dim=auto); pack it with labels (growgan dataset prepare "
+                                   "--labels) or set network.G.c_dim=0 and network.D.c_dim=0")
+            sub["c_dim"] = int(archive.num_classes)
+        if isinstance(sub.get("c_dim"), bool) or not isinstance(sub.get("c_dim", 0), int):
+            raise GrowganError(f"network.{part}.c_dim={sub.get('c_dim')!r} is invalid; use 0, the number of classes "
+                               "or \"auto\"")
         ch = sub.get("img_channels")
         if ch is not None and int(ch) != int(archive.channels):
             raise GrowganError(f"{where}: archive images have {archive.channels} channels but the network's {part} "
                                f"expects {ch}; set network.{part}.img_channels={archive.channels} or use another archive")
         c_dim = int(sub.get("c_dim") or 0)
+        if c_dim > 0 and not int(archive.num_classes):
+            raise GrowganError(f"{where}: the archive is unlabelled but the network is conditional on {c_dim} classes; "
+                               "pack it with labels (growgan dataset prepare --labels) or set network.G.c_dim=0 "
+                               "and network.D.c_dim=0")
         if c_dim > 0 and c_dim != int(archive.num_classes):
             raise GrowganError(f"{where}: the network is conditional on {c_dim} classes but the archive has "
                                f"{archive.num_classes}; set network.{part}.c_dim={archive.num_classes}")
@@ -422,12 +439,34 @@ class Trainer:
             net.train(was)
         return out
 
+    @torch.no_grad()
+    def class_images(self, per_class: int = CLASS_GRID_COLUMNS) -> torch.Tensor | None:
+        """For a conditional G: float [c_dim * per_class, C, H, W] from G_ema (eval mode),
+        row k = class k, column j = the same fixed latent in every row; None if unconditional."""
+        c_dim = int(getattr(self.state.G, "c_dim", 0) or 0)
+        if not c_dim:
+            return None
+        z = self._grid_z[:per_class].repeat(c_dim, 1)  # [c_dim * per_class, z_dim]
+        c = torch.arange(c_dim, device=z.device).repeat_interleave(z.shape[0] // c_dim)
+        net = standing_stats(self.state.G_ema)
+        was = net.training
+        net.eval()
+        out = torch.cat([net(zi, ci).float().cpu() for zi, ci in _chunks(z, c, 64)])
+        net.train(was)
+        return out
+
     def save_grids(self) -> None:
-        """grids/raw-<kimg>.png and grids/ema-<kimg>.png, and the same in TensorBoard."""
-        for tag, imgs in self.sample_images().items():
+        """grids/raw-<kimg>.png and grids/ema-<kimg>.png, and the same in TensorBoard; for a
+        conditional G also grids/classes-<kimg>.png (one row per class, G_ema)."""
+        images = self.sample_images()
+        per_class = self.class_images()
+        if per_class is not None:
+            images["classes"] = per_class
+        for tag, imgs in images.items():
             up = max(1, 64 // max(imgs.shape[-1], 1))  # small images are magnified to stay visible
-            save_grid(imgs, self.run_dir / "grids" / f"{tag}-{self.state.images_seen:09d}.png", upscale=up)
-            self.log.image(f"grid/{tag}", make_grid(imgs), self.state.images_seen)
+            ncols = min(CLASS_GRID_COLUMNS, self._grid_z.shape[0]) if tag == "classes" else None
+            save_grid(imgs, self.run_dir / "grids" / f"{tag}-{self.state.images_seen:09d}.png", ncols=ncols, upscale=up)
+            self.log.image(f"grid/{tag}", make_grid(imgs, ncols=ncols), self.state.images_seen)
 
     def save_checkpoint(self) -> Path | None:
         """Write checkpoints/checkpoint-<images>.pt (rank 0) and prune old ones."""

@@ -14,7 +14,7 @@ ResNet GAN uses hinge loss with spectral norm on D, as SNGAN (Miyato et al. 2018
 from __future__ import annotations
 
 from growgan.errors import GrowganError
-from growgan.training import presets_dggan, presets_progan, presets_stylegan2  # noqa: F401  (they register their presets)
+from growgan.training import presets_conditional, presets_dggan, presets_progan, presets_stylegan2  # noqa: F401  (they register their presets)
 from growgan.training.config import TrainConfig, parse_config
 from growgan.training.preset_registry import PRESETS, register_preset
 

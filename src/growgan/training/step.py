@@ -4,9 +4,11 @@ D step: loss_D = d_loss(D(x), D(G(z))) + lambda * GP (Gulrajani et al. 2017)
         + gamma/2 * k * R1 every k-th step (lazy R1, Mescheder et al. 2018; Karras et al. 2020)
         + epsilon * D(x)^2 (drift, Karras et al. 2018); optional WGAN weight clipping and
         instance noise (Sonderby et al. 2017), one-sided label smoothing (Salimans et al. 2016).
-G step: loss_G = g_loss(D(G(z))) (relativistic losses also see D(x))
+G step: loss_G = g_loss(D(G(z))) (relativistic losses also see D(x)) [+ beta * ortho(G), BigGAN]
         + pl_weight * k * path-length penalty every k-th step (lazy, StyleGAN2; Karras et al. 2020)
         + gdpp_weight * GDPP(D features of fakes, of reals) (Elfeki et al. 2019).
+AC-GAN (D conditioning "acgan"): + acgan_weight * CE(class logits, c) on reals and fakes in
+the D step and on fakes in the G step (Odena et al. 2017), with any adversarial loss.
 Augmentation (growgan.augment: DiffAugment or ADA) transforms every image D sees, reals and
 fakes, in both steps and inside the penalties (so R1/GP differentiate through it); with ADA
 the D step sums sign(D(real)) into the state for the loop's adjustment of p.
@@ -100,12 +102,18 @@ class StepRunner:
         reals_in, fakes_in = self._noisy(reals, noise_sigma), self._noisy(fakes, noise_sigma)
         with autocast(self.amp, self.device):
             real_logits = self.D_fwd(self._aug(st, reals_in), c).float()  # [B]
+            aux_real = losses.take_class_logits(st.D)  # AC-GAN's class logits, else None
             fake_logits = self.D_fwd(self._aug(st, fakes_in), c).float()
+            aux_fake = losses.take_class_logits(st.D)
         loss = losses.d_loss(cfg.loss, real_logits, fake_logits, label_smoothing=cfg.label_smoothing)
         stats = {"loss/D": loss.detach(), "D/real": real_logits.detach().mean(), "D/fake": fake_logits.detach().mean()}
         if self.augment.kind == "ada":  # r_t = E[sign(D(real))] for the adjustment of p
             st.ada_stat += torch.stack([real_logits.detach().sign().sum(), real_logits.new_tensor(real_logits.shape[0])])
         total = loss
+        if aux_real is not None and c is not None:  # AC-GAN: D classifies reals and fakes
+            ac_real, ac_fake = losses.acgan_loss(aux_real, c), losses.acgan_loss(aux_fake, c)
+            total = total + cfg.acgan_weight * (ac_real + ac_fake)
+            stats["loss/acgan_real"], stats["loss/acgan_fake"] = ac_real.detach(), ac_fake.detach()
         if cfg.gp_lambda > 0:
             gp = losses.gradient_penalty(self._pen_D(st), reals_in, fakes_in, c, generator=self.gen)
             total = total + cfg.gp_lambda * gp
@@ -135,6 +143,7 @@ class StepRunner:
                 if cfg.channels_last:
                     fakes = fakes.contiguous(memory_format=torch.channels_last)
             fake_logits = self.D_fwd(self._aug(st, self._noisy(fakes, noise_sigma)), c).float()
+            aux_fake = losses.take_class_logits(st.D)
             real_logits = None
             if cfg.loss == "relativistic":
                 with torch.no_grad():
@@ -142,6 +151,14 @@ class StepRunner:
         loss = losses.g_loss(cfg.loss, fake_logits, real_logits)
         stats = {"loss/G": loss.detach()}
         total = loss
+        if aux_fake is not None and c is not None:  # AC-GAN: G makes fakes D classifies as their label
+            ac = losses.acgan_loss(aux_fake, c)
+            stats["loss/acgan_G"] = ac.detach()
+            total = total + cfg.acgan_weight * ac
+        if cfg.ortho_reg > 0:  # BigGAN: off-diagonal orthogonal regularisation of G
+            ortho = losses.orthogonal_regularization(st.G, cfg.ortho_reg)
+            stats["loss/ortho"] = ortho.detach()
+            total = total + ortho
         if cfg.pl_weight > 0 and st.step % cfg.pl_interval == 0:
             n = max(1, reals.shape[0] // cfg.pl_batch_shrink)
             z = self._latents(n, st.G.z_dim)
