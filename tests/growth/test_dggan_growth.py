@@ -98,3 +98,18 @@ def test_reals_fade_like_the_generator():
     assert torch.equal(fade_reals(reals, res, fading, 1.0), x16)
     low = F.interpolate(F.avg_pool2d(x16, 2), scale_factor=2, mode="nearest")
     assert torch.allclose(fade_reals(reals, res, fading, 0.0), low)
+
+
+def test_growth_state_and_description_follow_the_history():
+    """Issue #18.5: what the loop shows (resolution, alpha, one-line description) for DGGAN."""
+    start = _small_spec()  # 4x4
+    cfg = DGGrowthConfig(fade_kimg=1.0, history=[{"op": "G+conv", "k": 3, "w": 8, "at": 1000}, {"op": "grow-resolution", "at": 3000}])
+    growth = DGGrowth(start, cfg)
+    state = _state(start)
+    for seen, res, alpha, words in ((1500, (4, 4), 0.5, "G+conv(3,8) fading in (alpha 0.500)"),
+                                    (2000, (4, 4), 1.0, "4x4: G 4:[3x8,3x8]"),
+                                    (3250, (8, 8), 0.25, "8x8, grow-resolution fading in (alpha 0.250)")):
+        state.images_seen = seen
+        growth.apply(state)
+        assert (tuple(state.growth.resolution), state.growth.alpha) == (res, alpha)
+        assert words in growth.describe(state)

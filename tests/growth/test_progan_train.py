@@ -135,3 +135,86 @@ def test_torchrun_two_processes_cross_a_growth_step(blobs16, tmp_path):
     assert st["images_seen"] == 64 and st["spec"]["G"]["num_stages"] == 2
     assert [h["resolution"] for h in st["growth"]["history"]] == [8]
     assert ck["extra"]["world_size"] == 2
+
+
+def test_growth_is_visible_in_stats_log_and_tensorboard(blobs16, tmp_path):
+    """Issue #18.5: every stats row of a growing run carries the networks' resolution and fade
+    alpha, as the schedule defines them (phases of 32 images: stab 4 [0,32), fade 8 [32,64),
+    stab 8 [64,96), fade 16 [96,128)); every growth event is a log line; TensorBoard gets both."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = tiny_progan(tensorboard=True, log_kimg=0.008, grid_kimg=0.0, checkpoint_kimg=0.0)
+    trainer = Trainer(cfg, blobs16, run_dir=tmp_path, verbose=False)
+    trainer.train_until(128)
+    trainer.log.close()
+
+    def expected(n: int) -> tuple[int, float]:  # the schedule above, written out
+        if n < 32:
+            return 4, 1.0
+        if n < 64:
+            return 8, (n - 32) / 32
+        if n < 96:
+            return 8, 1.0
+        return 16, (n - 96) / 32
+
+    rows = [json.loads(line) for line in (tmp_path / "stats.jsonl").read_text().splitlines()]
+    assert len(rows) >= 8
+    for row in rows:
+        # the row is logged after the step that reached images_seen; the step ran with the
+        # architecture and alpha applied before it, i.e. at images_seen - batch (batch 8 at 4 px, 4 later)
+        res, alpha = row["growth/resolution"], row["growth/alpha"]
+        n = row["images_seen"] - (8 if res == 4 else 4)
+        assert (res, alpha) == pytest.approx(expected(n)), row
+    log = (tmp_path / "log.txt").read_text()
+    events = [line for line in log.splitlines() if ": growth -> " in line]
+    # the start (4x4), fade-in of 8, 8 stable, fade-in of 16
+    assert len(events) == 4, events
+    assert "4x4 (stable" in events[0] and "8x8 fading in" in events[1] and "8x8 (stable" in events[2]
+    assert "16x16 fading in" in events[3] and "kimg 0.096" in events[3]
+    acc = EventAccumulator(str(tmp_path / "tb"))
+    acc.Reload()
+    tb = {s.step: s.value for s in acc.Scalars("growth/resolution")}
+    assert tb == {r["images_seen"]: r["growth/resolution"] for r in rows}
+    assert [s.value for s in acc.Scalars("growth/alpha")] == pytest.approx([r["growth/alpha"] for r in rows])
+
+
+def test_progress_bar_shows_resolution_and_alpha(blobs16, tmp_path, monkeypatch):
+    """Issue #18.5: on a terminal the training bar carries res=HxW and the fade alpha."""
+    import io
+
+    from growgan.utils import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(progress, "_enabled", True)
+    trainer = Trainer(tiny_progan(grid_kimg=0.0, checkpoint_kimg=0.0), blobs16, verbose=True)
+    trainer.train_until(48)  # into the 8x8 fade
+    text = err.getvalue()
+    assert "res=4x4" in text and "alpha=1.00" in text
+    assert "res=8x8" in text  # the bar follows the growth
+
+
+def test_periodic_metrics_score_a_growing_G_at_the_archive_resolution(blobs16, tmp_path):
+    """SWD every 16 images from the 4x4 stage on: the run is not stopped by SWD's 16 px
+    minimum, and each row scores G's images nearest-upsampled to the archive's 16x16."""
+    from growgan.metrics import compute
+    from growgan.metrics.registry import MetricContext
+    from growgan.metrics.sources import archive_source, generate_images, ImageSource
+    from growgan.training.ema import standing_stats
+
+    cfg = tiny_progan(metrics=["swd"], metrics_every_kimg=0.016, metrics_num_images=32, kimg=0.016)
+    trainer = Trainer(cfg, blobs16, run_dir=tmp_path, verbose=False)
+    trainer.train_until(16)  # still 4x4, before any fade
+    assert tuple(trainer.state.G.img_resolution) == (4, 4)
+    rows = [json.loads(line) for line in (tmp_path / "metric-swd.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and set(rows[0]["results"]) >= {"swd", "swd_16"}
+    # independent: the same images, upsampled by hand (each 4x4 pixel -> a 4x4 block)
+    imgs = generate_images(standing_stats(trainer.state.G_ema), 32, cfg.seed, 64, None)  # uint8 [32, 1, 4, 4]
+    up = imgs.repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)
+    fake = ImageSource("upsampled", 32, 1, (16, 16), lambda idx: up[torch.as_tensor(np.asarray(idx))])
+    ref = compute(["swd"], archive_source(blobs16), fake, MetricContext(num_images=32, seed=cfg.seed))
+    assert rows[0]["results"]["swd"] == pytest.approx(ref["swd"].values["swd"], rel=1e-6)

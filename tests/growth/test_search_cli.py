@@ -58,7 +58,11 @@ def test_search_end_to_end_then_generate_metrics_and_resume(archive, tmp_path, c
 
     # resuming a finished search retrains no candidate and loses no row
     stamps = {p: p.stat().st_mtime_ns for p in run_dir.glob("candidates/*/result.json")}
+    final = (run_dir / "final.json").stat().st_mtime_ns
+    capsys.readouterr()
     assert main(["search", "--resume", str(run_dir), "--quiet"]) == 0
+    assert "nothing to do" in capsys.readouterr().out  # issue #18.7: a finished search says so
+    assert (run_dir / "final.json").stat().st_mtime_ns == final
     assert {p: p.stat().st_mtime_ns for p in run_dir.glob("candidates/*/result.json")} == stamps
     assert (run_dir / "search.jsonl").read_text().splitlines()[: len(rows)] == [json.dumps(r, sort_keys=True) for r in rows]
     assert len((run_dir / "search.jsonl").read_text().splitlines()) == len(rows)

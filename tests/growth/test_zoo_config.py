@@ -99,6 +99,16 @@ def test_cli_accepts_zoo_config(zoo_file):
     assert shown["growth"]["kind"] == "progan" and shown["network"]["G"]["img_channels"] == 3
 
 
+def test_the_readme_example_file_loads():
+    """examples/zoo-mnist.json (the README's --zoo-config command): 4 scales to 32 px, batch 16,
+    50 + 3 x 100 iterations -> 5.6 kimg, fades of 10 jumps x 5 iterations (0.8 kimg)."""
+    from pathlib import Path
+
+    cfg = config_from_zoo_json(Path(__file__).resolve().parents[2] / "examples" / "zoo-mnist.json")
+    assert cfg.growth["target_resolution"] == 32 and cfg.kimg == pytest.approx(5.6)
+    assert cfg.growth["fade_kimg"] == pytest.approx([0.0, 0.8, 0.8, 0.8]) and cfg.growth["alpha_jumps"] == [0, 10, 10, 10]
+
+
 # --- the configurations of pytorch_GAN_zoo / PGAN-Paddle's README (seed 003) ----------------
 
 PADDLE = Path(__file__).resolve().parents[1] / "fixtures" / "pgan-paddle-celeba_cropped.json"

@@ -88,3 +88,21 @@ def test_dggan_search_can_select_by_fid_classifier(labelled):
     assert np.isfinite(scores["fid_classifier"]) and scores["fid_classifier"] > 0
     with pytest.raises(GrowganError, match="train-classifier"):  # no file: the metric says how to make one
         engine_score(G, root / "train", SearchConfig.from_dict({"metric": "fid-classifier", "eval_images": 48}))
+
+
+def test_weak_classifier_is_warned_about(labelled, tmp_path):
+    """Issue #18.8: a held-out accuracy below the threshold gets a warning with the fix; the
+    well-trained fixture's does not."""
+    from growgan.metrics.classifier import WARN_BELOW_ACCURACY
+
+    root, meta, _ = labelled
+    lines: list[str] = []
+    weak = train_classifier(root / "train", tmp_path / "weak.pt", epochs=1, batch_size=32, width=8, log=lines.append,
+                            warn_below=1.01)  # no accuracy reaches 1.01: the warning must fire
+    assert (tmp_path / "weak.pt").is_file()  # still written
+    warning = [s for s in lines if s.startswith("warning:")]
+    assert len(warning) == 1 and f"{weak['heldout_accuracy']:.2f} is below 1.01" in warning[0] and "--epochs" in warning[0]
+    assert meta["heldout_accuracy"] >= WARN_BELOW_ACCURACY  # so the default threshold stays silent for it
+    lines.clear()
+    train_classifier(root / "train", tmp_path / "ok.pt", epochs=1, batch_size=32, width=8, log=lines.append, warn_below=0.0)
+    assert not [s for s in lines if s.startswith("warning:")]

@@ -58,7 +58,7 @@ def test_image_folder_matches_archive(two_archives, tmp_path, capsys):
 def test_run_folder_scores_generator_and_appends_jsonl(two_archives, tmp_path, monkeypatch, tiny_g, capsys):
     import json
 
-    import growgan.cli.metrics as ckpt  # the command's view of the checkpoint entry points
+    import growgan.training.checkpoint as ckpt  # the command imports its entry points from here when it runs
 
     run = tmp_path / "00001-run"
     (run / "checkpoints").mkdir(parents=True)
@@ -79,3 +79,77 @@ def test_run_folder_scores_generator_and_appends_jsonl(two_archives, tmp_path, m
     assert set(rows[0]["results"]) == {"swd", "swd_32", "swd_16"}
     ms = json.loads((run / "metric-ms_ssim.jsonl").read_text().splitlines()[0])
     assert 0 <= ms["value"] <= 1
+
+
+def _standin_run(tmp_path, monkeypatch, G):
+    """A run folder whose checkpoint entry points are stood in by G (as above)."""
+    import growgan.training.checkpoint as ckpt
+
+    run = tmp_path / "00001-run"
+    (run / "checkpoints").mkdir(parents=True)
+    monkeypatch.setattr(ckpt, "load_generator", lambda target, ema=True, device="cpu": G)
+    monkeypatch.setattr(ckpt, "resolve_checkpoint",
+                        lambda target: (run / "checkpoints" / "ckpt-000005000.pt", {"state": {"images_seen": 5000}}))
+    return run
+
+
+def test_missing_prerequisite_stops_before_any_metric(two_archives, tmp_path, monkeypatch, tiny_g, capsys):
+    """Issue #18.3: swd,fid without Inception weights must fail before SWD runs (or images are
+    generated), naming the metric and the fix."""
+    monkeypatch.setenv("GROWGAN_NO_DOWNLOAD", "1")
+    monkeypatch.delenv("GROWGAN_INCEPTION_WEIGHTS", raising=False)
+    G = tiny_g(res=32)
+    calls = []
+    forward = G.forward
+    monkeypatch.setattr(G, "forward", lambda *a: calls.append(1) or forward(*a))
+    run = _standin_run(tmp_path, monkeypatch, G)
+    a, _ = two_archives
+    argv = ["metrics", str(run), "--data", str(a), "--metrics", "swd,fid,kid,fid-classifier", "--num", "24",
+            "--cache-dir", str(tmp_path / "cache")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.count("\n") == 0 and err.startswith("growgan: error: nothing computed")
+    assert "fid, kid: " in err and "Inception weights" in err  # said once for both Inception metrics
+    assert "fid-classifier: " in err and "--classifier" in err
+    assert calls == [] and "SWD" not in captured.out  # nothing generated, nothing computed
+    assert not list(run.glob("metric-*.jsonl"))
+
+
+def test_each_result_is_printed_and_recorded_as_it_finishes(two_archives, tmp_path, monkeypatch, tiny_g, capsys):
+    """A metric that fails while computing loses nothing computed before it."""
+    import json
+
+    from growgan.errors import GrowganError
+    from growgan.metrics import registry
+
+    def broken(real, fake, ctx):
+        raise GrowganError("ms-ssim broke")
+
+    monkeypatch.setitem(registry._METRICS, "ms-ssim", broken)
+    run = _standin_run(tmp_path, monkeypatch, tiny_g(res=32))
+    a, _ = two_archives
+    assert main(["metrics", str(run), "--data", str(a), "--metrics", "swd,ms-ssim", "--num", "24"]) == 2
+    captured = capsys.readouterr()
+    assert "average" in captured.out and "metric-swd.jsonl" in captured.out
+    assert "ms-ssim broke" in captured.err
+    row = json.loads((run / "metric-swd.jsonl").read_text())
+    assert set(row["results"]) == {"swd", "swd_32", "swd_16"}
+
+
+def test_data_builtin_names_the_same_archive_everywhere(tmp_path, capsys, monkeypatch):
+    """Issue #18.4: `--data builtin` (and --real/--fake builtin) in metrics as in train."""
+    from growgan.data import builtin_archive, resolve_archive
+    from growgan.metrics.sources import open_source
+
+    src = open_source("builtin")
+    assert src.num == 10_000 and src.resolution == (32, 32) and src.name == str(builtin_archive())
+    assert resolve_archive("builtin") == builtin_archive()
+    assert main(["metrics", "--real", "builtin", "--fake", "builtin", "--metrics", "ms-ssim", "--num", "20",
+                 "--pairs", "10"]) == 0
+    rows = dict(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("ms_ssim"))
+    assert {"ms_ssim", "ms_ssim_real", "ms_ssim_cross"} <= set(rows)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "builtin").mkdir()  # a folder of that name wins over the name
+    assert main(["metrics", "--real", "builtin", "--fake", "builtin", "--metrics", "ms-ssim"]) == 2
+    assert "no image files" in capsys.readouterr().err

@@ -71,6 +71,30 @@ def test_resume_extends_a_finished_run(trained_run, tmp_path):
     assert ckpt["state"]["images_seen"] == 80 and ckpt["config"]["kimg"] == 0.08
 
 
+def test_the_thread_choice_is_logged(trained_run):
+    """Issue #18.1: the run's log says how many intra-op threads it used and why."""
+    import re
+
+    log = (trained_run / "log.txt").read_text()
+    m = re.search(r"threads: (\d+) \((.+)\)", log)
+    assert m is not None and int(m.group(1)) >= 1 and m.group(2), log
+
+
+def test_resume_with_nothing_to_do_says_so(trained_run, tmp_path, capsys):
+    """Issue #18.7: resuming a run that already reached --kimg changes nothing and says so."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    before = {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0  # the config's kimg, 0.064, is reached
+    assert main(["train", "--resume", str(run), "--kimg", "0.05", "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and all("nothing to do" in line and "0.064 kimg" in line and "larger --kimg" in line for line in out)
+    assert {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+
+
 def test_dry_run_prints_resolved_config(tiny_archive, capsys):
     assert main(["train", "--preset", "dcgan-32", "--data", str(tiny_archive), "--dry-run", "--seed", "7",
                  "--set", "lr_D=0.0001"]) == 0

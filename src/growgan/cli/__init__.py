@@ -11,12 +11,12 @@ import argparse
 import sys
 
 from growgan import __version__
-from growgan.cli import dataset, export, generate, interpolate, metrics, report, search, train
+from growgan.cli import dataset, export, generate, interpolate, metrics, presets, report, search, train
 from growgan.errors import GrowganError
 from growgan.utils.io import is_write_error, write_error
 
 # Modules that add sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (dataset, train, generate, metrics, search, export, report, interpolate)
+COMMAND_MODULES = (dataset, train, generate, metrics, search, export, report, interpolate, presets)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "quiet", False):
+            from growgan.utils.progress import set_enabled
+
+            set_enabled(False)
+        if hasattr(args, "threads"):  # a command that computes: set torch's threads before it starts
+            from growgan.utils.threads import apply_threads
+
+            apply_threads(args.threads)
         return int(args.func(args) or 0)
     except GrowganError as exc:
         print(f"growgan: error: {exc}", file=sys.stderr)

@@ -7,16 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from growgan.data import resolve_archive
 from growgan.data.archive import open_archive
 from growgan.data.decode import parse_background
 from growgan.data.prepare import PrepareOptions, prepare
 from growgan.data.transform import CROPS, FILTERS, parse_resolution
 from growgan.errors import GrowganError
-from growgan.utils.image import save_grid
+
+# torch (for the grid) is imported in cmd_grid only: `growgan --help` stays fast.
 
 _EPILOG = """sources:
   builtin | mnist | fashion-mnist | cifar-10   by name (--from DIR, system places, cache, download)
@@ -130,6 +128,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from growgan.utils.image import save_grid
+
     archive = open_archive(resolve_archive(args.archive))
     if args.num < 1:
         raise GrowganError(f"--num {args.num}: must be at least 1")

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from growgan.errors import GrowganError
-from growgan.training.checkpoint import load_generator, resolve_checkpoint
-from growgan.training.export import FORMATS, check_export, export_generator
-from growgan.utils.io import check_out_file
+from growgan.utils.formats import EXPORT_FORMATS as FORMATS
+from growgan.utils.threads import add_threads_argument
+
+# torch and the library are imported in cmd_export: `growgan --help` stays fast.
 
 
 def register(subparsers) -> None:
@@ -20,10 +21,15 @@ def register(subparsers) -> None:
     p.add_argument("--format", required=True, help=f"one of {', '.join(FORMATS)}")
     p.add_argument("--out", required=True, help="output file (e.g. G.pt, G.onnx, G.safetensors)")
     p.add_argument("--raw", action="store_true", help="export the raw generator instead of G_ema")
+    add_threads_argument(p)
     p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args) -> int:
+    from growgan.training.checkpoint import load_generator, resolve_checkpoint
+    from growgan.training.export import check_export, export_generator
+    from growgan.utils.io import check_out_file
+
     if args.format not in FORMATS:
         raise GrowganError(f"--format {args.format}: not an export format; choose from {', '.join(FORMATS)}")
     check_out_file(args.out, "--out")

@@ -17,14 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from growgan.errors import GrowganError
-from growgan.training.checkpoint import load_generator
-from growgan.utils.device import check_device
-from growgan.utils.image import save_grid, save_image, to_uint8
-from growgan.utils.io import check_out_file, check_writable_dir
-from growgan.utils.latent import truncated_normal
+from growgan.utils.threads import add_threads_argument
+
+# torch and the library are imported in cmd_generate: `growgan --help` stays fast.
 
 
 def register(subparsers) -> None:
@@ -45,6 +41,8 @@ def register(subparsers) -> None:
     g.add_argument("--mix-cutoff", type=int, default=None,
                    help="crossover index for --style-mix: row styles below it, column styles from it (default: num_ws // 2)")
     g.add_argument("--device", default="cpu")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_argument(g)
     g.set_defaults(func=cmd_generate)
 
 
@@ -58,6 +56,15 @@ def _style_based(G, what: str) -> None:
 
 
 def cmd_generate(args) -> int:
+    import torch
+
+    from growgan.training.checkpoint import load_generator
+    from growgan.utils.device import check_device
+    from growgan.utils.image import save_grid, save_image, to_uint8
+    from growgan.utils.io import check_out_file, check_writable_dir
+    from growgan.utils.latent import truncated_normal
+    from growgan.utils.progress import bar
+
     if args.num is None:
         args.num = 6 if args.style_mix else 64
     if args.num < 1:
@@ -101,7 +108,7 @@ def cmd_generate(args) -> int:
         c = torch.full((args.num,), args.class_index) if args.class_index is not None else torch.arange(args.num) % G.c_dim
     with torch.no_grad():
         imgs = torch.cat([G(z[i:i + 64].to(args.device), None if c is None else c[i:i + 64].to(args.device), **kw).float().cpu()
-                          for i in range(0, args.num, 64)])  # [N, C, H, W]
+                          for i in bar(range(0, args.num, 64), desc="generate", unit="batch")])  # [N, C, H, W]
     if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
         save_grid(imgs, out, upscale=max(1, 64 // imgs.shape[-1]))
         print(f"wrote a grid of {args.num} images to {out}")
@@ -115,6 +122,9 @@ def cmd_generate(args) -> int:
 
 def _style_mix(G, args, kw: dict, out: Path) -> int:
     """An (n + 1) x (n + 1) style mixing grid (see the module doc)."""
+    import torch
+
+    from growgan.utils.image import save_grid
     n = args.num
     cutoff = args.mix_cutoff if args.mix_cutoff is not None else G.num_ws // 2
     if not 1 <= cutoff < G.num_ws:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from growgan.errors import GrowganError
-from growgan.training.checkpoint import load_generator
-from growgan.training.walk import FORMATS, walk_frames, write_video
-from growgan.utils.io import check_out_file
+from growgan.utils.formats import VIDEO_FORMATS as FORMATS
+from growgan.utils.threads import add_threads_argument
+
+# torch and the library are imported in cmd_interpolate: `growgan --help` stays fast.
 
 
 def register(subparsers) -> None:
@@ -26,10 +27,15 @@ def register(subparsers) -> None:
     p.add_argument("--upscale", type=int, default=None, help="magnify each image (default: to >= 256 px wide)")
     p.add_argument("--class", dest="class_index", type=int, default=0, help="label for a conditional generator")
     p.add_argument("--raw", action="store_true", help="walk the raw generator instead of G_ema")
+    add_threads_argument(p)
     p.set_defaults(func=cmd_interpolate)
 
 
 def cmd_interpolate(args) -> int:
+    from growgan.training.checkpoint import load_generator
+    from growgan.training.walk import walk_frames, write_video
+    from growgan.utils.io import check_out_file
+
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise GrowganError(f"--out {out}: give a .gif or .mp4 file name")

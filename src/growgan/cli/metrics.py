@@ -7,17 +7,11 @@ import argparse
 import time
 from pathlib import Path
 
-import torch
-
-from growgan.data.decode import parse_background
 from growgan.errors import GrowganError
-from growgan.metrics.api import MetricContext, compute, save_fid_stats
-from growgan.metrics.classifier import train_classifier
-from growgan.metrics.sources import generator_source, open_source
-from growgan.training.checkpoint import load_generator, resolve_checkpoint
-from growgan.training.rundir import append_metric
-from growgan.utils.device import check_device
-from growgan.utils.io import check_out_file
+from growgan.utils.threads import add_threads_argument
+
+# torch and the metrics are imported inside the functions that run the command, so that
+# building the parser for `growgan --help` / `--version` stays fast (tests/test_cli_imports.py).
 
 DEFAULT_METRICS = "swd,ms-ssim"
 TRAIN_CLASSIFIER = "metrics-train-classifier"  # `growgan metrics train-classifier` (see route_subcommand)
@@ -47,7 +41,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", nargs="?", help="run folder or checkpoint file (or the sub-command train-classifier)")
-    p.add_argument("--data", help="real-image archive")
+    p.add_argument("--data", help="real-image archive or 'builtin'")
     p.add_argument("--real", help="real images: archive, image folder, .npz of uint8 NHWC images (arr_0) or "
                    "pytorch-fid statistics .npz (mu, sigma; fid only)")
     p.add_argument("--fake", help="fake images: image folder, archive or .npz (as --real)")
@@ -69,22 +63,28 @@ def register(subparsers) -> None:
                    "(else $GROWGAN_INCEPTION_WEIGHTS, the cache folder, or a download)")
     p.add_argument("--classifier", default=None, help="fid-classifier file from `growgan metrics train-classifier`")
     p.add_argument("--cache-dir", default=None, help="statistics cache (default $GROWGAN_CACHE or ~/.cache/growgan)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_argument(p)
     p.set_defaults(func=run)
 
     t = subparsers.add_parser(TRAIN_CLASSIFIER, prog="growgan metrics train-classifier",
                               description="train the offline feature classifier of the *-classifier metrics")
-    t.add_argument("--data", required=True, help="labelled archive (growgan dataset prepare ... with labels)")
+    t.add_argument("--data", required=True, help="labelled archive (growgan dataset prepare ... with labels) or 'builtin'")
     t.add_argument("--out", required=True, help="output file, e.g. clf.pt")
     t.add_argument("--epochs", type=int, default=3, help="epochs (default 3)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
+    add_threads_argument(t)
     t.set_defaults(func=_train_classifier)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.target == "train-classifier":  # reached only through main() without routing
         raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
+    from growgan.metrics.api import MetricContext, compute
+    from growgan.utils.device import check_device
+
     ctx = MetricContext(
         num_images=args.num, seed=args.seed, batch_size=args.batch_size,
         device=check_device(args.device, "--device") if args.device else None,  # one line for a missing device
@@ -95,16 +95,23 @@ def run(args: argparse.Namespace) -> int:
         return _save_stats(args, ctx)
     real, fake, run_dir, extra = _sources(args, ctx)
     t0 = time.time()
-    results = compute(args.metrics, real, fake, ctx)
-    print(format_table(results))
+
+    def finished(name: str, result) -> None:  # print and record each metric as soon as it is done
+        print(format_table({name: result}) + f"\n# {name}: {time.time() - t0:.1f} s", flush=True)
+        if run_dir is not None:
+            _append(run_dir, {name: result}, extra)
+
+    compute(args.metrics, real, fake, ctx, on_result=finished)  # checks every metric's prerequisites first
     what = lambda src: "statistics" if src.stats is not None else f"{src.num} images"  # noqa: E731
     print(f"# {real.name} ({what(real)}) vs {fake.name} ({what(fake)}), {time.time() - t0:.1f} s")
-    if run_dir is not None:
-        _append(run_dir, results, extra)
     return 0
 
 
 def _save_stats(args, ctx) -> int:
+    from growgan.metrics.api import save_fid_stats
+    from growgan.metrics.sources import open_source
+    from growgan.utils.io import check_out_file
+
     if not (args.save_stats and args.out):
         raise GrowganError("give --save-stats IMAGES --out stats.npz together")
     if args.target or args.real or args.fake or args.data:
@@ -122,6 +129,10 @@ def _save_stats(args, ctx) -> int:
 
 def _sources(args, ctx):
     """-> (real source, fake source, run folder or None, extra fields for the jsonl rows)."""
+    from growgan.data.decode import parse_background
+    from growgan.metrics.sources import generator_source, open_source
+    from growgan.training.checkpoint import load_generator, resolve_checkpoint
+
     if args.target is None:
         if not (args.real and args.fake):
             raise GrowganError("give RUN_DIR_OR_CHECKPOINT --data ARCHIVE, or --real A --fake B to compare two sets")
@@ -168,6 +179,8 @@ def format_table(results) -> str:
 
 
 def _append(run_dir: Path, results, extra: dict) -> None:
+    from growgan.training.rundir import append_metric
+
     extra = dict(extra)
     images_seen = extra.pop("images_seen")
     for name, res in results.items():
@@ -176,6 +189,9 @@ def _append(run_dir: Path, results, extra: dict) -> None:
 
 
 def _train_classifier(args) -> int:
+    from growgan.metrics.classifier import train_classifier
+    from growgan.utils.device import check_device
+
     if args.device:
         check_device(args.device, "--device")
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,

@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-from growgan.training.report import write_report
-from growgan.utils.io import check_out_file
+# the report module (torch, matplotlib) is imported in cmd_report: `growgan --help` stays fast.
 
 
 def register(subparsers) -> None:
@@ -19,6 +18,9 @@ def register(subparsers) -> None:
 
 
 def cmd_report(args) -> int:
+    from growgan.training.report import write_report
+    from growgan.utils.io import check_out_file
+
     if args.out:
         check_out_file(args.out, "--out")
     path = write_report(args.run_dir, args.out)

@@ -12,18 +12,16 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch.distributed
-
-from growgan.data import open_archive, resolve_archive
 from growgan.errors import GrowganError
-from growgan.growth.search import Search
-from growgan.training import distributed as dist_utils
-from growgan.training.config import TrainConfig
-from growgan.training.loop import resolve_network
-from growgan.training.resolve import resolve_config
-from growgan.training.rundir import check_out_dir, discard_unstarted_run, locked, new_run_dir, read_run_info
-from growgan.utils.io import atomic_write_json, check_writable_dir
+from growgan.utils.threads import add_threads_argument
+
+if TYPE_CHECKING:
+    from growgan.training.config import TrainConfig
+
+# The library (torch, numba, ...) is imported inside the functions that run the command, so
+# that building the parser for `growgan --help` / `--version` stays fast (tests/test_cli_imports.py).
 
 SEARCH_CONFIG = "search_config.json"
 RUN_INFO = "run.json"  # {"data": archive path, "command": ...}: runtime facts, not config
@@ -41,13 +39,17 @@ def register(subparsers) -> None:
                    help="override a config key, e.g. --set growth.search.K=4 (repeatable)")
     p.add_argument("--seed", type=int, help="random seed of the search and of training")
     p.add_argument("--name", help="run name (default: the preset's)")
-    p.add_argument("--quiet", action="store_true", help="no console log")
+    p.add_argument("--quiet", action="store_true", help="no console log or progress bars")
+    add_threads_argument(p)
     p.set_defaults(func=run_search)
 
 
 def _read_saved(run_dir: Path) -> tuple[TrainConfig, dict]:
     """A search folder's config and run info. Folders written before run.json existed kept the
     archive as growth.search_data inside the config: it is moved out here."""
+    from growgan.training.config import TrainConfig
+    from growgan.training.rundir import read_run_info
+
     path = run_dir / SEARCH_CONFIG
     if not path.is_file():
         raise GrowganError(f"{path}: not found; --resume needs a folder written by growgan search")
@@ -69,6 +71,8 @@ def _resolve_config(args) -> tuple[TrainConfig, dict]:
         return _read_saved(Path(args.resume))
     if not args.preset and not args.config:
         raise GrowganError("growgan search needs --preset (dggan-mnist-32, dggan-cifar10) or --config FILE")
+    from growgan.training.resolve import resolve_config
+
     config = resolve_config(preset=args.preset, config_file=args.config, overrides=args.overrides, seed=args.seed,
                             name=args.name)
     if (config.growth or {}).get("kind") != "dggan" or config.network.get("family") != "dggan":
@@ -77,6 +81,8 @@ def _resolve_config(args) -> tuple[TrainConfig, dict]:
 
 
 def _archive_path(args, info: dict) -> Path:
+    from growgan.data import resolve_archive
+
     if args.data:
         return Path(resolve_archive(args.data))
     if info.get("data"):
@@ -85,6 +91,9 @@ def _archive_path(args, info: dict) -> Path:
 
 
 def _run_dir(args, config, info) -> Path:
+    from growgan.training import distributed as dist_utils
+    from growgan.training.rundir import new_run_dir
+
     if args.resume:
         return Path(args.resume)
     run_dir = new_run_dir(args.out, config.name) if info.is_main else None
@@ -92,6 +101,15 @@ def _run_dir(args, config, info) -> Path:
 
 
 def run_search(args) -> int:
+    import torch.distributed
+
+    from growgan.data import open_archive
+    from growgan.growth.search import Search
+    from growgan.training import distributed as dist_utils
+    from growgan.training.loop import resolve_network
+    from growgan.training.rundir import check_out_dir, discard_unstarted_run, locked
+    from growgan.utils.io import atomic_write_json, check_writable_dir
+
     dist = dist_utils.init_from_env("cpu")
     config, info = _resolve_config(args)
     archive = _archive_path(args, info)
@@ -101,8 +119,14 @@ def run_search(args) -> int:
     elif dist.is_main:
         check_out_dir(args.out)
     run_dir = _run_dir(args, config, dist)
-    log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+    log = (lambda s: None) if args.quiet else _echo
     with locked(run_dir if dist.is_main else None):  # one writer per search folder
+        if args.resume and (run_dir / "final.json").is_file():  # every rank sees the same folder
+            if dist.is_main:
+                final = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
+                print(f"{run_dir}: nothing to do: the search and the final training are finished (best "
+                      f"{final.get('candidate')}, {final.get('images_seen', 0) / 1000:g} kimg; scores in final.json)")
+            return 0
         if dist.is_main:
             atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
             atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
@@ -125,3 +149,10 @@ def run_search(args) -> int:
             log("final " + " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
             log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
     return 0
+
+
+def _echo(text: str) -> None:
+    """Print a line without breaking a progress bar on screen."""
+    from tqdm import tqdm
+
+    tqdm.write(text)

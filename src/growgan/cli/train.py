@@ -11,31 +11,16 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from growgan.data import open_archive, resolve_archive
 from growgan.errors import GrowganError
-from growgan.growth import build_trainer
-from growgan.training import distributed as dist_utils
-from growgan.training.checkpoint import latest_checkpoint, restore_state
-from growgan.training.config import TrainConfig
-from growgan.training.loop import default_device, resolve_network
-from growgan.training.resolve import resolve_config
-from growgan.training.resume import apply_optimizer_settings, describe, resume_changes
-from growgan.training.rundir import (
-    check_out_dir,
-    discard_unstarted_run,
-    locked,
-    new_run_dir,
-    read_run_info,
-    truncate_jsonl,
-    write_config,
-)
-from growgan.training.zoo_config import zoo_archive
-from growgan.utils.device import check_device
-from growgan.utils.io import atomic_write_json, check_writable_dir
-from growgan.utils.units import kimg_to_images
+from growgan.utils.threads import add_threads_argument
+
+if TYPE_CHECKING:
+    from growgan.training.config import TrainConfig
+
+# The library (torch, numba, ...) is imported inside the functions that run the command, so
+# that building the parser for `growgan --help` / `--version` stays fast (tests/test_cli_imports.py).
 
 
 def register(subparsers) -> None:
@@ -55,24 +40,40 @@ def register(subparsers) -> None:
     p.add_argument("--zoo-config", metavar="FILE", help="a pytorch_GAN_zoo-style JSON config")
     p.add_argument("--name", help="run name (default: the preset's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
+    p.add_argument("--show-keys", action="store_true",
+                   help="list every config key (with --preset: its values) with type, default and meaning, and exit")
+    add_threads_argument(p)
     p.set_defaults(func=cmd_train)
 
 
 def build_config(args) -> TrainConfig:
     """The options of a new run -> its config (`growgan.training.resolve.resolve_config`)."""
+    from growgan.training.resolve import resolve_config
+
     return resolve_config(preset=args.preset, zoo_config=args.zoo_config, config_file=args.config, arch=args.arch,
                           overrides=args.overrides, seed=args.seed, kimg=args.kimg, name=args.name)
 
 
 def _resolve_data(name_or_path: str) -> Path:
+    from growgan.data import resolve_archive
+
     return Path(resolve_archive(name_or_path))
 
 
 def cmd_train(args) -> int:
+    from growgan.data import open_archive
+    from growgan.training import distributed as dist_utils
+    from growgan.training.loop import resolve_network
+    from growgan.training.rundir import check_out_dir, locked
+    from growgan.training.zoo_config import zoo_archive
+    from growgan.utils.device import check_device
+
+    if args.show_keys:
+        return _show_keys(args)
     if args.resume:
         return _resume(args)
     if not (args.preset or args.config or args.arch or args.zoo_config):
-        raise GrowganError("give --preset NAME (see --preset help), --config FILE, --arch SPEC.json or --zoo-config FILE")
+        raise GrowganError("give --preset NAME (list them: growgan presets), --config FILE, --arch SPEC.json or --zoo-config FILE")
     if args.zoo_config and not args.data:  # a zoo config names its data in "pathDB"
         args.data = str(zoo_archive(args.zoo_config))
     config = build_config(args)
@@ -95,7 +96,25 @@ def cmd_train(args) -> int:
         return _train(config, data, Path(run_dir), args, state=None, resume=None)
 
 
+def _show_keys(args) -> int:
+    """`growgan train [--preset P ...] --show-keys`: the table of `config_key_table`."""
+    from growgan.training.config import config_key_table
+
+    config = build_config(args) if (args.preset or args.config or args.arch or args.zoo_config) else None
+    rows = config_key_table(config)
+    width = max(len(r[0]) for r in rows)
+    twidth = min(28, max(len(r[1]) for r in rows))
+    what = f"preset {args.preset}" if args.preset else "the given config" if config is not None else "the defaults"
+    print(f"# config keys ({what}); set any with --set KEY=VALUE (JSON values), e.g. --set lr_G=0.001")
+    for key, typ, value, text in rows:
+        print(f"{key:<{width}}  {typ:<{twidth}}  {json.dumps(value, default=str):<14}  {text}")
+    return 0
+
+
 def _new_run(args, config, data: Path) -> Path:
+    from growgan.training.rundir import new_run_dir, write_config
+    from growgan.utils.io import atomic_write_json
+
     run_dir = new_run_dir(args.out, config.name)
     write_config(run_dir, config)
     atomic_write_json(run_dir / "run.json", {"data": str(data), "command": " ".join(shlex.quote(a) for a in sys.argv)})
@@ -103,6 +122,12 @@ def _new_run(args, config, data: Path) -> Path:
 
 
 def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
+    from growgan.growth import build_trainer
+    from growgan.training import distributed as dist_utils
+    from growgan.training.rundir import discard_unstarted_run, write_config
+    from growgan.utils.threads import applied
+    from growgan.utils.units import kimg_to_images
+
     trainer = None
     try:
         trainer = build_trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet,
@@ -110,6 +135,8 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
         if trainer.dist.is_main:
             write_config(run_dir, trainer.config)  # with the network resolved against the archive
             trainer.log.line(f"run folder {run_dir}")
+            if (choice := applied()) is not None:
+                trainer.log.line(f"threads: {choice.threads} ({choice.reason})")
         status = trainer.train_until(kimg_to_images(trainer.config.kimg))
     except BaseException:
         if resume is None and dist_utils.current().is_main and (trainer is None or trainer.state.step == 0):
@@ -128,6 +155,17 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
 
 
 def _resume(args) -> int:
+    from growgan.training import distributed as dist_utils
+    from growgan.training.checkpoint import latest_checkpoint, restore_state
+    from growgan.training.config import TrainConfig
+    from growgan.training.loop import default_device
+    from growgan.training.resolve import resolve_config
+    from growgan.training.resume import apply_optimizer_settings, describe, resume_changes
+    from growgan.training.rundir import locked, read_run_info, truncate_jsonl
+    from growgan.utils.device import check_device
+    from growgan.utils.io import check_writable_dir
+    from growgan.utils.units import kimg_to_images
+
     run_dir = Path(args.resume)
     if not run_dir.is_dir():
         raise GrowganError(f"{run_dir}: run folder not found; give a folder made by growgan train")
@@ -152,6 +190,11 @@ def _resume(args) -> int:
     apply_optimizer_settings(state, config, changed)
     notes = [f"resumed from {path}" + (f" with {describe(changed)}" if changed else "")]
     with locked(run_dir if info.is_main else None):  # before anything in the folder changes
+        if state.images_seen >= kimg_to_images(config.kimg):  # every rank sees the same checkpoint
+            if info.is_main:
+                print(f"{run_dir}: nothing to do: the run has seen {state.images_seen / 1000:g} kimg, which reaches "
+                      f"--kimg {config.kimg:g}; give a larger --kimg to train on")
+            return 0
         if info.is_main:
             for name in ["stats.jsonl"] + [p.name for p in run_dir.glob("metric-*.jsonl")]:
                 truncate_jsonl(run_dir / name, state.images_seen)
@@ -160,6 +203,8 @@ def _resume(args) -> int:
 
 
 def _device_kind(device: str) -> str:
+    import torch
+
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return "cuda" if device.startswith("cuda") else "cpu"

@@ -17,7 +17,7 @@ from growgan.data.named import cache_dir as _cache_dir
 from growgan.data.prepare import PrepareOptions, prepare
 from growgan.errors import GrowganError
 
-__all__ = ["Archive", "open_archive", "builtin_archive", "resolve_archive", "cache_dir"]
+__all__ = ["Archive", "DATA_NAMES", "open_archive", "builtin_archive", "named_archive", "resolve_archive", "cache_dir"]
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
@@ -59,10 +59,26 @@ def builtin_archive(cache_dir: str | os.PathLike | None = None, resolution: int 
     return out
 
 
-def resolve_archive(name_or_path: str | os.PathLike) -> Path:
-    """'builtin' -> builtin_archive(); otherwise the path of a valid archive (else GrowganError)."""
-    if str(name_or_path) == "builtin" and not Path("builtin").exists():
+# Names every command that takes a dataset (--data, --real, --fake, dataset info/grid) accepts
+# in place of an archive folder; a folder of that name in the working directory wins.
+DATA_NAMES = ("builtin",)
+
+
+def named_archive(name_or_path: str | os.PathLike) -> Path | None:
+    """The archive a dataset name stands for ('builtin' -> `builtin_archive()`, packed on first
+    use), or None when the argument is not a name (or a folder of that name exists)."""
+    name = str(name_or_path)
+    if name in DATA_NAMES and not Path(name).exists():
         return builtin_archive()
+    return None
+
+
+def resolve_archive(name_or_path: str | os.PathLike) -> Path:
+    """The one resolver of ``--data``: a dataset name (`DATA_NAMES`) -> its archive; otherwise
+    the path of a valid archive. Raises GrowganError (one line) for anything else."""
+    named = named_archive(name_or_path)
+    if named is not None:
+        return named
     path = Path(name_or_path)
     open_archive(path)  # raises a one-line GrowganError for anything that is not an archive
     return path

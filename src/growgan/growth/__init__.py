@@ -45,7 +45,9 @@ def make_growth(config: TrainConfig) -> Growth | None:
 
 
 # The training loop's periodic evaluator: {metric name: {key: value}} (one metric-<name>.jsonl each).
-evaluator = partial(evaluate_generator, grouped=True)
+# At the archive's resolution: a growing G is scored on the same footing at every stage, and
+# a metric that needs a minimum size (SWD's 16 px pyramid) never stops a run at 4x4.
+evaluator = partial(evaluate_generator, grouped=True, at_archive_resolution=True)
 
 
 def build_trainer(config: TrainConfig, data: str | Path | Any, **kwargs: Any) -> Trainer:

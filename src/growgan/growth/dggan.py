@@ -20,7 +20,7 @@ import torch
 from growgan.errors import GrowganError
 from growgan.growth.fade import fade_reals
 from growgan.growth.inherit import regrow
-from growgan.networks.dggan import apply_action, settle, spec_resolution
+from growgan.networks.dggan import action_name, apply_action, describe, settle, spec_resolution
 from growgan.training.growth_config import DGGrowthConfig
 from growgan.training.state import GrowthState, TrainState, set_alpha
 from growgan.utils.units import kimg_to_images
@@ -63,6 +63,13 @@ class DGGrowth:
         state.growth = GrowthState(kind="dggan", resolution=spec_resolution(spec), fading=spec["D"].get("fade") == "stage")
         set_alpha(state, alpha)
         return replaced
+
+    def describe(self, state: TrainState) -> str:
+        spec, alpha = spec_at(self.start_spec, self.cfg, state.images_seen)
+        h, w = spec_resolution(spec)
+        started = [a for a in self.cfg.history if int(a["at"]) <= state.images_seen]
+        fading = f", {action_name(started[-1])} fading in (alpha {alpha:.3f})" if alpha < 1.0 and started else ""
+        return f"{h}x{w}{fading}: {describe(settle(spec))}"
 
     def batch_size(self, images_seen: int) -> int | None:
         spec, _ = spec_at(self.start_spec, self.cfg, images_seen)

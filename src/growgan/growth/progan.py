@@ -113,6 +113,12 @@ class ProGrowth:
         set_alpha(state, ph.alpha)
         return replaced
 
+    def describe(self, state: TrainState) -> str:
+        ph = self.phase(state.images_seen)
+        if ph.fade_in:
+            return f"{ph.resolution}x{ph.resolution} fading in over {ph.resolution // 2}x{ph.resolution // 2} (alpha {ph.alpha:.3f})"
+        return f"{ph.resolution}x{ph.resolution} (stable, {ph.stage + 1} stages)"
+
     def batch_size(self, images_seen: int) -> int | None:
         size = self.cfg.batch_sizes.get(str(self.phase(images_seen).resolution))
         return None if size is None else int(size)

@@ -46,6 +46,7 @@ from growgan.training.report import RunReporter
 from growgan.training.rundir import write_config
 from growgan.utils.units import kimg_to_images
 from growgan.utils.io import append_jsonl, atomic_write_json
+from growgan.utils.progress import bar
 
 
 @dataclass
@@ -183,7 +184,9 @@ class Search:
         growth = dict(self.config.growth or {}, kind="dggan", history=cand.history)
         return self.config.copy(growth=growth)
 
-    def _train(self, cand: Candidate, parent: Candidate | None) -> Candidate:
+    def _train(self, cand: Candidate, parent: Candidate | None, pb=None) -> Candidate:
+        """Train `cand` from its parent's checkpoint, score it, save it (pb: a progress bar to
+        annotate with the phase)."""
         t0 = time.time()
         config = self._config_for(cand)
         state = None
@@ -196,6 +199,8 @@ class Search:
             state = self.train_fn(config, self.archive, state, until)
         cand.images_seen = int(state.images_seen)
         cand.spec = settle(spec_at(config.network, self.growth_cfg_for(cand), cand.images_seen)[0])
+        if pb is not None:
+            pb.set_postfix_str(f"{cand.id}: scoring ({self.cfg.metric}, {self.cfg.eval_images} images)")
         cand.scores = {k: float(v) for k, v in self.score_fn(state.G_ema, self.archive, self.cfg).items()}
         cand.score = cand.scores.get(self.cfg.metric.replace("-", "_"))
         cand.wall_s = round(time.time() - t0, 3)
@@ -210,11 +215,14 @@ class Search:
 
     def _run_step(self, step: int, todo: list[tuple[Candidate, Candidate | None]]) -> list[Candidate]:
         """Train this rank's share of the unfinished candidates; return all of them, finished."""
-        for i, (cand, parent) in enumerate(todo):
-            if i % self.world == self.rank and self._load_result(cand.id) is None:
+        mine = [(c, p) for i, (c, p) in enumerate(todo) if i % self.world == self.rank and self._load_result(c.id) is None]
+        with bar(total=len(mine), desc=f"step {step} candidates", unit="cand", disable=self.rank != 0) as pb:
+            for cand, parent in mine:
                 self.log(f"step {step}: training {cand.id} = {action_name(cand.action) if cand.action else 'start'}"
                          f" from {cand.parent} ({self.cfg.candidate_kimg:g} kimg)")
-                self._train(cand, parent)
+                pb.set_postfix_str(cand.id)
+                self._train(cand, parent, pb)
+                pb.update()
         _barrier()
         done = []
         for cand, _ in todo:

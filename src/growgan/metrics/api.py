@@ -9,34 +9,38 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from growgan.errors import GrowganError
 from growgan.metrics import basic, feature_metrics, features, per_class
-from growgan.metrics.registry import MetricContext, MetricResult, get_metric, metric_names, register_metric
+from growgan.metrics.registry import MetricContext, MetricResult, get_check, get_metric, metric_names, register_metric
 from growgan.metrics.scores import mean_cov
+from growgan.data.archive import open_archive
 from growgan.metrics.sources import ImageSource, archive_source, generator_source
 from growgan.utils.io import atomic_path
 
-__all__ = ["MetricContext", "MetricResult", "compute", "save_fid_stats", "evaluate_generator", "flatten", "metric_names", "normalize_names"]
+__all__ = ["AtResolution", "MetricContext", "MetricResult", "compute", "save_fid_stats", "evaluate_generator", "flatten", "metric_names", "normalize_names"]
 
 
 # One registration line per metric name (the functions live in basic.py and feature_metrics.py).
-register_metric("swd", basic.swd_metric)
-register_metric("ms-ssim", basic.ms_ssim_metric)
-register_metric("is", feature_metrics.is_metric)
-register_metric("fid", feature_metrics.fid_metric("inception"))
-register_metric("kid", feature_metrics.kid_metric("inception"))
-register_metric("pr", feature_metrics.pr_metric("inception"))
-register_metric("fid-classifier", feature_metrics.fid_metric("classifier"))
-register_metric("kid-classifier", feature_metrics.kid_metric("classifier"))
-register_metric("pr-classifier", feature_metrics.pr_metric("classifier"))
-register_metric("swd-per-class", per_class.swd_per_class)
-register_metric("fid-per-class", per_class.fid_per_class("inception"))
-register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"))
-register_metric("class-accuracy", per_class.class_accuracy)
+register_metric("swd", basic.swd_metric, basic.check_swd)
+register_metric("ms-ssim", basic.ms_ssim_metric, basic.check_ms_ssim)
+register_metric("is", feature_metrics.is_metric, feature_metrics.check_extractor("inception"))
+register_metric("fid", feature_metrics.fid_metric("inception"), feature_metrics.check_extractor("inception"))
+register_metric("kid", feature_metrics.kid_metric("inception"), feature_metrics.check_extractor("inception"))
+register_metric("pr", feature_metrics.pr_metric("inception"), feature_metrics.check_extractor("inception"))
+register_metric("fid-classifier", feature_metrics.fid_metric("classifier"), feature_metrics.check_extractor("classifier"))
+register_metric("kid-classifier", feature_metrics.kid_metric("classifier"), feature_metrics.check_extractor("classifier"))
+register_metric("pr-classifier", feature_metrics.pr_metric("classifier"), feature_metrics.check_extractor("classifier"))
+register_metric("swd-per-class", per_class.swd_per_class, per_class.check_per_class("swd-per-class", basic.check_swd))
+register_metric("fid-per-class", per_class.fid_per_class("inception"),
+                per_class.check_per_class("fid-per-class", feature_metrics.check_extractor("inception")))
+register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"),
+                per_class.check_per_class("fid-classifier-per-class", feature_metrics.check_extractor("classifier")))
+register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
 
 
 STATS_METRICS = ("fid",)  # metrics that take pytorch-fid statistics (mu, sigma) in place of images
@@ -73,10 +77,33 @@ def normalize_names(names: str | list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def check_prerequisites(names: list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    """Run every named metric's check; one GrowganError naming each metric that cannot run
+    and why (a reason shared by several metrics, e.g. the Inception weights, is said once).
+    Checks may load what the metric needs (the feature network) into ``ctx.memo``."""
+    problems: dict[str, list[str]] = {}  # message -> metric names
+    for name in names:
+        check = get_check(name)
+        if check is None:
+            continue
+        try:
+            check(real, fake, ctx)
+        except GrowganError as exc:
+            problems.setdefault(str(exc), []).append(name)
+    if problems:
+        raise GrowganError("nothing computed; " + " | ".join(f"{', '.join(n)}: {msg}" for msg, n in problems.items()))
+
+
 def compute(
-    names: str | list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext | None = None
+    names: str | list[str], real: ImageSource, fake: ImageSource, ctx: MetricContext | None = None,
+    on_result: Callable[[str, MetricResult], None] | None = None,
 ) -> dict[str, MetricResult]:
-    """Score `fake` against `real` with each named metric -> {name: MetricResult}."""
+    """Score `fake` against `real` with each named metric -> {name: MetricResult}.
+
+    Every metric's prerequisites are checked before any is computed (`check_prerequisites`);
+    `on_result(name, result)` is called as each metric finishes (to print or record it), so
+    a later failure loses nothing already computed. Raises GrowganError.
+    """
     ctx = ctx or MetricContext()
     names = normalize_names(names)
     stats = [src.name for src in (real, fake) if src.stats is not None]
@@ -88,8 +115,14 @@ def compute(
         raise GrowganError(
             f"{real.name} has {real.channels} channel(s) but {fake.name} has {fake.channels}; compare like with like"
         )
+    results: dict[str, MetricResult] = {}
     try:
-        return {name: get_metric(name)(real, fake, ctx) for name in names}
+        check_prerequisites(names, real, fake, ctx)
+        for name in names:
+            results[name] = get_metric(name)(real, fake, ctx)
+            if on_result is not None:
+                on_result(name, results[name])
+        return results
     finally:
         ctx.memo.clear()  # features and networks are not kept past the call
 
@@ -99,6 +132,23 @@ def flatten(results: dict[str, MetricResult]) -> dict[str, float]:
     for res in results.values():
         out.update(res.values)
     return out
+
+
+class AtResolution(torch.nn.Module):
+    """G with its images nearest-upsampled to `size` (H, W) in pixels: [N, C, h, w] -> [N, C, H, W].
+    Keeps the network contract's attributes (z_dim, c_dim, img_channels, img_resolution=size)."""
+
+    def __init__(self, G: torch.nn.Module, size: tuple[int, int]):
+        super().__init__()
+        self.G, self.size = G, (int(size[0]), int(size[1]))
+        self.z_dim, self.c_dim, self.img_channels = G.z_dim, getattr(G, "c_dim", 0), G.img_channels
+        self.img_resolution = self.size
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        img = self.G(z, c)
+        if tuple(img.shape[-2:]) == self.size:
+            return img
+        return torch.nn.functional.interpolate(img, size=self.size, mode="nearest")
 
 
 def evaluate_generator(
@@ -113,14 +163,20 @@ def evaluate_generator(
     classifier: str | os.PathLike | None = None,
     inception_weights: str | os.PathLike | None = None,
     grouped: bool = False,
+    at_archive_resolution: bool = False,
 ) -> dict:
     """Generate `num_images` from G (fixed seed) and score them against the archive.
 
-    Reals are area-downsampled to G's resolution when the archive is larger. Returns flat
+    Reals are area-downsampled to G's resolution when the archive is larger; with
+    at_archive_resolution=True G's images are instead nearest-upsampled to the archive's
+    size, so a growing G is scored on one footing at every stage (and a 4x4 G can be scored
+    by SWD, whose pyramid needs 16 px). Returns flat
     scalar keys, e.g. {"swd": .., "swd_32": .., "swd_16": .., "ms_ssim": ..}; lower is
     better for every key except "is", "pr_*" and "class_accuracy*". With grouped=True: {metric name: {key: value}}.
     """
     names = normalize_names(names)
+    if at_archive_resolution and archive_path is not None:
+        G = AtResolution(G, tuple(open_archive(archive_path).resolution))
     res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
     real = archive_source(archive_path, resolution=res)
     fake = generator_source(G, num_images, seed=seed, batch_size=batch_size, device=device)

@@ -9,6 +9,20 @@ from growgan.metrics.sources import ImageSource
 from growgan.metrics.swd import SWDConfig, swd, swd_rule
 
 
+def check_swd(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    """SWD's prerequisites: sets of one resolution, at least 2 images each."""
+    if real.resolution != fake.resolution:
+        raise_resolution(real, fake)
+    if min(real.num, fake.num) < 2:
+        raise GrowganError(f"SWD needs at least 2 images per set; {real.name} has {real.num}, {fake.name} {fake.num}")
+
+
+def check_ms_ssim(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    """MS-SSIM's prerequisite: at least 2 fake images."""
+    if fake.num < 2:
+        raise GrowganError(f"MS-SSIM needs at least 2 images; {fake.name} has {fake.num}")
+
+
 def swd_metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
     if real.resolution != fake.resolution:
         raise_resolution(real, fake)

@@ -14,12 +14,31 @@ DEFAULT_NUM = 50_000
 IS_SPLITS = 10  # as Salimans et al. 2016 and every reference implementation
 
 
-def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: MetricContext):
-    """(real features or None, fake features) for one extractor, computed once per compute() call."""
+def _extractor(kind: str, ctx: MetricContext):
+    """The feature network of `kind`, built once per compute() call (GrowganError when its
+    weights or file are missing)."""
     memo = ctx.memo.setdefault(kind, {})
     if "extractor" not in memo:
         memo["extractor"] = features.build_extractor(kind, ctx)
-    ext = memo["extractor"]
+    return memo["extractor"]
+
+
+def check_extractor(kind: str):
+    """The prerequisite check of the metrics on `kind`'s features: its network loads (unless
+    both sets are precomputed statistics, which need no network)."""
+
+    def check(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+        if getattr(real, "stats", None) is not None and getattr(fake, "stats", None) is not None:
+            return
+        _extractor(kind, ctx)
+
+    return check
+
+
+def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: MetricContext):
+    """(real features or None, fake features) for one extractor, computed once per compute() call."""
+    memo = ctx.memo.setdefault(kind, {})
+    ext = _extractor(kind, ctx)
     if "fake" not in memo:
         n_fake = min(ctx.num_images or DEFAULT_NUM, fake.num)
         memo["fake"] = features.extract(ext, fake.subset(n_fake, ctx.seed + 1), ctx.batch_size, ctx.device)

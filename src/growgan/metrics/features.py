@@ -23,6 +23,7 @@ from growgan.metrics.classifier import load_classifier
 from growgan.metrics.inception import default_cache_dir, load_inception
 from growgan.metrics.sources import ImageSource
 from growgan.utils.io import atomic_torch_save
+from growgan.utils.progress import bar
 
 
 def build_extractor(kind: str, ctx) -> torch.nn.Module:
@@ -39,10 +40,13 @@ def extract(extractor: torch.nn.Module, source: ImageSource, batch_size: int = 5
     """All features of a source -> {"pool": float64 [N, D], "logits": float64 [N, K]} on the CPU."""
     device = device or next(extractor.parameters()).device
     parts: dict[str, list[torch.Tensor]] = {}
-    for start in range(0, source.num, batch_size):
-        out = extractor(source.get(start, start + batch_size).to(device))
-        for k, v in out.items():
-            parts.setdefault(k, []).append(v.to(torch.float64).cpu())
+    with bar(total=source.num, desc=f"features ({extractor.name})", unit="img") as pb:
+        for start in range(0, source.num, batch_size):
+            batch = source.get(start, start + batch_size)
+            out = extractor(batch.to(device))
+            for k, v in out.items():
+                parts.setdefault(k, []).append(v.to(torch.float64).cpu())
+            pb.update(batch.shape[0])
     return {k: torch.cat(v) for k, v in parts.items()}
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.utils.progress import bar
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WIN_SIZE, WIN_SIGMA, K1, K2, DATA_RANGE = 11, 1.5, 0.01, 0.03, 255.0
@@ -115,10 +116,12 @@ def ms_ssim_pairs(
 ) -> float:
     """Mean MS-SSIM of pairs (a[i_k], b[j_k]). a, b: uint8 [N, C, H, W] arrays/tensors."""
     total = torch.zeros((), dtype=torch.float64)
-    for s in range(0, len(i), batch_size):
-        xb = _rows(a, i[s : s + batch_size]).to(device)
-        yb = _rows(b, j[s : s + batch_size]).to(device)
-        total += ms_ssim(xb, yb).double().sum().cpu()
+    with bar(total=len(i), desc="MS-SSIM", unit="pair") as pb:
+        for s in range(0, len(i), batch_size):
+            xb = _rows(a, i[s : s + batch_size]).to(device)
+            yb = _rows(b, j[s : s + batch_size]).to(device)
+            total += ms_ssim(xb, yb).double().sum().cpu()
+            pb.update(xb.shape[0])
     return float(total / len(i))
 
 

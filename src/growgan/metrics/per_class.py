@@ -32,6 +32,18 @@ def _need_labels(real: ImageSource | None, fake: ImageSource, metric: str) -> No
         raise GrowganError(f"{metric}: {real.name} has no class labels; give the labelled archive as the reals")
 
 
+def check_per_class(metric: str, inner=None):
+    """The prerequisite check of a per-class metric: class labels on both sides, then `inner`
+    (the whole-set metric's check, e.g. its feature network)."""
+
+    def check(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+        _need_labels(real, fake, metric)
+        if inner is not None:
+            inner(real, fake, ctx)
+
+    return check
+
+
 def _classes(real_labels: np.ndarray, fake_labels: np.ndarray) -> tuple[list[int], list[int]]:
     """(classes with >= MIN_PER_CLASS images in both sets, the classes left out)."""
     present = sorted(set(np.unique(real_labels).tolist()) | set(np.unique(fake_labels).tolist()))

@@ -51,13 +51,25 @@ class MetricContext:
 
 
 MetricFn = Callable[[ImageSource, ImageSource, MetricContext], MetricResult]
+# check(real, fake, ctx) raises GrowganError when the metric cannot run (missing weights or
+# classifier file, unequal resolutions, too few images); `compute` runs every check first.
+CheckFn = Callable[[ImageSource, ImageSource, MetricContext], None]
 _METRICS: dict[str, MetricFn] = {}
+_CHECKS: dict[str, CheckFn] = {}
 
 
-def register_metric(name: str, fn: MetricFn) -> MetricFn:
-    """Make `fn` available as metric `name` (lower case, words joined by '-')."""
+def register_metric(name: str, fn: MetricFn, check: CheckFn | None = None) -> MetricFn:
+    """Make `fn` available as metric `name` (lower case, words joined by '-'), with the
+    prerequisite check `check` (see CheckFn), if it has any."""
     _METRICS[name] = fn
+    if check is not None:
+        _CHECKS[name] = check
     return fn
+
+
+def get_check(name: str) -> CheckFn | None:
+    """The prerequisite check of metric `name`, or None."""
+    return _CHECKS.get(name)
 
 
 def get_metric(name: str) -> MetricFn:

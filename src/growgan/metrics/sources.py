@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.utils.progress import bar
 
 
 @dataclass
@@ -167,11 +168,13 @@ def _no_images(p: Path):
 
 def open_source(path: str | os.PathLike, resolution: tuple[int, int] | None = None,
                 background: tuple[int, int, int] | None = None) -> ImageSource:
-    """An archive folder (has meta.json), a plain folder of images (see folder_source), or an
-    .npz (`npz_source`)."""
-    p = Path(path)
+    """A dataset name ('builtin', see `growgan.data.resolve_archive`), an archive folder (has
+    meta.json), a plain folder of images (see folder_source), or an .npz (`npz_source`)."""
+    from growgan.data import named_archive
+
+    p = named_archive(path) or Path(path)
     if not p.exists():
-        raise GrowganError(f"{p}: no such file or folder; give a packed archive, a folder of images or an .npz")
+        raise GrowganError(f"{p}: no such file or folder; give a packed archive, a folder of images, an .npz or 'builtin'")
     if p.is_file() and p.suffix.lower() == ".npz":
         src = npz_source(p)
         if src.stats is None and resolution is not None and tuple(resolution) != src.resolution:
@@ -212,18 +215,30 @@ def generate_images(
     G.eval()
     out = []
     try:
-        for s in range(0, num, batch_size):
-            cb = c[s : s + batch_size].to(device) if c is not None else None
-            out.append(to_uint8(G(z[s : s + batch_size].to(device), cb)).cpu())
+        with bar(total=num, desc="generate", unit="img") as pb:
+            for s in range(0, num, batch_size):
+                cb = c[s : s + batch_size].to(device) if c is not None else None
+                out.append(to_uint8(G(z[s : s + batch_size].to(device), cb)).cpu())
+                pb.update(out[-1].shape[0])
     finally:
         G.train(was_training)
     return torch.cat(out)  # [num, C, H, W] uint8
 
 
 def generator_source(G: torch.nn.Module, num: int, seed: int = 0, batch_size: int = 64, device=None) -> ImageSource:
-    images = generate_images(G, num, seed, batch_size, device)
-    src = array_source(images, name=f"generator(seed={seed})")
-    src.labels = generator_labels(G, num, seed)
+    """`num` images of G (see `generate_images`), generated on first access, not before: a
+    metric whose prerequisites are missing fails before any image is made."""
+    res = G.img_resolution
+    res = (int(res), int(res)) if isinstance(res, int) else (int(res[0]), int(res[1]))
+    made: list[torch.Tensor] = []
+
+    def rows(idx) -> torch.Tensor:
+        if not made:
+            made.append(generate_images(G, num, seed, batch_size, device))  # [num, C, H, W] uint8
+        return made[0][torch.from_numpy(np.asarray(idx, dtype=np.int64))]
+
+    src = ImageSource(f"generator(seed={seed})", int(num), int(G.img_channels), res, rows)
+    src.labels = generator_labels(G, num, seed)  # the classes asked for: known before any image is made
     return src
 
 

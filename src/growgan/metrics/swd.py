@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.utils.progress import bar
 
 try:  # optional: compiles the exact sort-free W1 kernel; without it the sort-based path is used
     import numba
@@ -475,10 +476,12 @@ def sliced_wasserstein(
     gen: torch.Generator,
     use_numba: bool | None = None,
     work: dict | None = None,
+    on_repeat: Callable[[], None] | None = None,
 ) -> float:
     """Mean over repeats of the mean |sorted(a @ dirs) - sorted(b @ dirs)|. a, b: [n, D].
 
     work: a dict to keep the projection buffers in between calls (fresh memory page-faults).
+    on_repeat: called after each of the cfg.dir_repeats repeats (progress).
     """
     if a.shape != b.shape:
         raise ValueError(f"descriptor sets differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
@@ -504,6 +507,8 @@ def sliced_wasserstein(
             pa, pb = _project(a, d, bufs[0]), _project(b, d, bufs[1])  # [k, n] projections
             total += exact_abs_diff_sum(pa, pb, use_numba).sum()
         results.append(float(total) / (n * cfg.dirs_per_repeat))
+        if on_repeat is not None:
+            on_repeat()
     return float(np.mean(results))
 
 
@@ -546,8 +551,20 @@ def swd(
     sizes = swd_levels(res_r, cfg.min_resolution)
     gen = torch.Generator().manual_seed(seed)
     out: dict[str, float] = {}
+    # progress in steps: the two pyramids, then per level its descriptors and each projection repeat
+    pb = bar(total=2 + len(sizes) * (1 + cfg.dir_repeats), desc=f"SWD ({num} images per set)", unit="step")
+    with pb:
+        _swd_levels(real_fn, fake_fn, num, sizes, cfg, device, gen, out, pb)
+    out["swd"] = float(np.mean(list(out.values())))
+    return out
+
+
+def _swd_levels(real_fn, fake_fn, num, sizes, cfg, device, gen, out, pb) -> None:
+    """The body of `swd`: fills out["swd_<h>"] level by level, ticking the bar `pb`."""
     real_levels = _level_images(real_fn, num, sizes, cfg, device)
+    pb.update()
     fake_levels = _level_images(fake_fn, num, sizes, cfg, device)
+    pb.update()
     a = b = None  # descriptor buffers, reused across levels (same shape)
     work: dict = {}  # projection buffers, likewise
     for level, (h, w) in enumerate(sizes):
@@ -559,11 +576,10 @@ def swd(
                 a, b = pool.map(lambda job: _descriptors_at(*job), jobs)
         else:
             a, b = (_descriptors_at(*job) for job in jobs)
+        pb.update()
         key = f"swd_{h}" if h == w else f"swd_{h}x{w}"
-        out[key] = sliced_wasserstein(a, b, cfg, gen, work=work) * 1e3
+        out[key] = sliced_wasserstein(a, b, cfg, gen, work=work, on_repeat=pb.update) * 1e3
         real_levels[level] = fake_levels[level] = None  # free as we go
-    out["swd"] = float(np.mean(list(out.values())))
-    return out
 
 
 def _as_source(x, num: int | None, resolution) -> tuple[ImageFn, int, tuple[int, int]]:

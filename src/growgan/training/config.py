@@ -160,6 +160,50 @@ def config_keys(config: TrainConfig | None = None) -> list[tuple[str, str, Any, 
     return rows
 
 
+def config_key_table(config: TrainConfig | None = None) -> list[tuple[str, str, Any, str]]:
+    """`growgan train [--preset P] --show-keys`: (dotted key, type, value, one-line help) of
+    every key of `config` (a preset's resolved config), or of the defaults when None.
+
+    The rows come from the dataclasses (`config_keys`; the value is `config`'s, so a preset
+    shows its own settings), then, for a config with a network, one row per key of its
+    network spec (``network.G.z_dim`` ...), typed by its value; null ones are filled in from
+    the training archive."""
+    values = config.to_dict() if config is not None else None
+    rows = []
+    for key, typ, default, text in config_keys(config):
+        value = default
+        if values is not None:
+            node: Any = values
+            for part in key.split("."):
+                node = node.get(part, default) if isinstance(node, dict) else default
+            value = node
+        if key == "network" and values is not None and value:
+            value = f"{value.get('family')} (network.* below)"
+        rows.append((key, typ, value, text))
+    net = values.get("network") if values is not None else None
+    for part in ("G", "D"):
+        for k, v in sorted(((net or {}).get(part) or {}).items()):
+            what = "filled in from the training archive" if v is None else "network spec key"
+            rows.append((f"network.{part}.{k}", _value_type(v), v, f"{net['family']} {part}: {what}"))
+    return rows
+
+
+def _value_type(v: Any) -> str:
+    if v is None:
+        return "null (from the data)"
+    if isinstance(v, bool):
+        return "true or false"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    return "a mapping"
+
+
 def _parse_value(text: str) -> Any:
     """A command-line value: JSON when it parses (numbers, lists, dicts, true/null), else a string."""
     try:

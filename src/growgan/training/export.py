@@ -27,9 +27,10 @@ from torch import nn
 
 from growgan.errors import GrowganError
 from growgan.networks.registry import build_generator
+from growgan.utils.formats import EXPORT_FORMATS
 from growgan.utils.io import atomic_path
 
-FORMATS = ("torchscript", "onnx", "safetensors")
+FORMATS = EXPORT_FORMATS
 SUFFIX = {"torchscript": ".pt", "onnx": ".onnx", "safetensors": ".safetensors"}
 
 

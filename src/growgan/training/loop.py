@@ -50,6 +50,7 @@ from growgan.training.state import Growth, TrainState, build_state
 from growgan.training.step import StepRunner
 from growgan.utils.device import check_device
 from growgan.utils.image import make_grid, save_grid
+from growgan.utils.progress import enabled as progress_enabled
 from growgan.utils.units import kimg_to_images
 
 # (config resolved against the archive) -> the growth controller, or None for fixed networks
@@ -244,6 +245,7 @@ class Trainer:
         if self.growth is not None:
             if self.growth.apply(st):
                 self.runner.wrap(st)
+                self._log_growth()
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
@@ -279,6 +281,12 @@ class Trainer:
             st.ada_p = ada_adjust(st.ada_p, stat[0], stat[1], cfg.ada_target, stat[1], cfg.ada_kimg)  # images = reals counted
             st.ada_stat = torch.zeros_like(stat)
         self._accumulate({"augment/p": st.ada_p})
+
+    def _log_growth(self) -> None:
+        """One log line (console, log.txt) per growth event: what the networks are now."""
+        describe = getattr(self.growth, "describe", None)
+        what = describe(self.state) if describe is not None else str(self.state.growth)
+        self.log.line(f"kimg {self.state.kimg:.3f}: growth -> {what}")
 
     def _next_reals(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         images, labels = next(self.loader)
@@ -351,11 +359,15 @@ class Trainer:
 
     def _train_until(self, target: int, old) -> str:
         cfg, st = self.config, self.state
+        grow = _growth_now(st)
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
-                    disable=not (self.log.verbose), leave=False)
+                    disable=not (self.log.verbose and progress_enabled()), leave=False)
         t_tick, n_tick = time.time(), st.images_seen
         self.log.line(f"training from kimg {st.kimg:.1f} to {target / 1000:.1f} on {self.device} "
                       f"({self.dist.world_size} process(es), batch {self.loader.batch_size} per process)")
+        if grow:
+            self._log_growth()
+            pbar.set_postfix(_growth_postfix(grow))
         try:
             while st.images_seen < target:
                 before = st.images_seen
@@ -411,11 +423,19 @@ class Trainer:
         row.update({"kimg": st.kimg, "step": st.step, "img_per_s": (st.images_seen - n0) / dt,
                     "sec_total": time.time() - self.log.t0, "lr_G": st.opt_G.param_groups[0]["lr"],
                     "lr_D": st.opt_D.param_groups[0]["lr"], "batch": self.loader.batch_size})
+        grow = _growth_now(st)
+        if grow:  # growing runs: the networks' current resolution (H, pixels) and fade-in alpha
+            h, w = grow["resolution"]
+            row.update({"growth/resolution": h, "growth/alpha": grow["alpha"]})
+            if w != h:
+                row["growth/resolution_w"] = w
         if self.dist.is_main:
             self.log.stats(row, st.images_seen)
-            pbar.set_postfix({k.split("/")[-1]: f"{row[k]:.3f}" for k in names[:4]} | {"img/s": f"{row['img_per_s']:.0f}"})
+            pbar.set_postfix({k.split("/")[-1]: f"{row[k]:.3f}" for k in names[:4]} | _growth_postfix(grow)
+                             | {"img/s": f"{row['img_per_s']:.0f}"})
             parts = " ".join(f"{k}={row[k]:.4f}" for k in names)
-            self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
+            where = f"  res {grow['resolution'][0]}x{grow['resolution'][1]} alpha {grow['alpha']:.3f}" if grow else ""
+            self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}{where}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
 
     # ------------------------------------------------------------------ outputs
     def _grid_latents(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -531,6 +551,22 @@ class Trainer:
         if flag.item() > 0 and self._stop_signal is None:
             self._stop_signal = signal.SIGTERM
         return flag.item() > 0
+
+
+def _growth_now(state: TrainState) -> dict:
+    """{"resolution": (H, W), "alpha": float} of a growing run (``state.growth``), {} for fixed networks."""
+    g = state.growth
+    if not g.kind or g.resolution is None:
+        return {}
+    return {"resolution": tuple(g.resolution), "alpha": float(g.alpha)}
+
+
+def _growth_postfix(grow: dict) -> dict:
+    """Progress-bar fields of a growing run: {"res": "16x16", "alpha": "0.42"} (or {})."""
+    if not grow:
+        return {}
+    h, w = grow["resolution"]
+    return {"res": f"{h}x{w}", "alpha": f"{grow['alpha']:.2f}"}
 
 
 def _crossed(before: int, after: int, every_kimg: float) -> bool:

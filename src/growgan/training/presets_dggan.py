@@ -43,7 +43,7 @@ def dggan_mnist_32() -> TrainConfig:
     }
     growth = {"fade_kimg": 0.5, "batch_sizes": {"8": 32, "16": 32, "32": 32}, "search": search}
     return dggan_config(dggan_network(z_dim=64), growth, batch_size=32, kimg=20.0,
-                        log_kimg=2.0, grid_kimg=5.0, checkpoint_kimg=5.0, tensorboard=False, ema_rampup=0.05)
+                        log_kimg=2.0, grid_kimg=5.0, checkpoint_kimg=5.0, ema_rampup=0.05)
 
 
 @register_preset("dggan-cifar10")

@@ -112,6 +112,9 @@ class Growth(Protocol):
         """float [-1, 1] reals at archive resolution -> what D should see now (the current
         resolution, faded as the phase requires)."""
 
+    def describe(self, state: TrainState) -> str:
+        """One line naming the networks as they are now (logged at every growth event)."""
+
 
 # ---------------------------------------------------------------------------- building and copying
 def make_optimizers(G: nn.Module, D: nn.Module, config) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:

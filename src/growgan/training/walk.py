@@ -21,10 +21,11 @@ import torch
 from torch import nn
 
 from growgan.errors import GrowganError
+from growgan.utils.formats import VIDEO_FORMATS
 from growgan.utils.image import make_grid, to_uint8
 from growgan.utils.io import atomic_path
 
-FORMATS = (".gif", ".mp4")
+FORMATS = VIDEO_FORMATS
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: float) -> torch.Tensor:

@@ -29,8 +29,6 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
-
 from growgan.errors import GrowganError
 
 TMP_MARK = ".tmp-"
@@ -256,6 +254,8 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """`torch.save` that never leaves a truncated file at `path`. It writes through a Python
     file object, so a full disk surfaces as OSError(ENOSPC) (a one-line GrowganError) rather
     than torch's opaque "PytorchStreamWriter failed" RuntimeError."""
+    import torch  # here, not at the top: the data tool and `growgan --help` need no torch
+
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             torch.save(obj, f)

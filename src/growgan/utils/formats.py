@@ -1,0 +1,5 @@
+"""File formats named on the command line, kept free of heavy imports so that the parser
+(`growgan --help`) can list them without importing torch (tests/test_cli_imports.py)."""
+
+EXPORT_FORMATS = ("torchscript", "onnx", "safetensors")  # growgan export --format (growgan.training.export)
+VIDEO_FORMATS = (".gif", ".mp4")  # growgan interpolate --out suffixes (growgan.training.walk)
