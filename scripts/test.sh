@@ -9,8 +9,13 @@ python3 -m venv .venv
 # The report test draws pages in headless Chromium (Debian package `chromium`); without it
 # that test skips. Installed here when missing and apt is usable (CI runs as root); a failure
 # only means the browser test skips.
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-    || echo "note: chromium not installed; the report's browser test will skip" >&2
+# Fashion-MNIST (Debian package `dataset-fashion-mnist`) is fetched the same way for the test
+# that reads it from /usr/share/datasets.
+want=()
+command -v chromium >/dev/null 2>&1 || want+=(chromium)
+[ -d /usr/share/datasets/fashion-mnist ] || want+=(dataset-fashion-mnist)
+if [ ${#want[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}") >/dev/null 2>&1 \
+    || echo "note: could not install ${want[*]}; the tests that need them will skip" >&2
 fi
 exec .venv/bin/python -m pytest "$@"

@@ -1,6 +1,6 @@
 """The package's layers import downward only, and no module imports itself back in a cycle.
 
-    cli -> growth -> training, metrics -> data, losses, networks -> utils, layers, errors
+    cli -> growth -> training, metrics -> data, losses, networks, augment -> utils, layers, errors
 
 Every import statement counts, including those inside functions. Within one package
 (e.g. two modules of growgan.metrics) imports are allowed but may not form a cycle;
@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "growgan"
 RANK = {
     "": -1, "errors": -1,  # growgan/__init__ holds only __version__; errors.py the one error type
     "layers": 0, "utils": 0,
-    "data": 1, "losses": 1, "networks": 1,
+    "data": 1, "losses": 1, "networks": 1, "augment": 1,
     "training": 2, "metrics": 2,
     "growth": 3,
     "cli": 4,

@@ -99,3 +99,78 @@ def upsample2x(x: torch.Tensor) -> torch.Tensor:
 def downsample2x(x: torch.Tensor) -> torch.Tensor:
     """2x2 average pooling: [N, C, H, W] -> [N, C, H/2, W/2]."""
     return F.avg_pool2d(x, 2)
+
+
+# ---------------------------------------------------------------------------- FIR resampling
+# StyleGAN2's resampling (Karras et al. 2020, after Zhang 2019 "Making convolutional networks
+# shift-invariant again"): a separable [1, 3, 3, 1] low-pass filter, applied after zero-insertion
+# to upsample and before subsampling to downsample. R1 and path-length penalties take a
+# double backward through it, and autograd's own double backward of a depthwise conv also
+# differentiates with respect to the (constant) filter and is slow; `FIRFilter` gives the
+# filter a backward that is the same filter again, so every order of derivative costs one
+# depthwise convolution (the idea of stylegan2-ada-pytorch's upfirdn2d gradient).
+
+
+def fir_kernel(taps: tuple[float, ...] = (1.0, 3.0, 3.0, 1.0), gain: float = 1.0) -> torch.Tensor:
+    """The separable 2-D kernel outer(f, f) / sum(outer(f, f)) * gain: float32 [K, K]."""
+    f = torch.tensor(taps, dtype=torch.float32)
+    k = torch.outer(f, f)
+    return k / k.sum() * gain
+
+
+def _fir_conv(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    """Depthwise correlation of every channel of x [N, C, H, W] with kernel [K, K] after
+    padding x by pad = (left, right, top, bottom) pixels (negative = crop)."""
+    c = int(x.shape[1])  # a constant under tracing (ONNX needs the conv weight's shape)
+    w = kernel.to(x.dtype).expand(c, 1, *kernel.shape)  # [C, 1, K, K]
+    return F.conv2d(F.pad(x, pad), w, groups=c)
+
+
+class FIRFilter(torch.autograd.Function):
+    """y = depthwise correlation of pad(x) with `kernel`; the gradient with respect to x is the
+    correlation of dy with the flipped kernel under the complementary padding, computed by this
+    same Function, so it is differentiable again (R1, path length) at the cost of one
+    depthwise conv per order. The kernel is a constant (no gradient)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+        ctx.save_for_backward(kernel)
+        ctx.pad = pad
+        return _fir_conv(x, kernel, pad)
+
+    @staticmethod
+    def backward(ctx, dy: torch.Tensor):
+        (kernel,) = ctx.saved_tensors
+        kh, kw = kernel.shape
+        l, r, t, b = ctx.pad
+        back = (kw - 1 - l, kw - 1 - r, kh - 1 - t, kh - 1 - b)
+        return FIRFilter.apply(dy, kernel.flip(0, 1), back), None, None
+
+
+def fir_filter(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int, int, int], naive: bool = False) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, H + l + r - K + 1, W + t + b - K + 1]. naive=True uses autograd's
+    own derivative of the conv (the reference the tests and benchmarks/stylegan2.md compare with).
+    Without autograd (inference) or under torch.jit.trace (export) it is the plain conv: same values."""
+    if naive or not torch.is_grad_enabled() or torch.jit.is_tracing():
+        return _fir_conv(x, kernel, pad)
+    return FIRFilter.apply(x, kernel, pad)
+
+
+def fir_upsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, 2H, 2W]: zero insertion, then the filter with gain 4 (so a
+    constant image stays constant). `kernel` is the unit-gain [K, K] kernel (K even)."""
+    n, c, h, w = x.shape
+    up = x.new_zeros(n, c, h, 2, w, 2)
+    up[:, :, :, 0, :, 0] = x
+    up = up.reshape(n, c, 2 * h, 2 * w)  # x at even pixels, zeros between
+    k = kernel.shape[0]
+    p0, p1 = (k + 1) // 2, k // 2 - 1  # [1,3,3,1]: pad 2 before, 1 after -> 2H outputs
+    return fir_filter(up, kernel * 4, (p0, p1, p0, p1), naive)
+
+
+def fir_downsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, H/2, W/2]: the low-pass filter, then every second pixel."""
+    k = kernel.shape[0]
+    p = (k - 2) // 2  # [1,3,3,1]: pad 1 on each side -> H - 1 outputs, take the even ones
+    y = fir_filter(x, kernel, (p, p, p, p), naive)
+    return y[:, :, ::2, ::2]

@@ -31,6 +31,10 @@ from growgan.training.growth_config import ProGrowthConfig
 from growgan.training.state import GrowthState, TrainState, set_alpha
 
 
+# families with ProGAN's growth interface (spec keys num_stages, fade_in; the alpha attribute)
+PROGRESSIVE_FAMILIES = ("progan", "stylegan")
+
+
 class Phase(NamedTuple):
     stage: int  # newest stage (0 = 4x4)
     fade_in: bool  # the newest stage is fading in
@@ -78,9 +82,9 @@ class ProGrowth:
 
     @classmethod
     def from_config(cls, config) -> "ProGrowth":
-        if (config.network or {}).get("family") != "progan":
+        if (config.network or {}).get("family") not in PROGRESSIVE_FAMILIES:
             raise GrowganError(
-                f"config: growth kind 'progan' needs a progan network, got family {config.network.get('family')!r}"
+                f"config: growth kind 'progan' needs a progan network or a stylegan network, got family {config.network.get('family')!r}"
             )
         return cls(ProGrowthConfig.from_dict(config.growth or {}), config.lr_G, config.lr_D, getattr(config, "seed", 0))
 

@@ -11,6 +11,13 @@ Losses take D's logits (``[N]`` or ``[N, 1]``) and return scalar float32 tensors
 - ``relativistic``: relativistic average logistic GAN (RaSGAN, Jolicoeur-Martineau 2018),
   both terms averaged as in the author's code.
 
+Path-length regularisation (Karras et al. 2020, StyleGAN2) for style-based generators:
+`path_length_penalty`.
+
+GDPP (Elfeki et al. 2019, "GDPP: Learning Diverse Generations Using Determinantal Point
+Processes"): a generator regulariser matching the eigen-structure of D's features of fakes
+to that of reals: `gdpp_loss`.
+
 Regularisers (unscaled; the caller multiplies by its coefficient): WGAN-GP, R1 (Mescheder
 et al. 2018), ProGAN's drift penalty, instance noise (Sønderby et al. 2016). Gradient
 penalties run D in float32 with autocast disabled and build the graph (`create_graph=True`),
@@ -18,6 +25,8 @@ so they are exact under mixed precision and train D.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn as nn
@@ -37,6 +46,8 @@ __all__ = [
     "drift_penalty",
     "instance_noise",
     "clip_weights_",
+    "path_length_penalty",
+    "gdpp_loss",
     "orthogonal_regularization",
     "acgan_loss",
     "take_class_logits",
@@ -160,6 +171,62 @@ def clip_weights_(D: nn.Module, c: float) -> None:
         raise ValueError(f"clip value must be positive, got {c}")
     for p in D.parameters():
         p.clamp_(-c, c)
+
+
+def path_length_penalty(
+    G: nn.Module,
+    z: torch.Tensor,
+    c: torch.Tensor | None,
+    pl_mean: torch.Tensor,
+    decay: float = 0.01,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleGAN2's path-length regulariser (Karras et al. 2020, eq. 4; as stylegan2-ada-pytorch).
+
+    G must be style-based: ``G.sample_ws(z, c) -> ws [N, L, w_dim]`` (mapping with style
+    mixing in training mode) and ``G.synthesis(ws) -> images [N, C, H, W]``. With y ~ N(0, I)/
+    sqrt(H W), the path length of each sample is a = ||J_w^T y|| = sqrt(mean over L of
+    ||d(sum img * y)/dw_l||^2); the penalty is mean((a - pl_mean)^2), where pl_mean is the
+    running mean of a with decay `decay`. Returns (penalty scalar, the new pl_mean, detached);
+    the caller keeps pl_mean in its state (pure: the input is not modified). Unscaled:
+    multiply by pl_weight (2) and the lazy interval (4). Raises GrowganError for a G without
+    mapping/synthesis.
+    """
+    if not (hasattr(G, "sample_ws") and hasattr(G, "synthesis")):
+        raise GrowganError(f"path-length regularisation needs a style-based generator (stylegan2); "
+                           f"this one is {type(G).__name__}; set pl_weight=0")
+    ws = G.sample_ws(z, c)  # [N, L, w_dim]
+    img = G.synthesis(ws).float()  # [N, C, H, W]
+    h, w = img.shape[2], img.shape[3]
+    noise = torch.randn(img.shape, generator=generator, device=img.device, dtype=img.dtype) / math.sqrt(h * w)
+    (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)  # [N, L, w_dim]
+    lengths = grad.float().square().sum(dim=2).mean(dim=1).sqrt()  # [N]
+    new_mean = pl_mean.detach().lerp(lengths.detach().mean(), decay)
+    penalty = (lengths - new_mean).square().mean()
+    return penalty, new_mean
+
+
+def gdpp_loss(phi_fake: torch.Tensor, phi_real: torch.Tensor) -> torch.Tensor:
+    """GDPP (Elfeki et al. 2019, as the authors' code and PGAN-Paddle): with phi rows
+    L2-normalised and L = phi phi^T [N, N] (a DPP kernel over the batch), eigenvalues l and
+    eigenvectors v (ascending, torch.linalg.eigh):
+    loss = 1e-4 * mse(l_fake, l_real) - sum_i lhat_i <v_fake_i, v_real_i>, lhat = min-max
+    normalised l_real. phi_fake [N, F] carries G's gradient; phi_real [N, F] is a target
+    (detached). An eigenvector's sign is arbitrary (the authors' code takes LAPACK's); here
+    each is signed so that its largest-magnitude entry is positive, so the loss is a function
+    of its inputs. Multiply by the GDPP weight."""
+    def eig(phi: torch.Tensor):
+        phi = F.normalize(phi.to(torch.promote_types(phi.dtype, torch.float32)), p=2, dim=1)
+        vals, vecs = torch.linalg.eigh(phi @ phi.t())
+        top = vecs.gather(0, vecs.abs().argmax(dim=0, keepdim=True))  # [1, N]
+        return vals, vecs * torch.sign(top).detach()
+
+    vals_f, vecs_f = eig(phi_fake)
+    vals_r, vecs_r = eig(phi_real.detach())
+    magnitude = 1e-4 * F.mse_loss(vals_f, vals_r)
+    structure = -(vecs_f * vecs_r).sum(dim=0)  # [N]: per eigenvector
+    weights = (vals_r - vals_r.min()) / (vals_r.max() - vals_r.min()).clamp(min=1e-12)
+    return magnitude + (weights * structure).sum()
 
 
 def orthogonal_regularization(net: nn.Module, beta: float = 1e-4) -> torch.Tensor:

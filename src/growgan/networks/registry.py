@@ -33,6 +33,8 @@ _FAMILY_MODULES = {
     "dggan": "growgan.networks.dggan",
     "sagan": "growgan.networks.sagan",
     "biggan": "growgan.networks.biggan",
+    "stylegan": "growgan.networks.stylegan",
+    "stylegan2": "growgan.networks.stylegan2",
 }
 _FAMILIES: dict[str, tuple[type, type]] = {}
 _EXAMPLES: dict[str, Callable[[], dict]] = {}
@@ -90,6 +92,12 @@ def canonical_spec(spec: dict) -> dict:
                 if old in sub and new not in sub:
                     sub[new] = sub.pop(old)
     return out
+
+
+def family_classes(name: str) -> tuple[type, type]:
+    """(generator class, discriminator class) of a family (GrowganError if unknown): lets a
+    config check a family's optional interfaces (e.g. style-based G) without building nets."""
+    return _family(name)
 
 
 def family_names() -> list[str]:

@@ -20,9 +20,10 @@ from typing import Any
 
 import yaml
 
+from growgan.augment import AUGMENT_KINDS, DIFFAUG_POLICIES, check_policy
 from growgan.errors import GrowganError
 from growgan.losses import LOSS_KINDS
-from growgan.networks.registry import canonical_spec
+from growgan.networks.registry import canonical_spec, family_classes
 from growgan.training.growth_config import GROWTH_KINDS, parse_growth
 from growgan.utils.typed import parse_section, section_keys, setting
 
@@ -44,6 +45,11 @@ class TrainConfig:
     gp_target: float = setting(1.0, "WGAN-GP gradient-norm target t: lambda * (||grad|| - t)^2 / t^2 (ProGAN's CIFAR-10: 750)", gt=0)
     r1_gamma: float = setting(0.0, "R1 weight: loss += gamma/2 * ||grad D(x)||^2 (0 = off)", ge=0)
     r1_interval: int = setting(1, "lazy R1: every k D steps, scaled by k", ge=1)
+    pl_weight: float = setting(0.0, "StyleGAN2 path-length regularisation weight (paper: 2; 0 = off; needs a stylegan2 G)", ge=0)
+    pl_interval: int = setting(4, "lazy path-length regularisation: every k G steps, scaled by k", ge=1)
+    pl_decay: float = setting(0.01, "decay of the running mean path length", gt=0, le=1)
+    pl_batch_shrink: int = setting(2, "path-length batch = batch_size // pl_batch_shrink", ge=1)
+    gdpp_weight: float = setting(0.0, "GDPP generator regulariser weight (Elfeki et al. 2019; needs D.features: stylegan2)", ge=0)
     drift_epsilon: float = setting(0.0, "ProGAN drift: epsilon * D(x)^2", ge=0)
     acgan_weight: float = setting(1.0, "weight of AC-GAN's classification loss on real and fake (D conditioning acgan)", ge=0)
     ortho_reg: float = setting(0.0, "BigGAN orthogonal regularisation of G's weights, beta (0 = off; paper 1e-4)", ge=0)
@@ -51,6 +57,13 @@ class TrainConfig:
     label_smoothing: float = setting(0.0, "one-sided: real target 1 - s", ge=0, lt=1)
     instance_noise: float = setting(0.0, "sigma of Gaussian noise on D's inputs, annealed to 0", ge=0)
     instance_noise_kimg: float = setting(0.0, "anneal the instance noise linearly over this many kimg (0 = constant)", ge=0)
+    # --- augmentation of D's inputs (growgan.augment), for every family ---
+    augment: str = setting("none", "none | diffaug (Zhao et al. 2020) | ada (Karras et al. 2020)", choices=AUGMENT_KINDS)
+    diffaug_policy: list[str] = setting(factory=lambda: list(DIFFAUG_POLICIES), help="DiffAugment transforms: color, translation, cutout")
+    ada_p: float = setting(0.0, "ADA: initial augmentation probability (fixed when ada_target is null)", ge=0, le=1)
+    ada_target: float | None = setting(0.6, "ADA: target of r_t = E[sign(D(real))]; null = keep p fixed", gt=0, lt=1)
+    ada_interval: int = setting(4, "ADA: adjust p every this many iterations (minibatches)", ge=1)
+    ada_kimg: float = setting(500.0, "ADA: p can move from 0 to 1 in this many kimg", gt=0)
     # --- optimisers (Adam) ---
     lr_G: float = setting(2e-4, "Adam learning rate of G", gt=0)
     lr_D: float = setting(2e-4, "Adam learning rate of D", gt=0)
@@ -113,9 +126,25 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
         raise GrowganError(f'{source}: network needs the keys "family", "G" and "D" (a network spec), got {sorted(net)}')
     if net:
         values["network"] = canonical_spec(net)  # old spec key names -> current ones
+    if "diffaug_policy" in values:
+        check_policy(values["diffaug_policy"], f"{source}: diffaug_policy")
+    _check_family_needs(values, net, source)
     if "device" in values and not _DEVICE_RE.match(values["device"]):
         raise GrowganError(f"{source}: device={values['device']!r} is not valid; device needs auto, cpu, cuda or cuda:N")
     return TrainConfig(**values)
+
+
+def _check_family_needs(values: dict, net: dict | None, source: str) -> None:
+    """Regularisers that need an interface only some families have, refused before any work."""
+    if not net:
+        return
+    G_cls, D_cls = family_classes(net["family"])
+    if values.get("pl_weight", 0) > 0 and not hasattr(G_cls, "sample_ws"):
+        raise GrowganError(f"{source}: pl_weight={values['pl_weight']} needs a style-based generator (the stylegan2 "
+                           f"family), not {net['family']}; set pl_weight=0")
+    if values.get("gdpp_weight", 0) > 0 and not hasattr(D_cls, "features"):
+        raise GrowganError(f"{source}: gdpp_weight={values['gdpp_weight']} needs a discriminator with features() "
+                           f"(the stylegan2 family), not {net['family']}; set gdpp_weight=0")
 
 
 def config_keys(config: TrainConfig | None = None) -> list[tuple[str, str, Any, str]]:

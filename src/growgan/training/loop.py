@@ -6,10 +6,13 @@ counted in real images shown to D; every interval is in kimg. Growth controllers
 in through `growgan.growth.Growth`. The hot loop never syncs with the host: losses are
 summed on the device and read (and checked for NaN/inf) once per log tick.
 
-Randomness the loop draws (latents, x-flips, instance noise) comes from one
+Randomness the loop draws (latents, x-flips, instance noise, augmentation) comes from one
 `torch.Generator` per rank that is saved in checkpoints, so k steps + resume + k steps
-equals 2k steps bit for bit on CPU; the global RNG states are saved and restored too,
-for networks that draw from them.
+equals 2k steps bit for bit on CPU. Networks that draw from the global torch RNG (StyleGAN2's
+noise inputs and style mixing) get a private stream: `train_until` swaps in the trainer's
+own global torch (and CUDA) RNG state, seeded from the config's seed and saved in
+checkpoints, and gives the caller's state back on return, so two trainers in one process
+(the DGGAN search, tests) do not disturb each other.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, Callable
 import torch
 from tqdm import tqdm
 
+from growgan.augment import ada_adjust
 from growgan.data import open_archive
 from growgan.data.loader import BatchLoader, downsample, prepare_batch
 from growgan.errors import GrowganError
@@ -179,6 +183,9 @@ class Trainer:
         self.amp = amp_dtype(self.config.amp, self.device)
         self.flops = 0  # training FLOPs so far, all ranks (growgan.training.flops); kept in checkpoints
         self.train_s = 0.0  # seconds spent in train_until so far (this rank); kept in checkpoints
+        # the trainer's own global torch/CUDA RNG stream (see the module doc); None -> seeded on first use
+        self._rng: dict | None = None
+        self._in_stream = False
         self._resume_notes: list[str] = []
         self.last_checkpoint: Path | None = None
         if resume:
@@ -209,6 +216,9 @@ class Trainer:
             self.last_checkpoint = Path(extra["path"])  # a good one: only finite states are written
         rank, images_seen = self.dist.rank, self.state.images_seen
         self._resume_notes += restore_rng(rngs[rank], reseed=derived_seed(self.config.seed, rank, images_seen))
+        # the restored global torch state is also where the trainer's private stream continues
+        self._rng = {"torch": torch.get_rng_state(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
         saved = gens[rank]
         if saved.numel() == self.gen.get_state().numel():
             self.gen.set_state(saved)
@@ -226,7 +236,10 @@ class Trainer:
         """Per-rank RNG states, the loader position, training FLOPs and seconds so far (a
         collective call under torchrun). Passing it back as `resume=` continues the data
         stream and every random draw exactly where this trainer stopped."""
-        mine = {"rng": capture_rng(), "gen": self.gen.get_state()}
+        rng = capture_rng()
+        if not self._in_stream and self._rng is not None:  # outside train_until: the saved stream
+            rng.update(self._rng)
+        mine = {"rng": rng, "gen": self.gen.get_state()}
         allr = dist_utils.gather_objects(mine) if self.dist.enabled else [mine]
         return {"rng": [r["rng"] for r in allr], "gen": [r["gen"] for r in allr],
                 "loader": self.loader.state_dict(), "world_size": self.dist.world_size,
@@ -254,6 +267,8 @@ class Trainer:
             st.images_seen += reals.shape[0] * self.dist.world_size
         stats = self.runner.g_step(st, reals, c, self._noise_sigma())
         self._accumulate(stats)
+        if cfg.augment == "ada":
+            self._adjust_ada()
         batch = reals.shape[0] * self.dist.world_size
         beta = ema_beta(batch, st.images_seen, cfg.ema_kimg, cfg.ema_rampup)
         update_ema(st.G_ema, st.G, beta)
@@ -270,6 +285,18 @@ class Trainer:
         cfg, st = self.config, self.state
         r1_now = cfg.r1_gamma > 0 and (st.step * cfg.n_critic) % cfg.r1_interval == 0
         self.flops += step_flops(st, cfg, self.loader.batch_size, self.device, r1_now) * self.dist.world_size
+
+    def _adjust_ada(self) -> None:
+        """Every ada_interval iterations: p from the summed sign(D(real)) of all ranks, then
+        the sums restart (growgan.augment.ada_adjust; on the device, no host sync)."""
+        st, cfg = self.state, self.config
+        if cfg.ada_target is not None and (st.step + 1) % cfg.ada_interval == 0:
+            stat = st.ada_stat
+            if self.dist.enabled:
+                torch.distributed.all_reduce(stat)
+            st.ada_p = ada_adjust(st.ada_p, stat[0], stat[1], cfg.ada_target, stat[1], cfg.ada_kimg)  # images = reals counted
+            st.ada_stat = torch.zeros_like(stat)
+        self._accumulate({"augment/p": st.ada_p})
 
     def _log_growth(self) -> None:
         """One log line (console, log.txt) per growth event: what the networks are now."""
@@ -319,13 +346,35 @@ class Trainer:
     def train_until(self, images_seen: int) -> str:
         """Train until state.images_seen >= images_seen. Returns "done", or "interrupted"
         after SIGINT/SIGTERM (with handle_signals; a checkpoint is saved first)."""
-        cfg, st = self.config, self.state
         target = int(images_seen)
-        if self.growth is not None:
-            self.growth.apply(st)
-            self.runner.wrap(st)
-        self._note_mbstd()
-        old = self._install_signals()
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):  # the caller's global RNG comes back unchanged
+            self._enter_stream()
+            try:
+                if self.growth is not None:
+                    self.growth.apply(self.state)
+                    self.runner.wrap(self.state)
+                self._note_mbstd()
+                return self._train_until(target, self._install_signals())
+            finally:
+                self._leave_stream()
+
+    def _enter_stream(self) -> None:
+        if self._rng is None:
+            torch.manual_seed(self.config.seed * 1_000_003 + self.dist.rank + 7)  # CPU and CUDA
+        else:
+            torch.set_rng_state(self._rng["torch"])
+            if self._rng.get("cuda") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(self._rng["cuda"])
+        self._in_stream = True
+
+    def _leave_stream(self) -> None:
+        self._rng = {"torch": torch.get_rng_state(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        self._in_stream = False
+
+    def _train_until(self, target: int, old) -> str:
+        cfg, st = self.config, self.state
         grow = _growth_now(st)
         pbar = tqdm(total=target, initial=min(st.images_seen, target), unit="img", unit_scale=True, dynamic_ncols=True,
                     disable=not (self.log.verbose and progress_enabled()), leave=False)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from growgan.errors import GrowganError
-from growgan.training import presets_conditional, presets_dggan, presets_progan  # noqa: F401  (they register their presets)
+from growgan.training import presets_conditional, presets_dggan, presets_progan, presets_stylegan2  # noqa: F401  (they register their presets)
 from growgan.training.config import TrainConfig, parse_config
 from growgan.training.preset_registry import PRESETS, register_preset
 

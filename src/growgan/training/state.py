@@ -79,6 +79,12 @@ class TrainState:
     step: int = 0  # completed training iterations (one G update each)
     scaler: Any = None  # torch.amp.GradScaler when fp16 is used, else None
     growth: GrowthState = field(default_factory=GrowthState)  # written by the growth controller
+    # StyleGAN2's running mean path length (0-dim float32 tensor; see losses.path_length_penalty)
+    pl_mean: torch.Tensor = field(default_factory=lambda: torch.zeros([]))
+    # ADA (growgan.augment): the augmentation probability p (0-dim), and the sum of sign(D(real))
+    # and the number of reals since p was last adjusted ([2]); tensors, so the loop never syncs
+    ada_p: torch.Tensor = field(default_factory=lambda: torch.zeros([]))
+    ada_stat: torch.Tensor = field(default_factory=lambda: torch.zeros(2))
 
     @property
     def kimg(self) -> float:
@@ -138,7 +144,9 @@ def build_state(config, device: torch.device | str = "cpu", spec: dict | None = 
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_G, opt_D = make_optimizers(G, D, config)
     return TrainState(spec=spec, G=G, D=D, G_ema=G_ema, opt_G=opt_G, opt_D=opt_D,
-                      scaler=make_scaler(config, torch.device(device)))
+                      scaler=make_scaler(config, torch.device(device)), pl_mean=torch.zeros([], device=device),
+                      ada_p=torch.full([], float(getattr(config, "ada_p", 0.0)), device=device),
+                      ada_stat=torch.zeros(2, device=device))
 
 
 def state_to_dict(state: TrainState) -> dict:
@@ -155,6 +163,9 @@ def state_to_dict(state: TrainState) -> dict:
         "opt_G": state.opt_G.state_dict(),
         "opt_D": state.opt_D.state_dict(),
         "scaler": state.scaler.state_dict() if state.scaler is not None else None,
+        "pl_mean": state.pl_mean,
+        "ada_p": state.ada_p,
+        "ada_stat": state.ada_stat,
     }
 
 
@@ -170,6 +181,9 @@ def state_from_dict(d: dict, config, device: torch.device | str = "cpu") -> Trai
     if d.get("scaler") is not None and state.scaler is not None:
         state.scaler.load_state_dict(d["scaler"])
     state.images_seen, state.step = int(d["images_seen"]), int(d["step"])
+    for key in ("pl_mean", "ada_p", "ada_stat"):  # absent in checkpoints written before StyleGAN2
+        if d.get(key) is not None:
+            setattr(state, key, d[key].to(device=state.device, dtype=torch.float32).clone())
     state.growth = GrowthState.from_dict(d.get("growth"))
     if state.growth.kind:
         set_alpha(state, state.growth.alpha)

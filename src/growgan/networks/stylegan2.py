@@ -1,0 +1,402 @@
+"""StyleGAN2 (Karras et al., CVPR 2020, "Analyzing and Improving the Image Quality of StyleGAN"),
+configs E/F: skip generator, residual discriminator, in pure PyTorch (no custom CUDA kernels).
+
+Facts taken from the paper and from NVlabs/stylegan2-ada-pytorch (the code is our own):
+
+- Mapping network: z normalised to unit second moment, optionally concatenated with a class
+  embedding (an equalized FC of the one-hot label, also normalised: stylegan2-ada's ``c_dim``),
+  then `mapping_layers` (8) equalized FC layers with leaky ReLU and a learning-rate multiplier
+  of 0.01. It tracks ``w_avg`` (moving average of w, decay 0.995) in training mode; the
+  truncation trick ``w = w_avg + psi (w - w_avg)`` applies to the first `truncation_cutoff` ws.
+- Synthesis: a learned constant at the base resolution (4x4 for square images; the
+  archive's aspect otherwise, e.g. 4x8 for 32x64 images), then per resolution two
+  modulated 3x3 convolutions (one at 4x4) with weight demodulation, computed as one grouped
+  convolution per layer (the "fused" formulation: one group per sample), per-pixel noise
+  with a learned strength, bias, leaky ReLU * sqrt(2), and an output clamp (``conv_clamp``).
+  Skip architecture: a modulated 1x1 toRGB (no demodulation) at every resolution, summed
+  into the upsampled image. Upsampling is zero insertion and the [1, 3, 3, 1] FIR filter
+  (`growgan.layers.fir_upsample2x`, whose custom backward keeps R1/path length fast).
+- The generator mixes styles in training mode: with probability `style_mixing_prob` (0.9)
+  the ws from a second latent replace those from a random crossover index on.
+- Noise: fresh N(0, 1) per call in training mode, fixed per-layer buffers in eval mode
+  (stylegan2-ada's ``noise_mode='const'``), so an eval-mode G is deterministic.
+- Discriminator (residual): fromRGB at full resolution, per resolution conv 3x3 -> conv 3x3
+  -> FIR downsample, plus a skip path FIR downsample -> 1x1 conv, summed with gain
+  sqrt(1/2); at the base resolution minibatch-stddev, conv 3x3, FC, FC -> logit. A
+  conditional D uses the projection of an embedded label onto its last features
+  (stylegan2-ada's ``cmap``). Widths: min(fmap_base / resolution, fmap_max) per resolution.
+
+Not here: the fp16 top resolutions of stylegan2-ada (everything runs in float32, or under
+the engine's autocast when configured).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from growgan.errors import GrowganError
+from growgan.layers import MinibatchStd, fir_downsample2x, fir_kernel, fir_upsample2x
+from growgan.networks.common import check_labels, check_sizes
+from growgan.networks.registry import Network, register_family
+
+SQRT2 = math.sqrt(2.0)
+MIN_RES, MAX_RES = 8, 1024
+
+
+# ---------------------------------------------------------------------------- helpers
+def _lrelu(x: torch.Tensor, clamp: float = 0.0) -> torch.Tensor:
+    """leaky ReLU(0.2) * sqrt(2) (He gain), clamped to [-clamp, clamp] when clamp > 0."""
+    x = F.leaky_relu(x, 0.2) * SQRT2
+    return x.clamp(-clamp, clamp) if clamp > 0 else x
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Each row of x [N, D] scaled to unit mean square."""
+    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
+
+
+def check_resolution(img_resolution: int | Sequence[int]) -> tuple[tuple[int, int], tuple[int, int], int]:
+    """(H, W) -> ((H, W), (h0, w0) the base resolution, number of doublings). H and W are
+    powers of two in [8, 1024]; the shorter side starts at 4 pixels."""
+    if isinstance(img_resolution, int):
+        h = w = int(img_resolution)
+    else:
+        h, w = (int(v) for v in img_resolution)
+    ok = all(MIN_RES <= v <= MAX_RES and v & (v - 1) == 0 for v in (h, w))
+    if not ok:
+        raise GrowganError(f"stylegan2 networks cannot be built for {h}x{w} images; use powers of two "
+                           f"from {MIN_RES} to {MAX_RES} per side (repack or resize the data)")
+    n = int(math.log2(min(h, w))) - 2
+    return (h, w), (h >> n, w >> n), n
+
+
+def widths(n: int, base: tuple[int, int], fmap_base: int, fmap_max: int) -> list[int]:
+    """Channels at the base resolution and after each doubling: min(fmap_base / side, fmap_max),
+    side = the shorter side at that stage."""
+    return [max(1, min(fmap_base // (min(base) << i), fmap_max)) for i in range(n + 1)]
+
+
+class FC(nn.Module):
+    """Equalized-LR fully connected layer with a learning-rate multiplier (stylegan2-ada's
+    FullyConnectedLayer): weights N(0, 1)/lr_mul scaled by lr_mul/sqrt(in) at run time."""
+
+    def __init__(self, cin: int, cout: int, act: bool = True, lr_mul: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(cout, cin) / lr_mul)
+        self.bias = nn.Parameter(torch.full((cout,), float(bias_init) / lr_mul))
+        self.w_gain, self.b_gain, self.act = lr_mul / math.sqrt(cin), lr_mul, act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.linear(x, self.weight * self.w_gain, self.bias * self.b_gain)
+        return _lrelu(x) if self.act else x
+
+
+class Conv(nn.Module):
+    """Equalized-LR conv (D's layers) with optional FIR downsampling after it."""
+
+    def __init__(self, cin: int, cout: int, k: int, act: bool = True, bias: bool = True, down: bool = False,
+                 clamp: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(cout, cin, k, k))
+        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
+        self.w_gain, self.act, self.down, self.clamp = 1 / math.sqrt(cin * k * k), act, down, clamp
+        self.register_buffer("fir", fir_kernel(), persistent=False)
+
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        k = self.weight.shape[-1]
+        if self.down and k == 1:  # 1x1 skip: downsample first (they commute), 4x fewer FLOPs
+            x = fir_downsample2x(x, self.fir)
+        x = F.conv2d(x, self.weight * self.w_gain, padding=k // 2)
+        if self.down and k > 1:
+            x = fir_downsample2x(x, self.fir)
+        if self.bias is not None:
+            x = x + self.bias.reshape(1, -1, 1, 1)
+        if self.act:
+            return _lrelu(x * gain, self.clamp * gain)
+        x = x * gain
+        return x.clamp(-self.clamp * gain, self.clamp * gain) if self.clamp > 0 else x
+
+
+# ---------------------------------------------------------------------------- modulated convolution
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
+                     padding: int = 0, eps: float = 1e-8) -> torch.Tensor:
+    """StyleGAN2's modulated convolution as one grouped convolution (one group per sample).
+
+    x [N, I, H, W], weight [O, I, K, K], styles [N, I] -> [N, O, H', W'].
+    w'_nijk = s_ni * w_ojk; with demodulation w''_n = w'_n / sqrt(sum_ijk w'^2 + eps) per
+    output channel, so for unit-variance, independent inputs the outputs keep unit variance
+    (the paper's eq. 3). Under torch.jit.trace (export) the same function is computed without
+    groups (modulate x, convolve, scale the outputs: stylegan2-ada's non-fused path), so the
+    traced graph does not fix the batch size."""
+    n, cin, h, w = x.shape
+    cout = weight.shape[0]
+    if torch.jit.is_tracing():
+        y = F.conv2d(x * styles.reshape(n, cin, 1, 1), weight, padding=padding)
+        if demodulate:
+            d = ((weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)).square().sum(dim=(2, 3, 4)) + eps).rsqrt()
+            y = y * d.reshape(n, cout, 1, 1)
+        return y
+    wt = weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)  # [N, O, I, K, K]
+    if demodulate:
+        wt = wt * (wt.square().sum(dim=(2, 3, 4), keepdim=True) + eps).rsqrt()
+    y = F.conv2d(x.reshape(1, n * cin, h, w), wt.reshape(n * cout, cin, *weight.shape[2:]), padding=padding, groups=n)
+    return y.reshape(n, cout, *y.shape[2:])
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv (optionally after 2x FIR upsampling) + noise + bias + lrelu + clamp."""
+
+    def __init__(self, cin: int, cout: int, w_dim: int, size: tuple[int, int], up: bool, clamp: float):
+        super().__init__()
+        self.affine = FC(w_dim, cin, act=False, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(cout))
+        self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.register_buffer("noise_const", torch.randn(1, 1, *size))
+        self.register_buffer("fir", fir_kernel(), persistent=False)
+        self.up, self.clamp = up, clamp
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
+        if self.up:
+            x = fir_upsample2x(x, self.fir)
+        x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, padding=1)  # [N, O, H, W]
+        if noise_mode == "random":
+            x = x + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength
+        elif noise_mode == "const":
+            x = x + self.noise_const.to(x.dtype) * self.noise_strength
+        return _lrelu(x + self.bias.reshape(1, -1, 1, 1), self.clamp)
+
+
+class ToRGB(nn.Module):
+    """Modulated 1x1 conv without demodulation (styles scaled by 1/sqrt(in)), bias, clamp."""
+
+    def __init__(self, cin: int, img_channels: int, w_dim: int, clamp: float):
+        super().__init__()
+        self.affine = FC(w_dim, cin, act=False, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(img_channels, cin, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(img_channels))
+        self.gain, self.clamp = 1 / math.sqrt(cin), clamp
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        y = modulated_conv2d(x, self.weight, self.affine(w) * self.gain, demodulate=False)
+        y = y + self.bias.reshape(1, -1, 1, 1)
+        return y.clamp(-self.clamp, self.clamp) if self.clamp > 0 else y
+
+
+# ---------------------------------------------------------------------------- the mapping network
+class StyleMapping(nn.Module):
+    """The mapping network and what hangs on it (w_avg, truncation, style mixing), shared by
+    the stylegan2 and stylegan (v1) generators. A subclass calls `_build_mapping` in its
+    constructor and sets ``num_ws``."""
+
+    num_ws: int
+
+    def _build_mapping(self, z_dim: int, c_dim: int, w_dim: int, mapping_layers: int, mapping_lr_mul: float,
+                       style_mixing_prob: float, w_avg_beta: float) -> None:
+        if not 0 <= style_mixing_prob <= 1 or not 0 <= w_avg_beta < 1 or mapping_lr_mul <= 0:
+            raise GrowganError(f"{self.family or 'stylegan'} network spec: style_mixing_prob needs [0, 1], "
+                               "w_avg_beta [0, 1) and mapping_lr_mul > 0")
+        self.w_dim, self.style_mixing_prob, self.w_avg_beta = w_dim, float(style_mixing_prob), float(w_avg_beta)
+        self.embed = FC(c_dim, w_dim, act=False) if c_dim > 0 else None
+        dims = [z_dim + (w_dim if c_dim > 0 else 0)] + [w_dim] * mapping_layers
+        self.mapping_net = nn.Sequential(*[FC(a, b, lr_mul=mapping_lr_mul) for a, b in zip(dims[:-1], dims[1:])])
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    # ------------------------------------------------------------------ mapping
+    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None, update_w_avg: bool | None = None) -> torch.Tensor:
+        """z [N, z_dim] (c int64 [N]) -> ws [N, num_ws, w_dim]. In training mode (or with
+        update_w_avg=True) w_avg moves towards the batch mean of w. Truncation (psi < 1)
+        pulls the first `truncation_cutoff` ws (all when None) towards w_avg."""
+        x = normalize_2nd_moment(z.reshape(z.shape[0], self.z_dim).float())
+        if self.embed is not None:
+            onehot = F.one_hot(check_labels(c, self.c_dim, z.shape[0]), self.c_dim).to(x.dtype)
+            x = torch.cat([x, normalize_2nd_moment(self.embed(onehot))], dim=1)  # [N, z_dim + w_dim]
+        w = self.mapping_net(x)  # [N, w_dim]
+        if update_w_avg if update_w_avg is not None else self.training:
+            with torch.no_grad():
+                self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
+        ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)  # [N, num_ws, w_dim]
+        if truncation_psi != 1:
+            cut = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
+            ws = torch.cat([self.w_avg.to(ws.dtype).lerp(ws[:, :cut], truncation_psi), ws[:, cut:]], dim=1)
+        return ws
+
+    @staticmethod
+    def mix_styles(ws: torch.Tensor, ws2: torch.Tensor, cutoff: int) -> torch.Tensor:
+        """Style mixing: ws [N, L, w_dim] below index `cutoff`, ws2 from `cutoff` on."""
+        return torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+
+    def _mix_randomly(self, ws: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """With probability style_mixing_prob, the ws of a second latent from a crossover
+        index drawn uniformly in [1, num_ws) (one per batch, as stylegan2-ada). Draws from
+        the global torch RNG, which the training loop saves in checkpoints."""
+        if self.style_mixing_prob <= 0 or self.num_ws < 2:
+            return ws
+        mix = torch.rand([]) < self.style_mixing_prob
+        cutoff = int(torch.randint(1, self.num_ws, [])) if mix else self.num_ws
+        if cutoff >= self.num_ws:
+            return ws
+        z2 = torch.randn(ws.shape[0], self.z_dim, device=ws.device)
+        return self.mix_styles(ws, self.mapping(z2, c, update_w_avg=False), cutoff)
+
+    def sample_ws(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                  truncation_cutoff: int | None = None) -> torch.Tensor:
+        """The ws forward() synthesises: mapping, and style mixing in training mode."""
+        ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
+        return self._mix_randomly(ws, c) if self.training else ws
+
+
+# ---------------------------------------------------------------------------- generator
+class StyleGAN2Generator(Network, StyleMapping):
+    """G(z [N, z_dim], c int64 [N] | None) -> images float [N, img_channels, H, W] in about [-1, 1].
+
+    Also: `mapping(z, c, truncation_psi, truncation_cutoff) -> ws [N, num_ws, w_dim]`,
+    `sample_ws` (mapping + training-mode style mixing),
+    `synthesis(ws, noise_mode) -> images`, `mix_styles(ws, ws2, cutoff)`. forward() mixes
+    styles (training mode) and accepts `truncation_psi`, `truncation_cutoff`, `noise_mode`
+    ("random", "const" or "none"; default: random in training mode, const in eval mode).
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 512,
+        c_dim: int = 0,
+        img_channels: int = 3,
+        img_resolution: int | Sequence[int] = 256,
+        w_dim: int = 512,
+        mapping_layers: int = 8,
+        mapping_lr_mul: float = 0.01,
+        fmap_base: int = 32768,
+        fmap_max: int = 512,
+        conv_clamp: float = 256.0,
+        style_mixing_prob: float = 0.9,
+        w_avg_beta: float = 0.995,
+    ):
+        super().__init__()
+        (h, w), base, n = check_resolution(img_resolution)
+        check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, w_dim=w_dim, mapping_layers=mapping_layers,
+                    fmap_base=fmap_base, fmap_max=fmap_max)
+        if conv_clamp < 0:
+            raise GrowganError("stylegan2 network spec: conv_clamp needs a number >= 0 (0 = off)")
+        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w], w_dim=w_dim,
+                          mapping_layers=mapping_layers, mapping_lr_mul=mapping_lr_mul, fmap_base=fmap_base,
+                          fmap_max=fmap_max, conv_clamp=conv_clamp, style_mixing_prob=style_mixing_prob,
+                          w_avg_beta=w_avg_beta)
+        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
+        self._build_mapping(z_dim, c_dim, w_dim, mapping_layers, mapping_lr_mul, style_mixing_prob, w_avg_beta)
+        # synthesis network
+        ch = widths(n, base, fmap_base, fmap_max)
+        self.const = nn.Parameter(torch.randn(ch[0], *base))
+        layers, rgbs = [SynthesisLayer(ch[0], ch[0], w_dim, base, False, conv_clamp)], [ToRGB(ch[0], img_channels, w_dim, conv_clamp)]
+        for i in range(1, n + 1):
+            size = (base[0] << i, base[1] << i)
+            layers += [SynthesisLayer(ch[i - 1], ch[i], w_dim, size, True, conv_clamp),
+                       SynthesisLayer(ch[i], ch[i], w_dim, size, False, conv_clamp)]
+            rgbs.append(ToRGB(ch[i], img_channels, w_dim, conv_clamp))
+        self.layers, self.torgb = nn.ModuleList(layers), nn.ModuleList(rgbs)
+        self.num_ws = len(layers) + 1  # one w per conv, and the last toRGB's
+        self.register_buffer("fir", fir_kernel(), persistent=False)
+
+    # ------------------------------------------------------------------ synthesis
+    def synthesis(self, ws: torch.Tensor, noise_mode: str | None = None) -> torch.Tensor:
+        """ws [N, num_ws, w_dim] -> images [N, img_channels, H, W]."""
+        if noise_mode is None:
+            noise_mode = "random" if self.training else "const"
+        if noise_mode not in ("random", "const", "none"):
+            raise ValueError(f"noise_mode must be random, const or none, got {noise_mode!r}")
+        n = ws.shape[0]
+        x = self.const.unsqueeze(0).expand(n, -1, -1, -1).to(ws.dtype)
+        x = self.layers[0](x, ws[:, 0], noise_mode)
+        img = self.torgb[0](x, ws[:, 1])
+        for i in range(1, len(self.torgb)):
+            x = self.layers[2 * i - 1](x, ws[:, 2 * i - 1], noise_mode)
+            x = self.layers[2 * i](x, ws[:, 2 * i], noise_mode)
+            img = fir_upsample2x(img, self.fir) + self.torgb[i](x, ws[:, 2 * i + 1])
+        return img
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None, noise_mode: str | None = None) -> torch.Tensor:
+        return self.synthesis(self.sample_ws(z, c, truncation_psi, truncation_cutoff), noise_mode)
+
+
+# ---------------------------------------------------------------------------- discriminator
+class DBlock(nn.Module):
+    """[N, cin, H, W] -> [N, cout, H/2, W/2]: conv3x3 -> conv3x3 + FIR down, plus a skip
+    (FIR down -> 1x1 conv), each with gain sqrt(1/2) (a residual block of unit variance)."""
+
+    def __init__(self, cin: int, cout: int, clamp: float):
+        super().__init__()
+        self.conv0 = Conv(cin, cin, 3, clamp=clamp)
+        self.conv1 = Conv(cin, cout, 3, down=True, clamp=clamp)
+        self.skip = Conv(cin, cout, 1, act=False, bias=False, down=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.skip(x, gain=math.sqrt(0.5))
+        return self.conv1(self.conv0(x), gain=math.sqrt(0.5)) + y
+
+
+class StyleGAN2Discriminator(Network):
+    """D(images [N, img_channels, H, W], c int64 [N] | None) -> logits [N] (residual D)."""
+
+    def __init__(
+        self,
+        z_dim: int = 512,
+        c_dim: int = 0,
+        img_channels: int = 3,
+        img_resolution: int | Sequence[int] = 256,
+        fmap_base: int = 32768,
+        fmap_max: int = 512,
+        conv_clamp: float = 256.0,
+        mbstd_group_size: int = 4,
+    ):
+        super().__init__()
+        (h, w), base, n = check_resolution(img_resolution)
+        check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, fmap_base=fmap_base, fmap_max=fmap_max,
+                    mbstd_group_size=mbstd_group_size)
+        if conv_clamp < 0:
+            raise GrowganError("stylegan2 network spec: conv_clamp needs a number >= 0 (0 = off)")
+        self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w],
+                          fmap_base=fmap_base, fmap_max=fmap_max, conv_clamp=conv_clamp, mbstd_group_size=mbstd_group_size)
+        self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
+        ch = widths(n, base, fmap_base, fmap_max)[::-1]  # full resolution first
+        self.fromrgb = Conv(img_channels, ch[0], 1, clamp=conv_clamp)
+        self.blocks = nn.ModuleList(DBlock(ch[i], ch[i + 1], conv_clamp) for i in range(n))
+        c0 = ch[-1]
+        self.mbstd = MinibatchStd(mbstd_group_size)
+        self.conv = Conv(c0 + 1, c0, 3, clamp=conv_clamp)
+        self.fc = FC(c0 * base[0] * base[1], c0)
+        self.out = FC(c0, c0 if c_dim > 0 else 1, act=False)
+        self.embed = FC(c_dim, c0, act=False) if c_dim > 0 else None
+
+    def features(self, img: torch.Tensor) -> torch.Tensor:
+        """D's last hidden features [N, C] (before the output layer): GDPP's phi."""
+        x = self.fromrgb(img)
+        for block in self.blocks:
+            x = block(x)
+        x = self.conv(self.mbstd(x))  # [N, C, h0, w0]
+        return self.fc(x.flatten(1))  # [N, C]
+
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.out(self.features(img))  # [N, 1] or [N, C]
+        if self.embed is None:
+            return x.reshape(img.shape[0])
+        onehot = F.one_hot(check_labels(c, self.c_dim, img.shape[0]), self.c_dim).to(x.dtype)
+        cmap = normalize_2nd_moment(self.embed(onehot))  # projection (stylegan2-ada's cmap)
+        return (x * cmap).sum(dim=1) / np.sqrt(cmap.shape[1])
+
+
+def _example() -> dict:
+    g = {"z_dim": 8, "img_channels": 3, "img_resolution": [8, 16], "w_dim": 8, "mapping_layers": 2,
+         "fmap_base": 32, "fmap_max": 8}
+    d = {"z_dim": 8, "img_channels": 3, "img_resolution": [8, 16], "fmap_base": 32, "fmap_max": 8}
+    return {"family": "stylegan2", "G": g, "D": d}
+
+
+register_family("stylegan2", StyleGAN2Generator, StyleGAN2Discriminator, example=_example)

@@ -1,0 +1,143 @@
+"""`growgan train --preset stylegan2-*` and `growgan generate --trunc / --style-mix` end to
+end on a tiny archive (the preset shrunk by --set, so it runs in seconds), and their one-line
+errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from engine_helpers import make_archive
+from PIL import Image
+
+from growgan.cli import main
+from growgan.networks.registry import build_networks
+from growgan.training.checkpoint import load_generator
+from growgan.training.loop import resolve_network
+from growgan.data import open_archive
+from growgan.training.presets import get_preset, preset_names
+
+SHRINK = ["--set", "network.G.fmap_base=32", "--set", "network.G.fmap_max=8", "--set", "network.D.fmap_base=32",
+          "--set", "network.D.fmap_max=8", "--set", "network.G.z_dim=8", "--set", "network.D.z_dim=8",
+          "--set", "network.G.w_dim=8", "--set", "batch_size=8", "--set", "tensorboard=false",
+          "--set", "r1_interval=2", "--set", "pl_interval=2", "--set", "augment=ada", "--set", "ada_interval=1"]
+
+
+@pytest.fixture(scope="module")
+def sg_run(tmp_path_factory) -> Path:
+    data = make_archive(tmp_path_factory.mktemp("d") / "blobs16", n=32, channels=1, res=16, labels=False)
+    out = tmp_path_factory.mktemp("runs")
+    rc = main(["train", "--preset", "stylegan2-mnist-32", "--data", str(data), "--kimg", "0.032", "--out", str(out),
+               "--quiet", *SHRINK])
+    assert rc == 0
+    (run,) = out.iterdir()
+    return run
+
+
+def test_presets_resolve_against_archives(tmp_path):
+    names = [n for n in preset_names() if n.startswith("stylegan2")]
+    assert {"stylegan2-mnist-32", "stylegan2-cifar10", "stylegan2-ffhq-1024", "stylegan2-ffhq-256"} <= set(names)
+    arch = open_archive(make_archive(tmp_path / "a", n=8, channels=3, res=32, labels=False))
+    for name in ("stylegan2-mnist-32", "stylegan2-cifar10"):
+        cfg = get_preset(name)
+        assert cfg.r1_interval == 16 and cfg.loss == "nonsaturating"
+        G, D = build_networks(resolve_network(cfg.network, arch))
+        assert G.img_resolution == (32, 32) and G.img_channels == 3
+    f = get_preset("stylegan2-ffhq-1024")
+    assert (f.r1_gamma, f.pl_weight, f.batch_size, f.network["G"]["mapping_layers"]) == (10.0, 2.0, 32, 8)
+    # lazy regularisation's Adam correction (paper, appendix B): c = 16/17 for D, 4/5 for G
+    assert f.lr_D == pytest.approx(0.002 * 16 / 17) and f.betas_G[1] == pytest.approx(0.99 ** 0.8)
+
+
+def test_train_run_has_ada_p_and_path_length_in_its_checkpoint(sg_run):
+    from growgan.training.checkpoint import latest_checkpoint
+
+    _, ckpt = latest_checkpoint(sg_run)
+    assert float(ckpt["state"]["pl_mean"]) > 0 and "ada_p" in ckpt["state"]
+    rows = [json.loads(x) for x in (sg_run / "stats.jsonl").read_text().splitlines()]
+    assert "augment/p" in rows[-1] and "loss/pl" in rows[-1] and "loss/r1" in rows[-1]
+
+
+def test_generate_truncation(sg_run, tmp_path, capsys):
+    assert main(["generate", str(sg_run), "--num", "4", "--trunc", "0.0", "--out", str(tmp_path / "t0")]) == 0
+    imgs = [np.asarray(Image.open(p)) for p in sorted((tmp_path / "t0").iterdir())]
+    assert len(imgs) == 4 and all(np.array_equal(imgs[0], im) for im in imgs)  # psi 0: every z -> w_avg
+    assert main(["generate", str(sg_run), "--num", "4", "--trunc", "0.5", "--out", str(tmp_path / "g.png")]) == 0
+    assert Image.open(tmp_path / "g.png").size[0] > 16
+
+
+def test_generate_style_mix_grid(sg_run, tmp_path):
+    out = tmp_path / "mix.png"
+    assert main(["generate", str(sg_run), "--style-mix", "--num", "3", "--mix-cutoff", "2", "--out", str(out)]) == 0
+    grid = np.asarray(Image.open(out))
+    # 4x4 cells of 16 px with 2 px padding, magnified x4; the top-left cell is blank (white)
+    assert grid.shape[:2] == ((4 * 16 + 5 * 2) * 4,) * 2
+    assert (grid[8:8 + 64, 8:8 + 64] == 255).all() and not (grid[8:8 + 64, 80:80 + 64] == 255).all()
+    G = load_generator(sg_run)
+    assert G.num_ws > 2
+
+
+def _error(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("growgan: error:")
+    return err
+
+
+def test_generate_errors_are_one_line(sg_run, tmp_path, capsys, tiny_archive):
+    assert "--trunc" in _error(capsys, ["generate", str(sg_run), "--trunc", "-1", "--out", str(tmp_path / "x.png")])
+    assert "psi of a style-based" in _error(capsys, ["generate", str(sg_run), "--trunc", "3", "--out", str(tmp_path / "x.png")])
+    assert "mix-cutoff" in _error(capsys, ["generate", str(sg_run), "--style-mix", "--mix-cutoff", "0", "--out", str(tmp_path / "x.png")])
+    assert ".png" in _error(capsys, ["generate", str(sg_run), "--style-mix", "--out", str(tmp_path / "folder")])
+    # a generator that is not style-based
+    from engine_helpers import tiny_config
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps(tiny_config(tensorboard=False).to_dict()))
+    assert main(["train", "--config", str(cfg), "--data", str(tiny_archive), "--kimg", "0.016", "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    (run,) = (tmp_path / "r").iterdir()
+    assert "style-based" in _error(capsys, ["generate", str(run), "--style-mix", "--out", str(tmp_path / "y.png")])
+    assert "style-based" in _error(capsys, ["generate", str(run), "--trunc-cutoff", "2", "--out", str(tmp_path / "y.png")])
+    # for a generator that is not style-based, --trunc is BigGAN's z truncation: it works
+    assert main(["generate", str(run), "--trunc", "0.7", "--num", "2", "--out", str(tmp_path / "z.png")]) == 0
+
+
+def test_cli_resume_with_ada_is_bit_exact(tmp_path):
+    """growgan train to 2k images == train to k, then --resume to 2k (ADA and path length on)."""
+    from engine_helpers import assert_same
+
+    from growgan.training.checkpoint import latest_checkpoint
+
+    data = make_archive(tmp_path / "blobs16", n=32, channels=1, res=16, labels=False)
+    base = ["train", "--preset", "stylegan2-mnist-32", "--data", str(data), "--quiet", *SHRINK,
+            "--set", "checkpoint_kimg=0.024", "--set", "ada_kimg=0.1", "--set", "ada_p=0.3"]
+    assert main([*base, "--kimg", "0.048", "--out", str(tmp_path / "full")]) == 0
+    assert main([*base, "--kimg", "0.024", "--out", str(tmp_path / "split")]) == 0
+    (run,) = (tmp_path / "split").iterdir()
+    assert main(["train", "--resume", str(run), "--kimg", "0.048", "--quiet"]) == 0
+    (full,) = (tmp_path / "full").iterdir()
+    a, b = latest_checkpoint(full)[1]["state"], latest_checkpoint(run)[1]["state"]
+    assert a["images_seen"] == b["images_seen"] == 48
+    assert_same(a, b)
+    assert float(a["ada_p"]) != 0.3 and float(a["pl_mean"]) > 0
+
+
+def test_export_torchscript_and_onnx_any_batch(sg_run, tmp_path):
+    """The traced graph computes the modulated conv without groups, so it is not tied to the
+    batch size it was traced with (2); checked at batch 5."""
+    G = load_generator(sg_run)
+    z = torch.randn(5, 8, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        want = G(z).numpy()
+    assert main(["export", str(sg_run), "--format", "torchscript", "--out", str(tmp_path / "G.pt")]) == 0
+    with torch.no_grad():
+        np.testing.assert_allclose(torch.jit.load(str(tmp_path / "G.pt"))(z).numpy(), want, atol=1e-5)
+    onnx = pytest.importorskip("onnx", reason="the onnx package is not installed (pip install onnx onnxscript)")
+    from onnx.reference import ReferenceEvaluator
+
+    assert main(["export", str(sg_run), "--format", "onnx", "--out", str(tmp_path / "G.onnx")]) == 0
+    onnx.checker.check_model(onnx.load(str(tmp_path / "G.onnx")))
+    got = ReferenceEvaluator(str(tmp_path / "G.onnx")).run(["img"], {"z": z.numpy()})[0]
+    np.testing.assert_allclose(got, want, atol=1e-4)
