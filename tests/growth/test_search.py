@@ -219,3 +219,15 @@ def test_damaged_candidate_result_is_retrained_on_resume(tmp_path, monkeypatch, 
     assert len(calls.read_text().splitlines()) == 1  # that candidate alone
     assert any(f"training candidate {victim.parent.name} again" in line for line in logs)
     assert json.loads(victim.read_text()) == json.loads(text) | {"wall_s": json.loads(victim.read_text())["wall_s"]}
+
+
+@pytest.mark.parametrize("metric", ["class-accuracy", "is", "pr"])
+def test_a_higher_is_better_metric_cannot_select(tmp_path, metric):
+    """Top-K keeps the lowest scores: a metric where higher is better would keep the worst."""
+    from growgan.errors import GrowganError
+
+    config = small_config()
+    growth = dict(config.growth)
+    growth["search"] = dict(growth["search"], metric=metric)
+    with pytest.raises(GrowganError, match="higher is better"):
+        Search(config.copy(growth=growth), tmp_path / "data", tmp_path / "run")

@@ -172,6 +172,10 @@ TrainFn = Callable[[Any, Any, Any, int, Any], tuple[Any, dict]]
 ScoreFn = Callable[[Any, Path, "SearchConfig", int], dict[str, float]]  # (G, archive, cfg, eval seed)
 
 
+# Metrics whose larger values are better: top-K pruning keeps the lowest scores, so these cannot select.
+HIGHER_IS_BETTER = frozenset({"is", "pr", "class-accuracy"})
+
+
 class Search:
     """Runs (or resumes) a search in `run_dir`. `train_fn` and `score_fn` default to the
     training engine and `growgan.metrics.evaluate_generator`; tests may pass small ones.
@@ -194,6 +198,9 @@ class Search:
         self.growth_cfg = DGGrowthConfig.from_dict(config.growth or {})
         self.train_fn = train_fn or engine_train
         self.score_fn = score_fn or engine_score
+        if score_fn is None and self.cfg.metric.replace("_", "-") in HIGHER_IS_BETTER:
+            raise GrowganError(f"growth.search.metric={self.cfg.metric}: higher is better for this metric, but the "
+                               "search keeps the lowest scores; use swd, fid-classifier, kid-classifier, fid or kid")
         self.rank, self.world = rank, world_size
         self.log = log if rank == 0 else (lambda s: None)
 
