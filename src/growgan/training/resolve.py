@@ -9,7 +9,6 @@ before anything is created.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -17,6 +16,7 @@ from growgan.errors import GrowganError
 from growgan.training.config import TrainConfig, apply_overrides, load_config_file
 from growgan.training.presets import get_preset
 from growgan.training.zoo_config import config_from_zoo_json
+from growgan.utils.io import read_json
 
 
 def resolve_config(base: TrainConfig | None = None, preset: str | None = None, zoo_config: str | None = None,
@@ -60,12 +60,7 @@ def resolve_config(base: TrainConfig | None = None, preset: str | None = None, z
 def read_spec(path: str | Path) -> dict:
     """A network spec JSON file ({"family", "G", "D"}, e.g. a search's best_spec.json)."""
     p = Path(path)
-    try:
-        spec = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GrowganError(f"{p}: network spec file not found") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GrowganError(f"{p}: not valid JSON ({exc}); give a network spec {{'family','G','D'}}") from None
+    spec = read_json(p, "network spec file not found", "give a network spec {'family','G','D'}")
     if not isinstance(spec, dict) or not {"family", "G", "D"} <= set(spec):
         raise GrowganError(f'{p}: a network spec needs the keys "family", "G" and "D"')
     return spec

@@ -17,7 +17,6 @@ G's average uses decay 0.999 per iteration.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from growgan.data.archive import open_archive
@@ -25,6 +24,7 @@ from growgan.data.prepare import PrepareOptions, prepare
 from growgan.errors import GrowganError
 from growgan.training.config import TrainConfig
 from growgan.training.presets_progan import ema_kimg_for_decay, progan_config
+from growgan.utils.io import read_json
 
 # zoo keys we map; the values a key must have when we only accept the zoo's default
 _MAPPED = {
@@ -61,12 +61,7 @@ _DEFAULTS = {
 
 def read_zoo_json(path: str | Path) -> dict:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GrowganError(f"{path}: zoo config not found; give a pytorch_GAN_zoo JSON file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GrowganError(f"{path}: not valid JSON ({exc}); fix the file") from None
+    data = read_json(path, "zoo config not found; give a pytorch_GAN_zoo JSON file", "fix the file")
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise GrowganError(f'{path}: a zoo config needs a "config" object, e.g. {{"pathDB": ..., "config": {{...}}}}')
     return data

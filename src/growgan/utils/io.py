@@ -261,6 +261,18 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
             torch.save(obj, f)
 
 
+def read_json(path: str | os.PathLike, missing: str, invalid: str) -> Any:
+    """The JSON value in the file at `path`. A missing file raises GrowganError
+    "<path>: <missing>"; unreadable or invalid JSON raises "<path>: not valid JSON (<why>); <invalid>"."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GrowganError(f"{p}: {missing}") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GrowganError(f"{p}: not valid JSON ({exc}); {invalid}") from None
+
+
 def append_jsonl(path: str | os.PathLike, row: dict) -> None:
     """Append one JSON row and flush it to disk (a line is either whole or absent: readers
     skip a torn last line). A full disk raises a one-line GrowganError."""
