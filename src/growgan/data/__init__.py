@@ -75,10 +75,18 @@ def named_archive(name_or_path: str | os.PathLike) -> Path | None:
 
 def resolve_archive(name_or_path: str | os.PathLike) -> Path:
     """The one resolver of ``--data``: a dataset name (`DATA_NAMES`) -> its archive; otherwise
-    the path of a valid archive. Raises GrowganError (one line) for anything else."""
+    the path of a valid archive. Raises GrowganError (one line) for anything else; for a
+    dataset source (a file such as a stylegan2-ada zip, or a folder with `dataset.json` and no
+    `meta.json`) the line says how to pack it."""
     named = named_archive(name_or_path)
     if named is not None:
         return named
     path = Path(name_or_path)
+    source = path.is_file() or (path.is_dir() and (path / "dataset.json").is_file() and not (path / "meta.json").exists())
+    if source:  # a dataset source (stylegan2-ada zip or folder, MNIST/CIFAR file) given where an archive goes
+        raise GrowganError(
+            f"{path}: a dataset source, not a packed archive; pack it once with "
+            f"`growgan dataset prepare {path} --out DIR` (its labels, e.g. from dataset.json, are kept), then give DIR"
+        )
     open_archive(path)  # raises a one-line GrowganError for anything that is not an archive
     return path
