@@ -2,17 +2,21 @@
 
 For each dataset (MNIST and CIFAR-10 at 32 px, packed by `growgan dataset prepare`) it
 trains every variant below to the same kimg with the growgan CLI, then scores G_ema with
-`growgan metrics RUN --metrics fid-classifier[,class-accuracy,fid-classifier-per-class]`
-against the training archive, using one offline classifier per dataset (given with
+`growgan metrics RUN --metrics fid-classifier,swd[,class-accuracy,fid-classifier-per-class,swd-per-class]`
+(the bracketed ones for conditional variants) against the training archive, using one
+offline classifier per dataset (given with
 `--classifier NAME=FILE`, or trained first with `growgan metrics train-classifier`). Every
 variant is scored the same way: same classifier file, same --num generated and real images,
 same seed, G_ema without truncation.
 
 It writes `results.json` in --out after every finished run and skips the runs already
-there, so a killed run resumes (an unfinished run folder is removed and retrained). It
+there, so a killed run resumes (an unfinished run folder is removed and retrained); a
+finished run that lacks a metric of the current list is scored for it (a metric row already
+in the run folder with the same --num and --seed is reused). It
 prints a markdown table with kimg, wall-clock seconds of the `growgan train` process, img/s
 of its training loop (kimg * 1000 / the loop's seconds: start-up not counted),
-class-accuracy (conditional runs only), fid-classifier and the per-class fid-classifier mean.
+class-accuracy (conditional runs only), fid-classifier, SWD (x1e3, average over levels) and
+the per-class means of fid-classifier and SWD (conditional runs only).
 With --grids DIR it copies each run's last per-class grid (conditional: grids/classes-*.png,
 one row per class, the same latents in every row) or G_ema grid (unconditional) to
 DIR/cond-<dataset>-<variant>.png.
@@ -58,8 +62,11 @@ VARIANTS = {
     "biggan": ("biggan-{ds}-32", []),
 }
 CONDITIONAL = {"dcgan-cond", "cgan", "acgan", "resnet-cond", "sagan", "biggan"}
+BASE_METRICS = ["fid-classifier", "swd"]
+COND_METRICS = ["class-accuracy", "fid-classifier-per-class", "swd-per-class"]
 HEADER = ("| dataset | variant | preset | kimg | wall s | img/s | class-accuracy | fid-classifier | "
-          "per-class fid-classifier (mean) |\n|---|---|---|---|---|---|---|---|---|")
+          "per-class fid-classifier (mean) | SWD x1e3 | per-class SWD x1e3 (mean) |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _growgan(args: list[str], threads: int, niceness: int) -> None:
@@ -76,15 +83,48 @@ def _preset_ds(name: str) -> str:
 
 
 def _row_line(r: dict) -> str:
-    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    def fmt(key, digits=3):
+        v = r.get(key)
+        return "-" if v is None else f"{v:.{digits}f}"
     return (f"| {r['dataset']} | {r['variant']} | {r['preset']} | {r['kimg']:g} | {r['seconds']:.0f} | "
-            f"{r['img_per_s']:.0f} | {fmt(r['class_accuracy'])} | {fmt(r['fid_classifier'])} | "
-            f"{fmt(r['fid_classifier_class_mean'])} |")
+            f"{r['img_per_s']:.0f} | {fmt('class_accuracy')} | {fmt('fid_classifier', 2)} | "
+            f"{fmt('fid_classifier_class_mean', 2)} | {fmt('swd', 1)} | {fmt('swd_class_mean', 1)} |")
 
 
-def _last(run: Path, name: str) -> dict:
-    lines = (run / f"metric-{name.replace('-', '_')}.jsonl").read_text().splitlines()
-    return json.loads(lines[-1])["results"]
+def _found(run: Path, name: str, num: int, seed: int) -> dict | None:
+    """The results of the last row of metric `name` in `run` scored with `num` images and `seed`."""
+    path = run / f"metric-{name.replace('-', '_')}.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    rows = [r for r in rows if r.get("num_images") == num and r.get("seed") == seed]
+    return rows[-1]["results"] if rows else None
+
+
+def _score(run: Path, names: list[str], archive: str, clf: Path, args) -> dict:
+    """Every metric of `names` for `run` (the ones already there with the same --num/--seed reused)."""
+    todo = [n for n in names if _found(run, n, args.num, args.seed) is None]
+    if todo:
+        _growgan(["metrics", str(run), "--data", archive, "--metrics", ",".join(todo), "--num", str(args.num),
+                  "--seed", str(args.seed), "--classifier", str(clf)], args.threads, args.nice)
+    values = {}
+    for name in names:
+        found = _found(run, name, args.num, args.seed)
+        if found is None:
+            sys.exit(f"{run}: no {name} row for --num {args.num} --seed {args.seed} after scoring")
+        values.update(found)
+    return values
+
+
+def _summary(values: dict) -> dict:
+    return {"class_accuracy": values.get("class_accuracy"), "fid_classifier": values.get("fid_classifier"),
+            "fid_classifier_class_mean": values.get("fid_classifier_class_mean"), "swd": values.get("swd"),
+            "swd_class_mean": values.get("swd_class_mean"),
+            "per_class": {k: v for k, v in values.items() if k[-1].isdigit() and "class" in k}}
+
+
+def _save(results: Path, rows: list[dict]) -> None:
+    tmp = results.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows, indent=2))
+    tmp.replace(results)  # atomic: a kill leaves the previous results.json
 
 
 def main() -> None:
@@ -112,7 +152,13 @@ def main() -> None:
             _growgan(["metrics", "train-classifier", "--data", archive, "--out", str(clf)], args.threads, args.nice)
         for variant in args.variants.split(","):
             key = dict(dataset=ds, variant=variant, kimg=args.kimg, seed=args.seed, num=args.num, classifier=str(clf))
-            if any(all(r.get(k) == v for k, v in key.items()) for r in rows):
+            names = BASE_METRICS + (COND_METRICS if variant in CONDITIONAL else [])
+            done = [r for r in rows if all(r.get(k) == v for k, v in key.items())]
+            if done:
+                row = done[-1]
+                if row.get("metrics") != names:  # scored with an older metric list: complete it
+                    row.update(_summary(_score(Path(row["run"]), names, archive, clf, args)), metrics=names)
+                    _save(results, rows)
                 print(f"# {ds} {variant}: done, skipped", flush=True)
                 continue
             preset, extra = VARIANTS[variant]
@@ -126,25 +172,16 @@ def main() -> None:
             seconds = time.time() - t0
             (run,) = sorted(runs.iterdir())
             stats = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
-            metrics = "fid-classifier" + (",class-accuracy,fid-classifier-per-class" if variant in CONDITIONAL else "")
-            _growgan(["metrics", str(run), "--data", archive, "--metrics", metrics, "--num", str(args.num),
-                      "--seed", str(args.seed), "--classifier", str(clf)], args.threads, args.nice)
-            values = {}
-            for name in metrics.split(","):
-                values.update(_last(run, name))
+            values = _score(run, names, archive, clf, args)
             if args.grids:
                 kind = "classes" if variant in CONDITIONAL else "ema"
                 grid = sorted((run / "grids").glob(f"{kind}-*.png"))[-1]
                 args.grids.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(grid, args.grids / f"cond-{ds}-{variant}.png")
             rows.append({**key, "preset": preset, "seconds": round(seconds, 1),
-                         "img_per_s": round(stats["images_seen"] / stats["sec_total"], 1),
-                         "class_accuracy": values.get("class_accuracy"), "fid_classifier": values.get("fid_classifier"),
-                         "fid_classifier_class_mean": values.get("fid_classifier_class_mean"),
-                         "per_class": {k: v for k, v in values.items() if k[-1].isdigit()}, "run": str(run)})
-            tmp = results.with_suffix(".tmp")
-            tmp.write_text(json.dumps(rows, indent=2))
-            tmp.replace(results)  # atomic: a kill leaves the previous results.json
+                         "img_per_s": round(stats["images_seen"] / stats["sec_total"], 1), **_summary(values),
+                         "metrics": names, "run": str(run)})
+            _save(results, rows)
             print(_row_line(rows[-1]), flush=True)
     print(HEADER)
     for r in rows:
