@@ -191,9 +191,11 @@ def main() -> None:
                          "metrics": names, "run": str(run)})
             _save(results, rows)
             print(_row_line(rows[-1]), flush=True)
-    print(HEADER)
+    print(HEADER)  # the rows of this command's datasets, kimg, --num and --seed
+    names = {item.split("=", 1)[0] for item in args.data}
     for r in rows:
-        print(_row_line(r))
+        if r["dataset"] in names and (r["kimg"], r.get("num"), r.get("seed")) == (args.kimg, args.num, args.seed):
+            print(_row_line(r))
 
 
 if __name__ == "__main__":
