@@ -9,6 +9,9 @@ offline classifier per dataset (given with
 variant is scored the same way: same classifier file, same --num generated and real images,
 same seed, G_ema without truncation.
 
+Wall seconds and img/s depend on what else runs on the machine; the training FLOPs per image
+(counted by growgan) and the CPU seconds of the `growgan train` process do not (or less).
+
 It writes `results.json` in --out after every finished run and skips the runs already
 there, so a killed run resumes (an unfinished run folder is removed and retrained); a
 finished run that lacks a metric of the current list is scored for it (a metric row already
@@ -45,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -69,9 +73,9 @@ NARROW = {"mnist": 16, "cifar10": 32}
 CONDITIONAL = {"dcgan-cond", "cgan", "acgan", "resnet-cond", "sagan", "biggan"}
 BASE_METRICS = ["fid-classifier", "swd"]
 COND_METRICS = ["class-accuracy", "fid-classifier-per-class", "swd-per-class"]
-HEADER = ("| dataset | variant | preset | kimg | wall s | img/s | class-accuracy | fid-classifier | "
-          "per-class fid-classifier (mean) | SWD x1e3 | per-class SWD x1e3 (mean) |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| dataset | variant | preset | kimg | train GFLOP/img | wall s | CPU s | img/s | class-accuracy | "
+          "fid-classifier | per-class fid-classifier (mean) | SWD x1e3 | per-class SWD x1e3 (mean) |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _growgan(args: list[str], threads: int, niceness: int) -> None:
@@ -91,8 +95,8 @@ def _row_line(r: dict) -> str:
     def fmt(key, digits=3):
         v = r.get(key)
         return "-" if v is None else f"{v:.{digits}f}"
-    return (f"| {r['dataset']} | {r['variant']} | {r['preset']} | {r['kimg']:g} | {r['seconds']:.0f} | "
-            f"{r['img_per_s']:.0f} | {fmt('class_accuracy')} | {fmt('fid_classifier', 2)} | "
+    return (f"| {r['dataset']} | {r['variant']} | {r['preset']} | {r['kimg']:g} | {fmt('train_gflop_per_img', 2)} | "
+            f"{r['seconds']:.0f} | {fmt('cpu_s', 0)} | {r['img_per_s']:.0f} | {fmt('class_accuracy')} | {fmt('fid_classifier', 2)} | "
             f"{fmt('fid_classifier_class_mean', 2)} | {fmt('swd', 1)} | {fmt('swd_class_mean', 1)} |")
 
 
@@ -124,6 +128,18 @@ def _summary(values: dict) -> dict:
             "fid_classifier_class_mean": values.get("fid_classifier_class_mean"), "swd": values.get("swd"),
             "swd_class_mean": values.get("swd_class_mean"),
             "per_class": {k: v for k, v in values.items() if k[-1].isdigit() and "class" in k}}
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _gflop_per_img(run: Path) -> float:
+    """Training FLOPs per image seen (G and D steps, as the run's stats count them), in GFLOP."""
+    last = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
+    return round(last["flops"] / last["images_seen"] / 1e9, 3)
 
 
 def _save(results: Path, rows: list[dict]) -> None:
@@ -161,6 +177,9 @@ def main() -> None:
             done = [r for r in rows if all(r.get(k) == v for k, v in key.items())]
             if done:
                 row = done[-1]
+                if row.get("train_gflop_per_img") is None:  # rows of an older version of this script
+                    row["train_gflop_per_img"] = _gflop_per_img(Path(row["run"]))
+                    _save(results, rows)
                 if row.get("metrics") != names:  # scored with an older metric list: complete it
                     row.update(_summary(_score(Path(row["run"]), names, archive, clf, args)), metrics=names)
                     _save(results, rows)
@@ -173,11 +192,11 @@ def main() -> None:
             extra = [a for e in extra for a in (sum((["--set", n] for n in narrow), []) if e == "{narrow}" else [e])]
             runs = args.out / f"runs-{ds}-{variant}-{args.kimg:g}kimg-s{args.seed}"
             shutil.rmtree(runs, ignore_errors=True)  # an unfinished run of a killed benchmark
-            t0 = time.time()
+            t0, cpu0 = time.time(), _children_cpu()
             _growgan(["train", "--preset", preset, "--data", archive, "--kimg", str(args.kimg), "--seed",
                       str(args.seed), "--out", str(runs), "--quiet", "--set", "tensorboard=false", *extra],
                      args.threads, args.nice)
-            seconds = time.time() - t0
+            seconds, cpu = time.time() - t0, _children_cpu() - cpu0
             (run,) = sorted(runs.iterdir())
             stats = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
             values = _score(run, names, archive, clf, args)
@@ -186,7 +205,8 @@ def main() -> None:
                 grid = sorted((run / "grids").glob(f"{kind}-*.png"))[-1]
                 args.grids.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(grid, args.grids / f"cond-{ds}-{variant}.png")
-            rows.append({**key, "preset": preset, "set": extra[1::2], "seconds": round(seconds, 1),
+            rows.append({**key, "preset": preset, "set": extra[1::2], "seconds": round(seconds, 1), "cpu_s": round(cpu, 1),
+                         "train_gflop_per_img": _gflop_per_img(run),
                          "img_per_s": round(stats["images_seen"] / stats["sec_total"], 1), **_summary(values),
                          "metrics": names, "run": str(run)})
             _save(results, rows)
