@@ -22,7 +22,7 @@ class-accuracy (conditional runs only), fid-classifier, SWD (x1e3, average over 
 the per-class means of fid-classifier and SWD (conditional runs only).
 With --grids DIR it copies each run's last per-class grid (conditional: grids/classes-*.png,
 one row per class, the same latents in every row) or G_ema grid (unconditional) to
-DIR/cond-<dataset>-<variant>.png.
+DIR/cond-<dataset>-<kimg>kimg-<variant>.png.
 
 Variants (presets, with --set where a variant differs from its preset):
   dcgan          dcgan-32 (unconditional)
@@ -204,7 +204,7 @@ def main() -> None:
                 kind = "classes" if variant in CONDITIONAL else "ema"
                 grid = sorted((run / "grids").glob(f"{kind}-*.png"))[-1]
                 args.grids.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(grid, args.grids / f"cond-{ds}-{variant}.png")
+                shutil.copyfile(grid, args.grids / f"cond-{ds}-{args.kimg:g}kimg-{variant}.png")
             rows.append({**key, "preset": preset, "set": extra[1::2], "seconds": round(seconds, 1), "cpu_s": round(cpu, 1),
                          "train_gflop_per_img": _gflop_per_img(run),
                          "img_per_s": round(stats["images_seen"] / stats["sec_total"], 1), **_summary(values),
