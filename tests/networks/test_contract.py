@@ -187,7 +187,14 @@ def _image_family_contract(family, spec, G, D):
     cond = x if D.cond_channels else None
     logits = D(y, cond)
     assert logits.ndim == 4 and logits.shape[:2] == (n, 1)
-    logits.mean().backward()
+    loss = logits.mean()
+    if hasattr(G, "b_to_a"):  # two-way families (cyclegan): the way back B -> A, judged in domain A
+        back = G.b_to_a(y)
+        assert back.shape == x.shape and back.abs().max() <= 1
+        back_logits = D.judge_a(back)
+        assert back_logits.ndim == 4 and back_logits.shape[:2] == (n, 1)
+        loss = loss + back_logits.mean()
+    loss.backward()
     for name, p in list(G.named_parameters()) + list(D.named_parameters()):
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
     for net in (G, D):

@@ -335,6 +335,11 @@ class UnpairedLoader:
         self.a = BatchLoader(data.a, batch_size, seed, rank, world_size)
         self.b = BatchLoader(data.b, batch_size, seed + self.B_SEED_OFFSET, rank, world_size)
 
+    @property
+    def batch_size(self) -> int:
+        """Images per domain per batch."""
+        return self.a.batch_size
+
     def set_batch_size(self, batch_size: int) -> None:
         self.a.set_batch_size(batch_size)
         self.b.set_batch_size(batch_size)

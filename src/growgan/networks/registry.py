@@ -45,6 +45,7 @@ _FAMILY_MODULES = {
     "stylegan": "growgan.networks.stylegan",
     "stylegan2": "growgan.networks.stylegan2",
     "pix2pix": "growgan.networks.translation",
+    "cyclegan": "growgan.networks.cyclegan",
 }
 _FAMILIES: dict[str, tuple[type, type]] = {}
 _EXAMPLES: dict[str, Callable[[], dict]] = {}

@@ -42,6 +42,7 @@ from growgan.training.checkpoint import (
 )
 from growgan.training.config import TrainConfig
 from growgan.training.ema import ema_beta, update_ema
+from growgan.training.lr_schedule import linear_decay
 from growgan.training.rundir import RunLogger
 from growgan.training.state import Growth, TrainState, build_state
 from growgan.training.task import Task, make_task
@@ -238,9 +239,7 @@ class Trainer:
         * kimg, then 1 - (seen - start) / (total - start). A pure function of images seen, the
         config's kimg and base rates, so resume is exact."""
         cfg, st = self.config, self.state
-        total = kimg_to_images(cfg.kimg)
-        start = cfg.lr_decay_start * total
-        factor = 1.0 if st.images_seen <= start else max(0.0, 1.0 - (st.images_seen - start) / max(total - start, 1e-9))
+        factor = linear_decay(st.images_seen, kimg_to_images(cfg.kimg), cfg.lr_decay_start)
         for opt, base in ((st.opt_G, cfg.lr_G), (st.opt_D, cfg.lr_D)):
             for group in opt.param_groups:
                 group["lr"] = base * factor

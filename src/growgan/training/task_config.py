@@ -45,6 +45,28 @@ class Pix2PixConfig:
 TASK_KINDS: dict[str, type] = {"pix2pix": Pix2PixConfig}
 
 
+@dataclass
+class CycleGANConfig:
+    """``config.task`` for kind "cyclegan" (Zhu et al., ICCV 2017): unpaired translation A <-> B
+    with LSGAN + cycle_lambda * cycle + cycle_lambda * identity_lambda * identity losses and a
+    history pool of pool_size fakes per D (`training/task_cyclegan.py`)."""
+
+    cycle_lambda: float = setting(10.0, "weight of the cycle-consistency L1 losses |G_BA(G_AB(a)) - a|, |G_AB(G_BA(b)) - b| (paper: 10)", ge=0)
+    identity_lambda: float = setting(0.5, "identity loss weight as a fraction of cycle_lambda (paper: 0.5; 0 = off; needs equal channels in A and B)", ge=0)
+    pool_size: int = setting(50, "generated images kept per D in the history pool (paper: 50; 0 = newest fakes only)", ge=0)
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "CycleGANConfig":
+        d = {k: v for k, v in d.items() if k != "kind"}
+        return cls(**parse_section(cls, d, "task", source))
+
+    def to_dict(self) -> dict:
+        return {"kind": "cyclegan", **dataclasses.asdict(self)}
+
+
+TASK_KINDS["cyclegan"] = CycleGANConfig
+
+
 def parse_task(task: Any, source: str = "config") -> dict | None:
     """Check ``config.task`` (None = generation, or {"kind": ..., ...}) against its kind's
     dataclass; returns it with every present value converted (absent keys stay absent)."""
