@@ -261,6 +261,14 @@ class TranslationGenerator(Network):
         return self.net(x)  # [N, in_channels, H, W] -> [N, img_channels, H, W]
 
 
+def generator_size_multiple(G_spec: dict) -> int:
+    """What both image sides must be divisible by for a TranslationGenerator spec: 2**depth
+    for the U-Net (default depth 8), 4 for the ResNet-block body."""
+    if G_spec.get("arch", "unet") == "resnet":
+        return ResnetGenerator.size_multiple
+    return 2 ** int(G_spec.get("depth", 8))
+
+
 def _max_depth(h: int, w: int) -> int:
     d = 0
     while h % 2 ** (d + 1) == 0 and w % 2 ** (d + 1) == 0:

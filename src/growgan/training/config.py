@@ -25,7 +25,7 @@ from growgan.errors import GrowganError
 from growgan.losses import LOSS_KINDS
 from growgan.networks.registry import canonical_spec, family_classes
 from growgan.training.growth_config import GROWTH_KINDS, parse_growth
-from growgan.training.task_config import TASK_KINDS, parse_task
+from growgan.training.task_config import TASK_KINDS, check_task_needs, parse_task
 from growgan.utils.typed import parse_section, section_keys, setting
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
@@ -134,6 +134,7 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
     if "diffaug_policy" in values:
         check_policy(values["diffaug_policy"], f"{source}: diffaug_policy")
     _check_family_needs(values, net, source)
+    check_task_needs(values, source)
     if "device" in values and not _DEVICE_RE.match(values["device"]):
         raise GrowganError(f"{source}: device={values['device']!r} is not valid; device needs auto, cpu, cuda or cuda:N")
     return TrainConfig(**values)

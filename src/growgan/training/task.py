@@ -35,6 +35,7 @@ its entry in ``_TASK_MODULES`` below, and its config dataclass in ``task_config.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -59,6 +60,21 @@ _TASK_MODULES = {
     "cyclegan": "growgan.training.task_cyclegan",
 }
 _TASKS: dict[str, type] = {}
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+@dataclass
+class Translator:
+    """What `growgan translate` runs: ``fn(x)`` maps float [N, in_channels, H, W] in [-1, 1] to
+    float [N, out_channels, H, W] (no grad, eval mode), for H, W divisible by size_multiple.
+    per_image: translate one image at a time (batch norm with batch statistics, as Pix2Pix at
+    test time, would otherwise mix the images of a batch)."""
+
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    in_channels: int
+    out_channels: int
+    size_multiple: int
+    per_image: bool = False
 
 
 def register_task(kind: str) -> Callable[[type], type]:
@@ -76,9 +92,8 @@ def task_kind(config) -> str:
     return "generation" if not task else str(task["kind"])
 
 
-def make_task(config) -> "Task":
-    """The task object of ``config.task`` (a GrowganError names the kinds for an unknown one)."""
-    kind = task_kind(config)
+def task_class(kind: str) -> type:
+    """The registered Task subclass of a kind (imported on first use)."""
     if kind not in _TASKS:
         if kind not in _TASK_MODULES:
             raise GrowganError(f"task.kind={kind!r} is not valid; choose one of {', '.join(sorted(_TASK_MODULES))}")
@@ -86,7 +101,12 @@ def make_task(config) -> "Task":
             importlib.import_module(_TASK_MODULES[kind])
         except ModuleNotFoundError as exc:
             raise GrowganError(f"task.kind={kind!r} is not built into this growgan ({exc.name} is missing)") from None
-    return _TASKS[kind](config)
+    return _TASKS[kind]
+
+
+def make_task(config) -> "Task":
+    """The task object of ``config.task`` (a GrowganError names the kinds for an unknown one)."""
+    return task_class(task_kind(config))(config)
 
 
 class Task:
@@ -104,6 +124,8 @@ class Task:
       the last batch; then the engine's EMA update of G_ema.
     Outputs: ``grid_images(state)`` at each grid; ``evaluate(state, evaluator, ...)`` at each
     metrics interval; ``state_dict()`` at each checkpoint, ``load_state_dict`` on resume.
+    After training: ``Task.translator(checkpoint, direction, ema, device)`` (a classmethod)
+    is what `growgan translate` runs; image-to-image tasks override it.
 
     The engine attributes a bound task may read (``self.engine``): ``config``, ``device``,
     ``amp`` (autocast dtype or None), ``gen`` (the loop's torch.Generator), ``dist``
@@ -193,6 +215,15 @@ class Task:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore `state_dict()`'s output."""
+
+    # ------------------------------------------------------------------ after training
+    @classmethod
+    def translator(cls, checkpoint: str, direction: str, ema: bool, device: torch.device | str) -> Translator:
+        """The trained map of a checkpoint of this task for `growgan translate` (direction
+        "AtoB" or "BtoA"; ema: G_ema rather than G). One-line GrowganError when the task
+        does not translate or not in that direction."""
+        raise GrowganError(f"{checkpoint}: a {cls.kind} run generates images from latents; use growgan generate "
+                           "(growgan translate needs a pix2pix or cyclegan run)")
 
 
 def backward_step(state: TrainState, loss: torch.Tensor, opt: torch.optim.Optimizer,
