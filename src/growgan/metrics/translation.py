@@ -16,7 +16,7 @@ import os
 
 import torch
 
-from growgan.data.paired import open_paired_archive
+from growgan.data.paired import open_paired_archive, open_unpaired_archive
 from growgan.errors import GrowganError
 from growgan.metrics.ms_ssim import ms_ssim, ms_ssim_rule
 from growgan.metrics.registry import MetricContext, MetricResult
@@ -93,9 +93,29 @@ def paired_sets(G: torch.nn.Module, archive_path: str | os.PathLike, num_images:
     return array_source(b.contiguous(), f"{name} (targets B)"), array_source(outputs, f"G({name} A)")
 
 
+def unpaired_sets(G: torch.nn.Module, archive_path: str | os.PathLike, num_images: int, seed: int = 0,
+                  batch_size: int = 64, device=None) -> tuple[ImageSource, ImageSource]:
+    """(domain B images, outputs G(A)) of an unpaired archive (CycleGAN): seeded subsets of
+    `num_images` of each domain, drawn independently; not aligned (set metrics only)."""
+    data = open_unpaired_archive(archive_path)
+    g = torch.Generator().manual_seed(seed)
+    pick = [torch.randperm(len(side), generator=g)[: min(int(num_images), len(side))].sort().values.numpy()
+            for side in (data.a, data.b)]
+    a = torch.from_numpy(data.a.images[pick[0]].copy())
+    b = torch.from_numpy(data.b.images[pick[1]].copy())
+    outputs = translate_images(G, a, batch_size, device)
+    name = os.fspath(archive_path)
+    return array_source(b, f"{name} (domain B)"), array_source(outputs, f"G({name} A)")
+
+
 def evaluate_translation(G: torch.nn.Module, archive_path: str | os.PathLike, names: list[str], num_images: int,
                          ctx: MetricContext, compute) -> dict:
-    """Score G's translations of side A against side B: {name: MetricResult} (see module doc)."""
+    """Score G's translations of side A against side B: {name: MetricResult} (see module doc);
+    on an unpaired archive against B's images as a set (paired metrics refuse it)."""
+    if open_unpaired_archive(archive_path).meta.get("kind") != "paired":
+        real, fake = unpaired_sets(G, archive_path, num_images, ctx.seed, ctx.batch_size, ctx.device)
+        ctx.ms_ssim_real = False
+        return compute(names, real, fake, ctx)
     real, fake = paired_sets(G, archive_path, num_images, ctx.seed, ctx.batch_size, ctx.device)
     ctx.paired = True
     ctx.ms_ssim_real = False

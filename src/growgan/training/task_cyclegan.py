@@ -38,7 +38,7 @@ from growgan.data.paired import UnpairedArchive, UnpairedLoader, open_unpaired_a
 from growgan.errors import GrowganError
 from growgan.losses import cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
 from growgan.training.image_pool import ImagePool
-from growgan.training.task import Batch, Stats, Task, register_task
+from growgan.training.task import Batch, Stats, Task, Translator, register_task
 from growgan.training.task_config import task_settings
 
 GRID_ROWS = 8  # fixed images per direction in the grids
@@ -212,3 +212,27 @@ class CycleGANTask(Task):
         for side, pool in self.pools.items():
             if side in state:
                 pool.load_state_dict(state[side], device=self.engine.device if self.engine is not None else None)
+
+    def evaluate(self, state, evaluator, names, num_images: int, seed: int) -> dict[str, dict[str, float]]:
+        """The evaluator on G_ema's A -> B map: outputs for `num_images` images of domain A
+        scored against as many images of domain B (set metrics: swd, fid, fid-classifier ...;
+        `growgan.metrics.translation` for unpaired archives)."""
+        return evaluator(state.G_ema, str(self.engine.archive.path), list(names), num_images, seed=seed,
+                         device=self.engine.device)
+
+    @classmethod
+    def translator(cls, checkpoint: str, direction: str, ema: bool, device) -> Translator:
+        """G_AB (AtoB) or G_BA (BtoA) of the checkpoint's G_ema (or G)."""
+        from growgan.training.checkpoint import load_generator
+
+        G = load_generator(checkpoint, ema=ema, device=device)
+        fn = G.a_to_b if direction == "AtoB" else G.b_to_a
+        c_in, c_out = (G.channels_a, G.channels_b) if direction == "AtoB" else (G.channels_b, G.channels_a)
+        per_image = any(isinstance(m, torch.nn.BatchNorm2d) for m in G.modules())
+
+        @torch.no_grad()
+        def run(x: torch.Tensor) -> torch.Tensor:
+            return fn(x)
+
+        return Translator(run, c_in, c_out, G.size_multiple, per_image)
+

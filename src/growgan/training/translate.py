@@ -83,9 +83,11 @@ def read_inputs(source: str | os.PathLike, tr: Translator, direction: str = "Ato
 
 
 def _archive_inputs(src: Path, tr: Translator, direction: str) -> Inputs:
-    from growgan.data.paired import open_paired_archive
+    from growgan.data.paired import open_paired_archive, open_unpaired_archive
 
-    data = open_paired_archive(src)
+    data = open_unpaired_archive(src)
+    if data.meta.get("kind") == "paired":
+        data = open_paired_archive(src)
     inputs, targets = (data.a, data.b) if direction == "AtoB" else (data.b, data.a)
     if inputs.channels != tr.in_channels:
         raise GrowganError(f"{src}: side {direction[0]} has {inputs.channels} channel(s) but the network takes "
@@ -93,8 +95,10 @@ def _archive_inputs(src: Path, tr: Translator, direction: str) -> Inputs:
     h, w = data.resolution
     _check_size(h, w, tr, src)
     imgs = np.asarray(inputs.images)
-    width = max(6, len(str(data.num - 1)))
-    return Inputs([f"{i:0{width}d}" for i in range(data.num)], list(imgs), np.asarray(targets.images))
+    width = max(6, len(str(len(inputs) - 1)))
+    paired = data.meta.get("kind") == "paired"  # an unpaired archive has no targets to score against
+    return Inputs([f"{i:0{width}d}" for i in range(len(inputs))], list(imgs),
+                  np.asarray(targets.images) if paired else None)
 
 
 def _check_size(h: int, w: int, tr: Translator, path) -> None:
