@@ -134,3 +134,41 @@ def test_identity_loss_needs_equal_channels(tmp_path):
     tr = Trainer(cfg.copy(task={**cfg.task, "identity_lambda": 0.0}), path, verbose=False)
     tr.train_until(BATCH)
     assert tr.state.G.channels_a == 1 and tr.state.G.channels_b == 3
+
+
+def test_cli_train_preset_then_translate_both_ways(tmp_path):
+    """`growgan train --preset cyclegan-mnist2fashion` on a tiny unpaired archive, then
+    `growgan translate` A -> B and B -> A (the preset's sizes; a few steps, not 1 kimg: see README)."""
+    from PIL import Image
+
+    from growgan.cli import main
+
+    data = make_unpaired_archive(tmp_path / "m2f", n_a=12, n_b=12, res=16)
+    out = tmp_path / "runs"
+    assert main(["train", "--preset", "cyclegan-mnist2fashion", "--data", str(data), "--kimg", "0.016",
+                 "--out", str(out), "--quiet", "--set", "grid_kimg=0.008", "--set", "tensorboard=false"]) == 0
+    run = next(out.iterdir())
+    grids = sorted(p.name for p in (run / "grids").iterdir())
+    assert "a2b2a-000000016.png" in grids and "b2a2b-000000016.png" in grids
+    assert main(["translate", str(run), "--input", str(data), "--out", str(tmp_path / "ab"), "--quiet"]) == 0
+    assert main(["translate", str(run), "--input", str(data), "--direction", "BtoA", "--out", str(tmp_path / "ba"),
+                 "--quiet"]) == 0
+    assert len(list((tmp_path / "ab").glob("*.png"))) == 12 and len(list((tmp_path / "ba").glob("*.png"))) == 12
+    assert Image.open(next((tmp_path / "ab").glob("*.png"))).size == (16, 16)
+
+
+def test_metrics_score_g_ab_outputs_against_domain_b(unpaired):
+    from growgan.metrics.api import evaluate_generator
+    from growgan.metrics.translation import unpaired_sets
+
+    tr = Trainer(tiny_cyclegan_config(), unpaired, verbose=False)
+    G = tr.state.G_ema
+    real, fake = unpaired_sets(G, unpaired, num_images=10, seed=0)
+    assert (real.num, fake.num) == (10, 10)
+    with torch.no_grad():  # the fakes are G_AB of A images, the reals B images
+        b_all = torch.from_numpy(np.array(tr.archive.b.images))
+        assert all(any(torch.equal(r, x) for x in b_all) for r in real.get(0, 10))
+    values = evaluate_generator(G, unpaired, ["swd"], num_images=16, seed=0)
+    assert values["swd"] > 0
+    with pytest.raises(GrowganError, match="compares each output with its own target"):
+        evaluate_generator(G, unpaired, ["l1"], num_images=8, seed=0)
