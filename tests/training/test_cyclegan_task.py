@@ -155,6 +155,8 @@ def test_cli_train_preset_then_translate_both_ways(tmp_path):
                  "--quiet"]) == 0
     assert len(list((tmp_path / "ab").glob("*.png"))) == 12 and len(list((tmp_path / "ba").glob("*.png"))) == 12
     assert Image.open(next((tmp_path / "ab").glob("*.png"))).size == (16, 16)
+    assert main(["metrics", str(run), "--data", str(data), "--metrics", "swd", "--num", "12", "--quiet"]) == 0
+    assert (run / "metric-swd.jsonl").is_file()
 
 
 def test_metrics_score_g_ab_outputs_against_domain_b(unpaired):
