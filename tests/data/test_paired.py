@@ -316,3 +316,20 @@ def test_extraction_refuses_paths_outside(tmp_path):
     with pytest.raises(GrowganError, match="outside the extraction folder"):
         extract(bad, tmp_path / "x")
     assert not (tmp_path / "evil.png").exists() and not (tmp_path / "x").exists()
+
+
+def test_failed_translation_write_leaves_nothing_and_overwrite_swaps_whole(tmp_path):
+    from growgan.data.paired import TranslationWriter
+
+    out = tmp_path / "t"
+    with pytest.raises(RuntimeError):
+        with TranslationWriter(out, "paired") as w:
+            w.side("A", 1, (4, 4)).append(np.zeros((2, 1, 4, 4), np.uint8))
+            raise RuntimeError("killed between the sides")
+    assert list(tmp_path.iterdir()) == []  # no archive, no temporary
+    write_translation_archive(out, "paired", np.zeros((2, 1, 4, 4), np.uint8), np.zeros((2, 1, 4, 4), np.uint8), {})
+    with pytest.raises(GrowganError, match="already exists; choose another --out or pass --overwrite"):
+        write_translation_archive(out, "paired", np.ones((3, 1, 4, 4), np.uint8), np.ones((3, 1, 4, 4), np.uint8), {})
+    write_translation_archive(out, "paired", np.ones((3, 1, 4, 4), np.uint8), np.ones((3, 1, 4, 4), np.uint8), {},
+                              overwrite=True)
+    assert open_paired_archive(out).num == 3 and [p.name for p in tmp_path.iterdir()] == ["t"]
