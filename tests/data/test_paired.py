@@ -228,17 +228,36 @@ def test_mnist2fashion_is_unpaired_mnist_and_fashion(tmp_path):
     assert int(np.asarray(data.a.images).max()) == 10 and int(np.asarray(data.b.images).min()) == 200
 
 
+def _fake_cifar(root: Path, labels: list[int]) -> np.ndarray:
+    """An extracted cifar-10-batches-py with 5 train batches of 2 images (labels as given)."""
+    data = np.random.default_rng(7).integers(0, 256, size=(10, 3072), dtype=np.uint8)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for k in range(5):
+        batch = {b"data": data[2 * k : 2 * k + 2], b"labels": labels[2 * k : 2 * k + 2]}
+        (folder / f"data_batch_{k + 1}").write_bytes(pickle.dumps(batch, protocol=2))
+    (folder / "test_batch").write_bytes(pickle.dumps({b"data": data[:1], b"labels": [3]}, protocol=2))
+    return data
+
+
+def test_horse2deer_takes_cifar_classes_7_and_4(tmp_path):
+    from growgan.data.translation_sets import prepare_translation_set
+
+    labels = [7, 4, 0, 7, 4, 4, 1, 7, 7, 4]
+    data = _fake_cifar(tmp_path / "c", labels)
+    prepare_translation_set("horse2deer", tmp_path / "out", PrepareOptions(from_dir=tmp_path / "c"))
+    got = open_unpaired_archive(tmp_path / "out")
+    rgb = data.reshape(10, 3, 32, 32)
+    for arch, cls in ((got.a, 7), (got.b, 4)):
+        want = rgb[np.array(labels) == cls]
+        assert len(arch) == len(want)
+        assert sorted(map(bytes, np.asarray(arch.images))) == sorted(map(bytes, want))
+
+
 def test_gray2cifar_a_is_the_luma_of_b(tmp_path):
     from growgan.data.translation_sets import prepare_translation_set
 
-    rng = np.random.default_rng(7)
-    data = rng.integers(0, 256, size=(10, 3072), dtype=np.uint8)
-    folder = tmp_path / "c" / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for k in range(5):
-        batch = {b"data": data[2 * k : 2 * k + 2], b"labels": [0, 1]}
-        (folder / f"data_batch_{k + 1}").write_bytes(pickle.dumps(batch, protocol=2))
-    (folder / "test_batch").write_bytes(pickle.dumps({b"data": data[:1], b"labels": [3]}, protocol=2))
+    data = _fake_cifar(tmp_path / "c", [0, 1] * 5)
     prepare_translation_set("gray2cifar", tmp_path / "out", PrepareOptions(from_dir=tmp_path / "c"))
     a, b = open_paired_archive(tmp_path / "out").batch(range(10))
     rgb = data.reshape(10, 3, 32, 32).astype(np.float64)
