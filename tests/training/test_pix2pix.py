@@ -157,6 +157,13 @@ def test_cli_train_preset_then_translate(tmp_path, run_cli):
               "--quiet"])
     assert r.returncode == 0, r.stderr
     assert len(list((tmp_path / "arch").glob("*.png"))) == 16 and (tmp_path / "arch" / "metrics.json").is_file()
+    import json
+
+    l1 = json.loads((tmp_path / "arch" / "metrics.json").read_text())["l1"]
+    r = run_cli(["metrics", str(run), "--data", str(pairs), "--metrics", "l1", "--num", "16"])  # the same 16 pairs
+    assert r.returncode == 0, r.stderr
+    row = json.loads((run / "metric-l1.jsonl").read_text().splitlines()[-1])
+    assert row["value"] == pytest.approx(l1, rel=1e-12) and 0 < l1 < 1
 
 
 def test_translate_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path, pairs, run_cli):

@@ -149,10 +149,16 @@ def _sources(args, ctx):
         raise GrowganError(f"{target}: no such run folder or checkpoint")
     G = load_generator(target, ema=not args.raw_g, device=ctx.device or "cpu")
     ckpt_path, ckpt = resolve_checkpoint(target)
-    res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
-    real = open_source(args.data, resolution=res)
     num = args.num or 10_000
-    fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
+    if getattr(G, "input_kind", "latent") == "image":  # image-to-image: --data is a paired archive
+        from growgan.metrics.translation import paired_sets
+
+        real, fake = paired_sets(G, args.data, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
+        ctx.paired, ctx.ms_ssim_real = True, False  # fake[i] translates the input of real[i]
+    else:
+        res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
+        real = open_source(args.data, resolution=res)
+        fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
     images_seen = int(ckpt.get("state", {}).get("images_seen", 0) or 0)
     extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen,
              "data": str(args.data), "num_images": num, "seed": args.seed, "ema": not args.raw_g}
