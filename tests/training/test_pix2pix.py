@@ -200,3 +200,22 @@ def test_periodic_metrics_score_translations_against_the_paired_targets(pairs, t
     real, fake = paired_sets(tr.state.G_ema, pairs, 16, seed=cfg.seed)  # the same pairs, scored by hand
     want = (fake.get(0, 16).double() - real.get(0, 16).double()).abs().mean().item() / 255
     assert row["value"] == pytest.approx(want, rel=1e-9) and real.num == min(16, open_paired_archive(pairs).num)
+
+
+def test_flops_of_an_iteration_are_counted_without_touching_the_run(pairs):
+    """The engine's FLOP counter: one D step + one G step on a copy, at least the convolutions
+    of G's forward (counted independently) and no change to the networks or the RNG."""
+    import copy
+
+    from growgan.training.flops import count_flops
+
+    tr = build_trainer(tiny_pix2pix_config(), pairs, verbose=False)
+    before = copy.deepcopy(state_to_dict(tr.state))
+    rng = torch.get_rng_state()
+    flops = tr.task.iteration_flops(tr.state, 4, False)
+    assert_same(before, state_to_dict(tr.state))
+    assert torch.equal(rng, torch.get_rng_state())
+    g_forward = count_flops(lambda: tr.state.G(torch.zeros(4, 1, 16, 24)))[1]
+    assert flops > 3 * g_forward  # G forward + backward, D forwards and backwards
+    tr.train_until(8)
+    assert tr.flops == 2 * flops
