@@ -35,9 +35,8 @@ from growgan.training.task_config import task_settings
 
 GRID_PAIRS = 8  # rows (input | output | target) in grids/translate-<images>.png
 
-# engine options the pix2pix steps do not implement: refused at config time (training/config.py)
-UNSUPPORTED = ("gp_lambda", "r1_gamma", "drift_epsilon", "pl_weight", "gdpp_weight", "ortho_reg", "clip_value",
-               "instance_noise")
+# engine options the pix2pix steps do not implement are refused at config time
+# (task_config.Pix2PixConfig.unsupported, checked by config.parse_config)
 
 
 class PairedLoader:
