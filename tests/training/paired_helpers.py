@@ -46,6 +46,6 @@ def tiny_pix2pix_config(**changes) -> TrainConfig:
                  "norm": "batch", "fmap_max": 16}}
     base = dict(name="p2p", network=net, task={"kind": "pix2pix", "l1_lambda": 100.0, "jitter": 2}, batch_size=4,
                 xflip=True, ema_kimg=0.01, ema_rampup=None, kimg=0.032, log_kimg=0.008, grid_kimg=0.016,
-                checkpoint_kimg=0.016, grid_size=4, tensorboard=False, lr_decay_start=0.5)
+                checkpoint_kimg=0.016, grid_size=4, tensorboard=False, report=False, lr_decay_start=0.5)
     base.update(changes)
     return TrainConfig(**base)

@@ -52,6 +52,9 @@ def register(subparsers) -> None:
                    "fid/kid/is/pr use the FID Inception; fid-classifier/kid-classifier/pr-classifier the offline classifier; "
                    "conditional runs: swd-per-class, fid-per-class, fid-classifier-per-class, class-accuracy")
     p.add_argument("--num", type=int, default=None, help="images per set (default: each metric's standard count)")
+    p.add_argument("--num-reals", default=None, metavar="N|all",
+                   help="real images for FID/KID/PR and their classifier forms: a count or 'all' "
+                        "(default: as --num; SWD and MS-SSIM always use equal counts)")
     p.add_argument("--seed", type=int, default=0, help="seed for latents, patches, pairs and subsets")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--pairs", type=int, default=10_000, help="MS-SSIM: random pairs (default 10000)")
@@ -79,6 +82,15 @@ def register(subparsers) -> None:
     t.set_defaults(func=_train_classifier)
 
 
+def _num_reals(v: str | None) -> int | str | None:
+    if v is None or v == "all":
+        return v
+    try:
+        return int(v)
+    except ValueError:
+        raise GrowganError(f"--num-reals {v}: give a whole number >= 1 or 'all'") from None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.target == "train-classifier":  # reached only through main() without routing
         raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
@@ -86,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from growgan.utils.device import check_device
 
     ctx = MetricContext(
-        num_images=args.num, seed=args.seed, batch_size=args.batch_size,
+        num_images=args.num, num_reals=_num_reals(args.num_reals), seed=args.seed, batch_size=args.batch_size,
         device=check_device(args.device, "--device") if args.device else None,  # one line for a missing device
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
         inception_weights=args.inception_weights, classifier=args.classifier,
@@ -149,11 +161,11 @@ def _sources(args, ctx):
         raise GrowganError(f"{target}: no such run folder or checkpoint")
     G = load_generator(target, ema=not args.raw_g, device=ctx.device or "cpu")
     ckpt_path, ckpt = resolve_checkpoint(target)
-    res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
     num = args.num or 10_000
     if getattr(G, "input_kind", "latent") == "image":  # a translation run: its outputs on side A of --data
         real, fake = _translation_sets(G, args, ctx, num)
     else:
+        res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
         real = open_source(args.data, resolution=res)
         fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
     images_seen = int(ckpt.get("state", {}).get("images_seen", 0) or 0)

@@ -100,7 +100,7 @@ class UNet(nn.Module):
         for i in range(depth):
             cin = in_channels if i == 0 else widths[i - 1]
             layers: list[nn.Module] = [] if i == 0 else [nn.LeakyReLU(0.2)]
-            layers.append(nn.Conv2d(cin, widths[i], 4, 2, 1, bias=bias or i == 0 or i == depth - 1))
+            layers.append(nn.Conv2d(cin, widths[i], 4, 2, 1, bias=bias))  # as the reference: bias only without batch norm
             if 0 < i < depth - 1:  # no norm on the outermost and innermost encoder layers
                 layers.append(norm_layer(norm, widths[i]))
             self.down.append(nn.Sequential(*layers))

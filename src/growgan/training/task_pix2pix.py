@@ -35,9 +35,8 @@ from growgan.training.task_config import task_settings
 
 GRID_PAIRS = 8  # rows (input | output | target) in grids/translate-<images>.png
 
-# engine options the pix2pix steps do not implement: refused at config time (training/config.py)
-UNSUPPORTED = ("gp_lambda", "r1_gamma", "drift_epsilon", "pl_weight", "gdpp_weight", "ortho_reg", "clip_value",
-               "instance_noise")
+# engine options the pix2pix steps do not implement are refused at config time
+# (task_config.Pix2PixConfig.unsupported, checked by config.parse_config)
 
 
 class PairedLoader:
@@ -200,6 +199,32 @@ class Pix2PixTask(Task):
         self.backward_step(state, gan + self.settings.l1_lambda * l1, state.opt_G, state.G)
         state.D.requires_grad_(True)
         return {"loss/G": gan.detach(), "loss/L1": l1.detach()}
+
+    def iteration_flops(self, state, batch_size: int, r1_now: bool) -> int:
+        """FLOPs of one iteration (D step + G step) at this batch size, counted once per batch
+        size on a throw-away copy of the state (`training.flops.count_flops`); no state, RNG
+        or optimizer of the run changes."""
+        key = int(batch_size)
+        cache = self.__dict__.setdefault("_flops", {})
+        if key not in cache:
+            from types import SimpleNamespace
+
+            from growgan.training.flops import count_flops
+            from growgan.training.state import clone_state
+
+            cfg = self.config.copy(compile=False, channels_last=False)
+            dev = self.engine.device
+            with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+                copy_ = clone_state(state, cfg)
+                probe = type(self)(cfg)
+                probe.engine = SimpleNamespace(amp=None, device=dev, dist=SimpleNamespace(world_size=1))
+                probe.G_fwd, probe.D_fwd = copy_.G, copy_.D
+                h, w = self._crop
+                data = self.engine.archive
+                batch = {"A": torch.zeros(key, data.channels_a, h, w, device=dev),
+                         "B": torch.zeros(key, data.channels_b, h, w, device=dev)}
+                cache[key] = count_flops(lambda: (probe.d_step(copy_, batch, 0, True), probe.g_step(copy_, batch)))[1]
+        return cache[key]
 
     # ------------------------------------------------------------------ outputs
     def _fixed_pairs(self, data: PairedArchive) -> tuple[torch.Tensor, torch.Tensor]:
