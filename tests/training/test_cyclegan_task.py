@@ -74,6 +74,7 @@ def test_k_steps_resume_k_steps_equals_2k_steps(unpaired, tmp_path):
     for name in ("D_A", "D_B"):
         w = f"{name}.model.0.weight"
         assert not torch.equal(fresh.state.D.state_dict()[w], full.state.D.state_dict()[w]), name
+    assert full.flops > 0 and full.flops == second.flops  # FLOPs counted, and carried over by resume
     lr = full.state.opt_G.param_groups[0]["lr"]
     assert lr == pytest.approx(cfg.lr_G * (1 - (7 * BATCH - 4 * BATCH) / (8 * BATCH - 4 * BATCH)))  # set before step 8
 

@@ -182,6 +182,31 @@ class CycleGANTask(Task):
         return {"loss/G": terms["total"].detach(), "loss/G_adv": terms["adv"].detach(),
                 "loss/cycle": terms["cycle"].detach(), "loss/identity": terms["identity"].detach()}
 
+    def iteration_flops(self, state, batch_size: int, r1_now: bool) -> int:
+        """FLOPs of one iteration (D step + G step) at this batch size, counted once per batch
+        size on a throw-away copy of the state with fresh pools (`training.flops.count_flops`);
+        no state, pool, RNG or optimizer of the run changes."""
+        key = int(batch_size)
+        cache = self.__dict__.setdefault("_flops", {})
+        if key not in cache:
+            from types import SimpleNamespace
+
+            from growgan.training.flops import count_flops
+            from growgan.training.state import clone_state
+
+            cfg = self.config.copy(compile=False, channels_last=False)
+            dev = self.engine.device
+            with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+                copy_ = clone_state(state, cfg)
+                probe = type(self)(cfg)
+                probe.engine = SimpleNamespace(amp=None, device=dev, dist=SimpleNamespace(world_size=1))
+                probe.pools = {side: ImagePool(0) for side in "AB"}
+                h, w = tuple(state.G.img_resolution)
+                batch = {"A": torch.zeros(key, state.G.channels_a, h, w, device=dev),
+                         "B": torch.zeros(key, state.G.channels_b, h, w, device=dev)}
+                cache[key] = count_flops(lambda: (probe.d_step(copy_, batch, 0, True), probe.g_step(copy_, batch)))[1]
+        return cache[key]
+
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
     def translate_rows(self, G, a: torch.Tensor, b: torch.Tensor) -> dict[str, torch.Tensor]:
