@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 
-def _read_meta(folder: Path) -> dict[str, Any] | None:
+def _read_meta(folder: Path, what: str = "translation") -> dict[str, Any] | None:
     """The translation meta.json of `folder`, None when the folder has none (two bare archives)."""
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
@@ -70,7 +70,7 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
         raise GrowganError(f"{folder}: meta.json is unreadable ({exc}); re-create it with `growgan dataset prepare`") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise GrowganError(
-            f"{folder}: is not a translation archive (an ordinary archive?); make one with "
+            f"{folder}: is not a {what} archive (an ordinary archive?); make one with "
             "`growgan dataset prepare DIR --layout paired|side-by-side|unpaired --out ...`"
         )
     if int(meta.get("version", -1)) > FORMAT_VERSION:
@@ -89,10 +89,14 @@ def is_translation_archive(path: str | os.PathLike) -> bool:
     return isinstance(meta, dict) and meta.get("format") == FORMAT_NAME
 
 
-def _open_sides(folder: Path) -> tuple[Archive, Archive, dict[str, Any]]:
+def _open_sides(folder: Path, paired: bool = False) -> tuple[Archive, Archive, dict[str, Any]]:
     if not folder.is_dir():
-        raise GrowganError(f"{folder}: no such translation archive; create one with `growgan dataset prepare ... --out {folder}`")
-    meta = _read_meta(folder)
+        raise GrowganError(f"{folder}: no such {'paired' if paired else 'translation'} archive; create one with "
+                           f"`growgan dataset prepare ... --out {folder}`")
+    meta = _read_meta(folder, "paired translation" if paired else "translation")
+    if paired and meta is None:
+        raise GrowganError(f"{folder}: is not a paired translation archive (no meta.json; two plain archives A/ and B/ "
+                           "are unpaired); prepare one with --layout paired or side-by-side")
     for side in SIDES:
         if not (folder / side).exists():
             raise GrowganError(f"{folder}: side {side}/ is missing; a translation archive holds two archives A/ and B/")
@@ -158,7 +162,7 @@ class PairedArchive(UnpairedArchive):
 def open_paired_archive(path: str | os.PathLike) -> PairedArchive:
     """Open a paired translation archive; GrowganError (one line) for an unpaired or broken one."""
     folder = Path(path)
-    a, b, meta = _open_sides(folder)
+    a, b, meta = _open_sides(folder, paired=True)
     if meta.get("kind") != "paired":
         raise GrowganError(
             f"{folder}: is an unpaired archive (A and B are not aligned); Pix2Pix needs pairs: "
