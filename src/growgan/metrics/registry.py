@@ -44,6 +44,7 @@ class MetricContext:
     inception_weights: str | None = None
     classifier: str | None = None  # path of a trained fid-classifier (for *-classifier metrics)
     memo: dict = field(default_factory=dict)  # features shared by the metrics of one compute() call
+    paired: bool = False  # real[i] is the target of fake[i] (translation; metrics.translation's l1, ms-ssim-paired)
 
     def __post_init__(self) -> None:
         for name, v, none_ok in (("--batch-size", self.batch_size, False), ("--num", self.num_images, True),
