@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from growgan.errors import GrowganError
-from growgan.metrics import basic, feature_metrics, features, per_class
+from growgan.metrics import basic, feature_metrics, features, per_class, ppl
 from growgan.metrics.registry import MetricContext, MetricResult, get_check, get_metric, metric_names, register_metric
 from growgan.metrics.scores import mean_cov
 from growgan.data.archive import open_archive
@@ -41,6 +41,10 @@ register_metric("fid-per-class", per_class.fid_per_class("inception"),
 register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"),
                 per_class.check_per_class("fid-classifier-per-class", feature_metrics.check_extractor("classifier")))
 register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
+for _name, (_space, _sampling) in ppl.PPL_METRICS.items():
+    register_metric(_name, ppl.ppl_metric(_space, _sampling), ppl.check_ppl)
+
+GENERATOR_METRICS = tuple(ppl.PPL_METRICS)  # metrics of the generator alone: they need no real images
 
 
 STATS_METRICS = ("fid",)  # metrics that take pytorch-fid statistics (mu, sigma) in place of images
