@@ -10,14 +10,29 @@ kimg and its ramp-up are the configs' own (`ema_kimg`, `ema_rampup`).
 
 The two CPU presets are small networks, not the paper's widths:
 - ``stylegan2-mnist-32``: 32x32 grayscale (MNIST), z = w = 128, 4 mapping layers, widths
-  128-128-64-32 at 4-8-16-32 px (fmap_base 1024, fmap_max 128), batch 32, R1 gamma 0.01.
+  128-128-64-32 at 4-8-16-32 px (fmap_base 1024, fmap_max 128), batch 32, style mixing 0.9,
+  R1 gamma 0.01, no path-length regularisation (see below).
 - ``stylegan2-cifar10``: 32x32 colour, the `cifar` config shrunk: 2 mapping layers, no path
   length and no style mixing (as stylegan2-ada's cifar config), z = w = 128, widths
   128-128-64-32 (fmap_base 1024, fmap_max 128), batch 32, R1 gamma 0.01, x-flips.
 The paper's configs (named by dataset and resolution) are for a GPU.
 ``stylegan-mnist-32`` is StyleGAN v1 (family `stylegan`) growing progressively.
-Status: a 20 kimg run of stylegan2-mnist-32 collapsed (D overpowered G; see
-benchmarks/stylegan2.md), so the CPU presets' regularisation strength is not tuned yet.
+
+R1 gamma of the CPU presets. The reference's values: stylegan2-ada's `cifar` config uses
+0.01 (batch 64); its `auto` config sets gamma = 0.0002 * resolution^2 / batch, which is
+0.0002 * 32^2 / 32 = 0.0064 here (it would use batch 32 at 32 px as we do). Ours: 0.01,
+the cifar config's value, 1.6x the auto formula's; runs of 4 kimg with gamma 0.01, 0.1 and
+1 did not tell them apart (benchmarks/stylegan2.md), so nothing measured here argues for
+leaving the reference's range.
+
+Path length on MNIST (ours, measured): the first version of stylegan2-mnist-32 had lazy
+path-length regularisation on (weight 2, as config F) and collapsed to one shape in 10 kimg
+(benchmarks/stylegan2.md). The penalty pulls each sample's path length towards a running
+mean that starts at 0 and moves by 1% per evaluation (decay 0.01, as the reference), so for
+the first ~100 evaluations (4 minibatches each: ~13 kimg at batch 32) it shrinks G's
+sensitivity to w. Over a reference run of 25,000 kimg that is nothing; a CPU run of tens of
+kimg lies entirely inside it. stylegan2-ada's 32 px `cifar` config also turns it off. It
+stays available (`--set pl_weight=2`) and on in the paper's GPU configs.
 """
 
 from __future__ import annotations
@@ -58,7 +73,8 @@ def stylegan2_config(network: dict, lr: float, batch_size: int, r1_gamma: float,
 @register_preset("stylegan2-mnist-32")
 def stylegan2_mnist_32() -> TrainConfig:
     net = stylegan2_network(z_dim=128, w_dim=128, mapping_layers=4, fmap_base=1024, fmap_max=128)
-    return stylegan2_config(net, lr=0.0025, batch_size=32, r1_gamma=0.01, pl_weight=2.0, ema_kimg=10.0,
+    # r1_gamma: the cifar config's 0.01 (auto formula: 0.0064); pl_weight 0: see the module doc
+    return stylegan2_config(net, lr=0.0025, batch_size=32, r1_gamma=0.01, pl_weight=0.0, ema_kimg=10.0,
                             ema_rampup=0.05, kimg=200, log_kimg=1.0, grid_kimg=10.0, checkpoint_kimg=10.0)
 
 
