@@ -93,10 +93,25 @@ def checkpoint_extra(run_dir: Path) -> dict:
     return latest_checkpoint(run_dir)[1]["extra"]
 
 
-def score(run_dir: Path, args) -> dict:
-    """Score G_ema in a separate one-thread process (the orchestrator stays light)."""
+def eval_tag(args) -> dict:
+    """What the scores of a run were computed with; runs scored otherwise are scored again."""
+    return {"fake_images": args.eval_images, "swd_reals": args.eval_images, "fid_classifier_reals": "all",
+            "classifier": str(args.classifier), "latent_seed": 2024}
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def score(run_dir: Path, args, core=None) -> dict:
+    """Score G_ema in a separate one-thread process (the orchestrator stays light), pinned to
+    `core`: SWD on --eval-images fakes against as many reals drawn from the whole archive
+    (ProGAN's SWD takes equal counts), fid-classifier against every real image of the archive."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--score", str(run_dir), "--data", args.data,
            "--eval-images", str(args.eval_images)] + (["--classifier", args.classifier] if args.classifier else [])
+    if core is not None and _has_taskset():
+        cmd = ["taskset", "-c", str(core)] + cmd
     out = subprocess.run(cmd, env=ENV, cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"scoring {run_dir} failed: {out.stderr[-2000:]}")
@@ -112,7 +127,8 @@ def score_main(args) -> None:
     torch.set_num_threads(1)
     names = ["swd"] + (["fid-classifier"] if args.classifier else [])
     G = load_generator(Path(args.score), ema=True)
-    res = evaluate_generator(G, args.data, names, args.eval_images, seed=2024, classifier=args.classifier)
+    res = evaluate_generator(G, args.data, names, args.eval_images, seed=2024, classifier=args.classifier,
+                             num_reals="all", cache_dir=Path(args.data).parent / ".growgan-bench-cache")
     print(json.dumps({k: float(v) for k, v in res.items()}))
 
 
@@ -238,7 +254,9 @@ def do_arm(key: tuple, res: dict, core, args, out: Path) -> dict:
         rec = {"run": str(rd), "flops": extra["flops"], "wall_s": wall, "cpu_s": cpu, "train_s": extra.get("train_s"), "kimg": kimg}
     else:
         raise ValueError(arm)
-    rec["scores"] = score(Path(rec["run"]), args)
+    rec["scores"] = score(Path(rec["run"]), args, core)
+    rec["eval"] = eval_tag(args)
+    rec["commit"] = commit()
     rec["core"] = core
     return rec
 
@@ -256,12 +274,16 @@ def schedule(args, out: Path) -> dict:
     # every seed's DGGAN first, then the main comparison, then the controls: an interrupted
     # benchmark leaves the most important pairs finished
     todo = [(args.dataset, s, a) for a in ARMS for s in args.seeds if a in args.arms]
-    todo = [k for k in todo if f"{k[0]}/s{k[1]}/{k[2]}" not in res]
+    # finished runs scored by another evaluation are scored again first (no retraining)
+    rescore = [k for k in todo if f"{k[0]}/s{k[1]}/{k[2]}" in res and res[f"{k[0]}/s{k[1]}/{k[2]}"].get("eval") != eval_tag(args)]
+    todo = rescore + [k for k in todo if f"{k[0]}/s{k[1]}/{k[2]}" not in res]
     running: set = set()
     failed: set = set()
     cv = threading.Condition()
 
     def ready(k):
+        if k in rescore:
+            return True
         return all(f"{k[0]}/s{k[1]}/{d}" in res for d in DEPS[k[2]])
 
     def worker(idx: int) -> None:
@@ -285,7 +307,12 @@ def schedule(args, out: Path) -> dict:
                     cv.wait()
             log(f"start {job} on core {core}")
             try:
-                rec = do_arm(job, res, core, args, out)
+                if job in rescore:
+                    rec = dict(res[f"{job[0]}/s{job[1]}/{job[2]}"])
+                    rec["scores"], rec["eval"] = score(Path(rec["run"]), args, core), eval_tag(args)
+                    rec.setdefault("commit", "3d594b9")  # the snapshot the first MNIST seeds were trained at
+                else:
+                    rec = do_arm(job, res, core, args, out)
                 with cv:
                     res[f"{job[0]}/s{job[1]}/{job[2]}"] = rec
                     save(res, path)

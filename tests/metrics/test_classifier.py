@@ -106,3 +106,33 @@ def test_weak_classifier_is_warned_about(labelled, tmp_path):
     lines.clear()
     train_classifier(root / "train", tmp_path / "ok.pt", epochs=1, batch_size=32, width=8, log=lines.append, warn_below=0.0)
     assert not [s for s in lines if s.startswith("warning:")]
+
+
+def test_num_reals_all_scores_against_every_real_image(labelled, tmp_path):
+    """num_reals='all': the real side of fid-classifier is the whole archive (360 images) while
+    the fake side keeps num_images; the value equals the Frechet distance computed here with
+    numpy/scipy from the classifier's features of all reals and of the fakes."""
+    from scipy import linalg
+
+    from growgan.metrics.sources import array_source
+
+    root, _, parts = labelled
+    real = archive_source(root / "train")
+    fakes = np.concatenate([parts[1][:40], parts[2][:40]])
+    ctx = MetricContext(classifier=str(root / "clf.pt"), cache_dir=tmp_path, seed=0, num_images=80, num_reals="all")
+    res = compute("fid-classifier", real, array_source(fakes), ctx)["fid-classifier"]
+    assert "360 real / 80 fake" in res.notes[0]
+    clf = load_classifier(root / "clf.pt")
+    with torch.no_grad():
+        fr = clf(torch.from_numpy(np.concatenate(parts)))["pool"].double().numpy()
+        ff = clf(torch.from_numpy(fakes))["pool"].double().numpy()
+    mu1, mu2 = fr.mean(0), ff.mean(0)
+    s1, s2 = np.cov(fr, rowvar=False), np.cov(ff, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    want = float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+    assert res.values["fid_classifier"] == pytest.approx(want, rel=1e-3, abs=1e-3)
+    default = compute("fid-classifier", real, array_source(fakes), MetricContext(
+        classifier=str(root / "clf.pt"), cache_dir=tmp_path, seed=0, num_images=80))["fid-classifier"]
+    assert "80 real / 80 fake" in default.notes[0]
+    with pytest.raises(GrowganError, match="--num-reals"):
+        MetricContext(num_reals="some")

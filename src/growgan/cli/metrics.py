@@ -54,6 +54,9 @@ def register(subparsers) -> None:
                    "conditional runs: swd-per-class, fid-per-class, fid-classifier-per-class, class-accuracy; "
                    "style-based runs: ppl-w-end, ppl-w-full, ppl-z-end, ppl-z-full (need --perceptual)")
     p.add_argument("--num", type=int, default=None, help="images per set (default: each metric's standard count)")
+    p.add_argument("--num-reals", default=None, metavar="N|all",
+                   help="real images for FID/KID/PR and their classifier forms: a count or 'all' "
+                        "(default: as --num; SWD and MS-SSIM always use equal counts)")
     p.add_argument("--seed", type=int, default=0, help="seed for latents, patches, pairs and subsets")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--pairs", type=int, default=10_000, help="MS-SSIM: random pairs (default 10000)")
@@ -83,6 +86,15 @@ def register(subparsers) -> None:
     t.set_defaults(func=_train_classifier)
 
 
+def _num_reals(v: str | None) -> int | str | None:
+    if v is None or v == "all":
+        return v
+    try:
+        return int(v)
+    except ValueError:
+        raise GrowganError(f"--num-reals {v}: give a whole number >= 1 or 'all'") from None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.target == "train-classifier":  # reached only through main() without routing
         raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
@@ -90,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from growgan.utils.device import check_device
 
     ctx = MetricContext(
-        num_images=args.num, seed=args.seed, batch_size=args.batch_size,
+        num_images=args.num, num_reals=_num_reals(args.num_reals), seed=args.seed, batch_size=args.batch_size,
         device=check_device(args.device, "--device") if args.device else None,  # one line for a missing device
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
         inception_weights=args.inception_weights, classifier=args.classifier, perceptual=args.perceptual,

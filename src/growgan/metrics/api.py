@@ -168,8 +168,13 @@ def evaluate_generator(
     inception_weights: str | os.PathLike | None = None,
     grouped: bool = False,
     at_archive_resolution: bool = False,
+    num_reals: int | str | None = None,
 ) -> dict:
     """Generate `num_images` from G (fixed seed) and score them against the archive.
+
+    num_reals: real images for the feature metrics (FID, KID, P/R, their classifier forms):
+    None = num_images, "all" = the whole archive (stylegan2-ada's fid50k_full), or a count;
+    SWD and MS-SSIM always take equal counts (ProGAN's definition).
 
     Reals are area-downsampled to G's resolution when the archive is larger; with
     at_archive_resolution=True G's images are instead nearest-upsampled to the archive's
@@ -185,7 +190,7 @@ def evaluate_generator(
     real = archive_source(archive_path, resolution=res)
     fake = generator_source(G, num_images, seed=seed, batch_size=batch_size, device=device)
     ctx = MetricContext(
-        num_images=num_images, seed=seed, batch_size=batch_size,
+        num_images=num_images, num_reals=num_reals, seed=seed, batch_size=batch_size,
         device=torch.device(device) if device is not None else None,
         cache_dir=Path(cache_dir) if cache_dir is not None else None, ms_ssim_real=False,
         classifier=str(classifier) if classifier is not None else None,

@@ -43,7 +43,7 @@ def _features(kind: str, real: ImageSource | None, fake: ImageSource, ctx: Metri
         n_fake = min(ctx.num_images or DEFAULT_NUM, fake.num)
         memo["fake"] = features.extract(ext, fake.subset(n_fake, ctx.seed + 1), ctx.batch_size, ctx.device)
     if real is not None and "real" not in memo:
-        n_real = min(ctx.num_images or DEFAULT_NUM, real.num)
+        n_real = ctx.real_count(real.num, DEFAULT_NUM)
         memo["real"] = features.real_features(ext, real.subset(n_real, ctx.seed), ctx)
     return memo.get("real"), memo["fake"]
 

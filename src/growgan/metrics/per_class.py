@@ -83,7 +83,7 @@ def fid_per_class(kind: str):
         name = f"fid{_suffix(kind).replace('_', '-')}-per-class"
         _need_labels(real, fake, name)
         r, f = _features(kind, real, fake, ctx)
-        r_lab = real.subset(min(ctx.num_images or DEFAULT_NUM, real.num), ctx.seed).labels
+        r_lab = real.subset(ctx.real_count(real.num, DEFAULT_NUM), ctx.seed).labels
         f_lab = fake.subset(min(ctx.num_images or DEFAULT_NUM, fake.num), ctx.seed + 1).labels
         ok, left_out = _classes(r_lab, f_lab)
         per = {}

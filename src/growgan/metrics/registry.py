@@ -31,6 +31,10 @@ class MetricContext:
     """Options shared by all metrics of one `compute` call."""
 
     num_images: int | None = None  # images per set (None: each metric's default)
+    # reals for the feature metrics (FID, KID, P/R and their classifier and per-class forms):
+    # None = as num_images, "all" = every real image (stylegan2-ada's *_full, pytorch-fid on a
+    # folder), or a count. SWD and MS-SSIM keep equal counts (ProGAN's definition).
+    num_reals: int | str | None = None
     seed: int = 0
     batch_size: int = 64
     device: torch.device | None = None
@@ -49,6 +53,15 @@ class MetricContext:
                 continue
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise GrowganError(f"{name} {v}: must be a whole number >= 1")
+        v = self.num_reals
+        if v is not None and v != "all" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise GrowganError(f"--num-reals {v}: must be 'all' or a whole number >= 1")
+
+    def real_count(self, available: int, default: int) -> int:
+        """How many of `available` real images the feature metrics use (see num_reals)."""
+        if self.num_reals == "all":
+            return available
+        return min(self.num_reals or self.num_images or default, available)
 
 
 MetricFn = Callable[[ImageSource, ImageSource, MetricContext], MetricResult]
