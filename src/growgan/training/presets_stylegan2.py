@@ -20,19 +20,22 @@ The paper's configs (named by dataset and resolution) are for a GPU.
 
 R1 gamma of the CPU presets. The reference's values: stylegan2-ada's `cifar` config uses
 0.01 (batch 64); its `auto` config sets gamma = 0.0002 * resolution^2 / batch, which is
-0.0002 * 32^2 / 32 = 0.0064 here (it would use batch 32 at 32 px as we do). Ours: 0.01,
-the cifar config's value, 1.6x the auto formula's; runs of 4 kimg with gamma 0.01, 0.1 and
-1 did not tell them apart (benchmarks/stylegan2.md), so nothing measured here argues for
-leaving the reference's range.
+0.0002 * 32^2 / 32 = 0.0064 here (auto would also pick batch 32 at 32 px). Ours: 0.01, the
+cifar config's value, 1.6x the auto formula's. With path length on, 4 kimg runs with gamma
+0.1 and 1 scored SWD 140 and 138 (2,000 images: the same within its noise) and their grids
+looked like the 0.01 run's at 4 kimg (benchmarks/stylegan2.md); R1 was not what went wrong,
+so nothing measured here argues for leaving the reference's range.
 
-Path length on MNIST (ours, measured): the first version of stylegan2-mnist-32 had lazy
-path-length regularisation on (weight 2, as config F) and collapsed to one shape in 10 kimg
-(benchmarks/stylegan2.md). The penalty pulls each sample's path length towards a running
-mean that starts at 0 and moves by 1% per evaluation (decay 0.01, as the reference), so for
-the first ~100 evaluations (4 minibatches each: ~13 kimg at batch 32) it shrinks G's
-sensitivity to w. Over a reference run of 25,000 kimg that is nothing; a CPU run of tens of
-kimg lies entirely inside it. stylegan2-ada's 32 px `cifar` config also turns it off. It
-stays available (`--set pl_weight=2`) and on in the paper's GPU configs.
+Path length (ours): the first stylegan2-mnist-32 had lazy path-length regularisation on
+(weight 2, as config F) and collapsed to one shape within 10 kimg. Our reading, which the CPU
+budget let us support but not prove (benchmarks/stylegan2.md): the penalty pulls each
+sample's path length towards a running mean that starts at 0 and moves 1% per evaluation
+(decay 0.01, as the reference), so for the first ~100 evaluations (4 minibatches each: ~13
+kimg at batch 32) it shrinks G's sensitivity to w. Over a reference run of 25,000 kimg that
+is nothing; a CPU run of tens of kimg lies inside it. Measured: at 2 and 4 kimg, G's pixel
+std over latents was 0.38/0.42 with path length on and 0.44/0.47 without, and 0.20 in the
+collapsed run at 16 kimg. stylegan2-ada's 32 px `cifar` config turns it off too. It stays
+available (`--set pl_weight=2`) and on in the paper's GPU configs.
 """
 
 from __future__ import annotations
