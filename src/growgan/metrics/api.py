@@ -41,8 +41,10 @@ register_metric("fid-per-class", per_class.fid_per_class("inception"),
 register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"),
                 per_class.check_per_class("fid-classifier-per-class", feature_metrics.check_extractor("classifier")))
 register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
-for _name, (_space, _sampling) in ppl.PPL_METRICS.items():
-    register_metric(_name, ppl.ppl_metric(_space, _sampling), ppl.check_ppl)
+register_metric("ppl-w-end", ppl.ppl_metric("w", "end"), ppl.check_ppl)
+register_metric("ppl-w-full", ppl.ppl_metric("w", "full"), ppl.check_ppl)
+register_metric("ppl-z-end", ppl.ppl_metric("z", "end"), ppl.check_ppl)
+register_metric("ppl-z-full", ppl.ppl_metric("z", "full"), ppl.check_ppl)
 
 GENERATOR_METRICS = tuple(ppl.PPL_METRICS)  # metrics of the generator alone: they need no real images
 
