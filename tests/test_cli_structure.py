@@ -17,9 +17,9 @@ from growgan.training.presets import get_preset
 
 def test_one_module_per_command():
     assert [m.__name__ for m in COMMAND_MODULES] == [f"growgan.cli.{c}" for c in
-                                                     ("dataset", "train", "generate", "metrics", "search", "export", "report", "interpolate", "presets")]
+                                                     ("dataset", "train", "generate", "translate", "metrics", "search", "export", "report", "interpolate", "presets")]
     out = subprocess.run([sys.executable, "-m", "growgan", "--help"], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and all(c in out.stdout for c in ("dataset", "train", "generate", "metrics", "search", "export", "report", "interpolate"))
+    assert out.returncode == 0 and all(c in out.stdout for c in ("dataset", "train", "generate", "translate", "metrics", "search", "export", "report", "interpolate"))
 
 
 def test_train_classifier_is_a_real_subcommand(capsys):

@@ -11,12 +11,12 @@ import argparse
 import sys
 
 from growgan import __version__
-from growgan.cli import dataset, export, generate, interpolate, metrics, presets, report, search, train
+from growgan.cli import dataset, export, generate, interpolate, metrics, presets, report, search, train, translate
 from growgan.errors import GrowganError
 from growgan.utils.io import is_write_error, write_error
 
 # Modules that add sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (dataset, train, generate, metrics, search, export, report, interpolate, presets)
+COMMAND_MODULES = (dataset, train, generate, translate, metrics, search, export, report, interpolate, presets)
 
 
 def build_parser() -> argparse.ArgumentParser:

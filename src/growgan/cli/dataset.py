@@ -22,6 +22,13 @@ _EPILOG = """sources:
   cifar-10-python.tar.gz                       CIFAR-10, python version
   DIR/ of images (recursive) | images.zip      labels from a stylegan2-ada dataset.json at the root,
                                                else from class subfolders with --labels
+translation archives (two sides A and B, for pix2pix-* and cyclegan-* presets):
+  DIR --layout paired                          DIR/A/, DIR/B/: images with matching names
+  DIR --layout side-by-side [--direction BtoA] each image A|B (left half A), as pix2pix ships them
+  DIR --layout unpaired                        DIR/A/, DIR/B/ (or trainA/, trainB/): two domains
+  edges2fashion | gray2cifar                   paired, built offline (Canny edges / luma -> image)
+  mnist2fashion | horse2deer                   unpaired, built offline (MNIST vs Fashion-MNIST, CIFAR-10)
+  facades | maps | edges2shoes | horse2zebra   downloaded from the authors' servers (or --from DIR), checked by sha256
 """
 
 
@@ -57,6 +64,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image")
     p.add_argument("--overwrite", action="store_true", help="replace an existing archive")
+    p.add_argument("--layout", choices=("paired", "side-by-side", "unpaired"),
+                   help="pack a folder as a translation archive (see below)")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                   help="translation archives: BtoA swaps the sides (default: AtoB)")
+    p.add_argument("--sha256", metavar="HEX", help="facades/maps/edges2shoes/horse2zebra: the file's expected sha256")
     p.set_defaults(func=cmd_prepare)
 
     i = sub.add_parser("info", help="print an archive's summary")
@@ -75,6 +87,13 @@ def register(subparsers) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
+    from growgan.data.translation_sets import is_translation_set  # no torch at parse time
+
+    translation = args.layout is not None or is_translation_set(args.source)
+    if not translation and (args.direction != "AtoB" or args.sha256):
+        raise GrowganError("--direction and --sha256 apply to translation archives only; add --layout or name a translation set")
+    if translation and args.labels:
+        raise GrowganError("--labels: translation archives are unlabelled; drop --labels")
     opts = PrepareOptions(
         resolution=parse_resolution(args.resolution),
         resize_filter=args.resize_filter,
@@ -89,6 +108,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         background=parse_background(args.background),
     )
+    if translation:
+        return _prepare_translation(args, opts)
     result = prepare(args.source, args.out, opts)
     if result.skipped:
         print(f"skipped {len(result.skipped)} unreadable image(s):", file=sys.stderr)
@@ -96,6 +117,47 @@ def cmd_prepare(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
     print(summary(open_archive(result.path)))
     return 0
+
+
+def _prepare_translation(args: argparse.Namespace, opts: PrepareOptions) -> int:
+    from growgan.data.translation_prepare import prepare_translation
+    from growgan.data.translation_sets import is_translation_set, prepare_translation_set
+
+    if args.layout is None or (is_translation_set(args.source) and not Path(args.source).exists()):
+        if args.layout is not None or args.direction != "AtoB":
+            raise GrowganError(f"{args.source}: a named translation set has its own layout and direction; drop --layout/--direction")
+        result = prepare_translation_set(args.source, args.out, opts, sha256=args.sha256)
+    else:
+        if args.sha256:
+            raise GrowganError("--sha256 applies to the downloaded sets (facades, maps, edges2shoes, horse2zebra); drop it")
+        result = prepare_translation(args.source, args.out, opts, args.layout, args.direction)
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} unreadable pair(s)/image(s):", file=sys.stderr)
+        for line in result.skipped:
+            print(f"  {line}", file=sys.stderr)
+    print(translation_summary(result.path))
+    return 0
+
+
+def translation_summary(path) -> str:
+    """'PATH: paired translation archive, N pairs' and each side's summary."""
+    from growgan.data.paired import open_unpaired_archive
+
+    data = open_unpaired_archive(path)
+    kind = data.meta.get("kind", "unpaired")
+    count = f"{len(data.a)} pairs" if kind == "paired" else f"{len(data.a)} + {len(data.b)} images"
+    lines = [f"{data.path}: {kind} translation archive, {count}, {data.resolution[0]}x{data.resolution[1]}"]
+    domains = data.meta.get("domains", {})
+    for side, arch in (("A", data.a), ("B", data.b)):
+        lines.append(f"  {side}: {len(arch)} x {arch.channels}x{arch.resolution[0]}x{arch.resolution[1]}"
+                     f"  ({domains.get(side, '')})  sha256 {arch.content_hash[:16]}")
+    if data.meta.get("how"):
+        lines.append(f"  how:     {data.meta['how']}")
+    if data.meta.get("sha256"):
+        lines.append(f"  file:    {data.meta.get('file')} sha256 {data.meta['sha256']} ({data.meta.get('checksum')})")
+    if data.meta.get("num_skipped"):
+        lines.append(f"  skipped: {data.meta['num_skipped']} unreadable image(s) (listed in meta.json)")
+    return "\n".join(lines)
 
 
 def summary(archive) -> str:
@@ -119,6 +181,14 @@ def summary(archive) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from growgan.data.paired import is_translation_archive
+
+    if is_translation_archive(args.archive):
+        if args.json:
+            print(json.dumps(json.loads((Path(args.archive) / "meta.json").read_text(encoding="utf-8")), indent=2, sort_keys=True))
+        else:
+            print(translation_summary(args.archive))
+        return 0
     archive = open_archive(resolve_archive(args.archive), verify=args.verify)
     if args.json:
         print(json.dumps(archive.meta, indent=2, sort_keys=True))

@@ -84,6 +84,9 @@ def cmd_generate(args) -> int:
     else:
         check_writable_dir(out, "--out folder")
     G = load_generator(args.source, ema=not args.raw, device=args.device)
+    if getattr(G, "input_kind", "latent") == "image":
+        raise GrowganError(f"{args.source}: holds an image-to-image generator ({G.family}); use growgan translate "
+                           f"{args.source} --input DIR_OR_IMAGE --out DIR")
     c_dim = int(getattr(G, "c_dim", 0) or 0)
     if args.class_index is not None and not c_dim:
         raise GrowganError(f"--class {args.class_index}: {args.source} holds an unconditional generator; drop --class")

@@ -168,15 +168,36 @@ def _sources(args, ctx):
         raise GrowganError(f"{target}: no such run folder or checkpoint")
     G = load_generator(target, ema=not args.raw_g, device=ctx.device or "cpu")
     ckpt_path, ckpt = resolve_checkpoint(target)
-    res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
     num = args.num or (PPL_NUM_SAMPLES if generator_only else 10_000)
-    fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
-    real = open_source(args.data, resolution=res) if args.data else fake  # generator-only metrics never read it
+    if getattr(G, "input_kind", "latent") == "image":  # a translation run: its outputs on side A of --data
+        if not args.data:
+            raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a translation generator")
+        real, fake = _translation_sets(G, args, ctx, num)
+    else:
+        res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
+        fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
+        real = open_source(args.data, resolution=res) if args.data else fake  # generator-only metrics never read it
     images_seen = int(ckpt.get("state", {}).get("images_seen", 0) or 0)
     extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen,
              "data": str(args.data) if args.data else None, "num_images": num, "seed": args.seed, "ema": not args.raw_g}
     run_dir = target if target.is_dir() else ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
     return real, fake, run_dir, extra
+
+
+def _translation_sets(G, args, ctx, num: int):
+    """(targets, outputs) of an image-to-image G on the translation archive --data: aligned
+    pairs (G(A_i), B_i) for a paired archive, else G(A) vs B's images as sets (CycleGAN)."""
+    from growgan.data.paired import is_translation_archive, open_unpaired_archive
+    from growgan.metrics.translation import paired_sets, unpaired_sets
+
+    if not is_translation_archive(args.data):
+        raise GrowganError(f"{args.data}: a translation run is scored on a translation archive (the one it trained on); "
+                           "give that as --data")
+    paired = open_unpaired_archive(args.data).meta.get("kind") == "paired"
+    sets = paired_sets if paired else unpaired_sets
+    real, fake = sets(G, args.data, num, args.seed, args.batch_size, ctx.device)
+    ctx.paired, ctx.ms_ssim_real = paired, False
+    return real, fake
 
 
 def format_table(results) -> str:

@@ -54,16 +54,28 @@ def build_config(args) -> TrainConfig:
                           overrides=args.overrides, seed=args.seed, kimg=args.kimg, name=args.name)
 
 
-def _resolve_data(name_or_path: str) -> Path:
+def _resolve_data(name_or_path: str, config=None) -> Path:
+    """--data -> the path of the training data: an archive (or dataset name) for generation;
+    for another task (config.task) whatever its `open_data` accepts (a paired archive ...)."""
     from growgan.data import resolve_archive
+    from growgan.training.task import make_task, task_kind
 
+    if config is not None and task_kind(config) != "generation":
+        make_task(config).open_data(Path(name_or_path))  # a one-line error for anything it cannot read
+        return Path(name_or_path)
     return Path(resolve_archive(name_or_path))
 
 
+def _resolved_network(config, data) -> dict:
+    """The network spec with its data-dependent keys filled in by the config's task (one-line errors)."""
+    from growgan.training.task import make_task
+
+    task = make_task(config)
+    return task.resolve_network(config.network, task.open_data(data))
+
+
 def cmd_train(args) -> int:
-    from growgan.data import open_archive
     from growgan.training import distributed as dist_utils
-    from growgan.training.loop import resolve_network
     from growgan.training.rundir import check_out_dir, locked
     from growgan.training.zoo_config import zoo_archive
     from growgan.utils.device import check_device
@@ -79,7 +91,7 @@ def cmd_train(args) -> int:
     config = build_config(args)
     if args.dry_run:
         if args.data:
-            config = config.copy(network=resolve_network(config.network, open_archive(_resolve_data(args.data))))
+            config = config.copy(network=_resolved_network(config, _resolve_data(args.data, config)))
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
     if not args.data:
@@ -87,9 +99,9 @@ def cmd_train(args) -> int:
     check_device(config.device)  # before anything is created
     check_out_dir(args.out)
     info = dist_utils.init_from_env(_device_kind(config.device))
-    data = _resolve_data(args.data) if info.is_main else None
+    data = _resolve_data(args.data, config) if info.is_main else None
     data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
-    resolve_network(config.network, open_archive(data))  # refuse a misfit (e.g. conditional, unlabelled) before the run folder
+    _resolved_network(config, data)  # refuse a misfit (e.g. conditional, unlabelled) before the run folder
     run_dir = _new_run(args, config, data) if info.is_main else None
     run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
     with locked(Path(run_dir) if info.is_main else None):
@@ -184,7 +196,7 @@ def _resume(args) -> int:
     info = dist_utils.init_from_env(_device_kind(config.device))
     if info.is_main:
         check_writable_dir(run_dir, "run folder")
-    data = _resolve_data(data_arg)
+    data = _resolve_data(data_arg, config)
     device = default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)
     apply_optimizer_settings(state, config, changed)

@@ -103,6 +103,11 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(folder, f"meta.json is not valid JSON ({brief(exc)})") from None
+    if isinstance(meta, dict) and meta.get("format") == "growgan-translation-archive":  # data/paired.py
+        raise GrowganError(
+            f"{folder}: is a translation archive (two sides A/ and B/), not an image archive; train it with a "
+            f"pix2pix-* or cyclegan-* preset, or give one side ({folder / 'A'} or {folder / 'B'})"
+        )
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise _bad(folder, "meta.json does not describe a growgan archive")
     if int(meta.get("version", -1)) > FORMAT_VERSION:

@@ -173,7 +173,7 @@ ScoreFn = Callable[[Any, Path, "SearchConfig", int], dict[str, float]]  # (G, ar
 
 
 # Metrics whose larger values are better: top-K pruning keeps the lowest scores, so these cannot select.
-HIGHER_IS_BETTER = frozenset({"is", "pr", "class-accuracy"})
+HIGHER_IS_BETTER = frozenset({"is", "pr", "class-accuracy", "ms-ssim-paired"})
 
 
 class Search:

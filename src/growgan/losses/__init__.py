@@ -51,6 +51,10 @@ __all__ = [
     "orthogonal_regularization",
     "acgan_loss",
     "take_class_logits",
+    "lsgan_d_loss",
+    "lsgan_g_loss",
+    "cycle_loss",
+    "identity_loss",
 ]
 
 
@@ -265,3 +269,7 @@ def acgan_loss(class_logits: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     of D's class logits [N, c_dim] against the labels c int64 [N] (real images' labels, or the
     labels fakes were generated with). Scalar tensor."""
     return F.cross_entropy(class_logits.float(), c)
+
+
+# CycleGAN's pure losses live in their own module (losses/cyclegan.py), re-exported here.
+from growgan.losses.cyclegan import cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss  # noqa: E402

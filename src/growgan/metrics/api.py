@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from growgan.errors import GrowganError
-from growgan.metrics import basic, feature_metrics, features, per_class, ppl
+from growgan.metrics import basic, feature_metrics, features, per_class, ppl, translation
 from growgan.metrics.registry import MetricContext, MetricResult, get_check, get_metric, metric_names, register_metric
 from growgan.metrics.scores import mean_cov
 from growgan.data.archive import open_archive
@@ -41,6 +41,8 @@ register_metric("fid-per-class", per_class.fid_per_class("inception"),
 register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"),
                 per_class.check_per_class("fid-classifier-per-class", feature_metrics.check_extractor("classifier")))
 register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
+register_metric("l1", translation.l1_metric, translation.check_paired)
+register_metric("ms-ssim-paired", translation.ms_ssim_paired_metric, translation.check_paired)
 register_metric("ppl-w-end", ppl.ppl_metric("w", "end"), ppl.check_ppl)
 register_metric("ppl-w-full", ppl.ppl_metric("w", "full"), ppl.check_ppl)
 register_metric("ppl-z-end", ppl.ppl_metric("z", "end"), ppl.check_ppl)
@@ -174,6 +176,11 @@ def evaluate_generator(
 ) -> dict:
     """Generate `num_images` from G (fixed seed) and score them against the archive.
 
+    An image-to-image G (``input_kind == "image"``) is scored on a paired archive instead:
+    it translates `num_images` inputs of side A and its outputs are scored against their
+    targets on side B (`growgan.metrics.translation`: l1, ms-ssim-paired, and any set metric;
+    the two sets are aligned, so num_reals does not apply).
+
     num_reals: real images for the feature metrics (FID, KID, P/R, their classifier forms):
     None = num_images, "all" = the whole archive (stylegan2-ada's fid50k_full), or a count;
     SWD and MS-SSIM always take equal counts (ProGAN's definition).
@@ -186,6 +193,14 @@ def evaluate_generator(
     better for every key except "is", "pr_*" and "class_accuracy*". With grouped=True: {metric name: {key: value}}.
     """
     names = normalize_names(names)
+    if getattr(G, "input_kind", "latent") == "image":  # image-to-image G: translate side A of a paired archive
+        ctx = MetricContext(num_images=num_images, seed=seed, batch_size=batch_size,
+                            device=torch.device(device) if device is not None else None,
+                            cache_dir=Path(cache_dir) if cache_dir is not None else None,
+                            classifier=str(classifier) if classifier is not None else None,
+                            inception_weights=str(inception_weights) if inception_weights is not None else None)
+        results = translation.evaluate_translation(G, archive_path, names, num_images, ctx, compute)
+        return {name: dict(res.values) for name, res in results.items()} if grouped else flatten(results)
     if at_archive_resolution and archive_path is not None:
         G = AtResolution(G, tuple(open_archive(archive_path).resolution))
     res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2

@@ -10,6 +10,15 @@ Contract (after stylegan2-ada-pytorch):
     their newest (fading-in) layers, 1.0 when nothing fades; a plain attribute, not in the
     state dict, written only by `growgan.training.state.set_alpha` (from the GrowthState).
 
+Image-to-image families (``G.input_kind == "image"``; pix2pix, cyclegan) follow a second form
+of the contract (`growgan.networks.translation`):
+  - generator:      ``G(x) -> y``  x float [N, in_channels, H, W] -> y float [N, img_channels, H, W]
+    in [-1, 1], for sides divisible by ``G.size_multiple``; ``img_resolution`` is the training size.
+  - discriminator:  ``D(y, cond=None) -> patch logits`` [N, 1, h, w] (losses average over patches);
+    ``cond_channels > 0``: the condition image is concatenated before y.
+  - both carry ``z_dim = c_dim = 0``, ``img_channels``, ``img_resolution``.
+  `sample_inputs(G, n, generator)` gives any G valid inputs (latents or images) for checks.
+
 A network spec for a pair is ``{"family": name, "G": {...}, "D": {...}}``. Family modules
 register themselves on import; the registry imports them lazily by name.
 """
@@ -35,6 +44,8 @@ _FAMILY_MODULES = {
     "biggan": "growgan.networks.biggan",
     "stylegan": "growgan.networks.stylegan",
     "stylegan2": "growgan.networks.stylegan2",
+    "pix2pix": "growgan.networks.translation",
+    "cyclegan": "growgan.networks.cyclegan",
 }
 _FAMILIES: dict[str, tuple[type, type]] = {}
 _EXAMPLES: dict[str, Callable[[], dict]] = {}
@@ -44,9 +55,13 @@ RENAMED_SPEC_KEYS = {"channel_max": "fmap_max", "mbstd_group": "mbstd_group_size
 
 
 class Network(nn.Module):
-    """Base class recording constructor arguments, so `spec()` can rebuild the net."""
+    """Base class recording constructor arguments, so `spec()` can rebuild the net.
+
+    input_kind: "latent" for the generation contract (``G(z, c)``), "image" for the
+    image-to-image contract (``G(x)``, PatchGAN ``D(y, cond)``; see networks/translation.py)."""
 
     family: str = ""
+    input_kind: str = "latent"
 
     def _record_spec(self, **kwargs: Any) -> None:
         self._spec = copy.deepcopy(kwargs)
@@ -140,6 +155,20 @@ def build_discriminator(spec: dict) -> nn.Module:
 def build_networks(spec: dict) -> tuple[nn.Module, nn.Module]:
     """spec -> (G, D), freshly initialised."""
     return build_generator(spec), build_discriminator(spec)
+
+
+def sample_inputs(G: nn.Module, num: int, generator: "torch.Generator") -> tuple:
+    """Positional inputs for ``G(*inputs)`` drawn from `generator` on the CPU: ``(z, c)`` for
+    latent generators (z [num, z_dim] standard normal, c = arange(num) % c_dim or None), ``(x,)``
+    for image-to-image ones (x uniform in [-1, 1], [num, in_channels, H, W] at img_resolution)."""
+    import torch
+
+    if getattr(G, "input_kind", "latent") == "image":
+        h, w = G.img_resolution
+        return (torch.rand(num, G.in_channels, h, w, generator=generator) * 2 - 1,)
+    z = torch.randn(num, G.z_dim, generator=generator)  # [num, z_dim]
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+    return z, ((torch.arange(num) % c_dim) if c_dim else None)
 
 
 def network_spec(G: nn.Module, D: nn.Module) -> dict:

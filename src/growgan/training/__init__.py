@@ -6,6 +6,9 @@
   `clone_state`, `state_to_dict`) - what changes
 - `loop.Trainer(config, data, state=None, run_dir=None, make_growth=None, evaluator=None)
   .train_until(images_seen)`; `growgan.growth.build_trainer` supplies the plug-ins
+- `task.Task` - the contract between what is trained (a task: its data, batches, D/G steps,
+  grids, metrics, own state) and the engine; `task_generation` (the zoo, `config.task` null),
+  `task_pix2pix`; `task_config` (the `task` section); `translate` (`growgan translate`)
 - `step.StepRunner` - one D step / one G step with the configured losses and penalties
 - `checkpoint` - save/load (spec + state dicts, weights_only), `load_generator`
 - `ema`, `amp`, `distributed` (torchrun), `rundir` (run folders, logging, `append_metric`)

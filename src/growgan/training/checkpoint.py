@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from growgan.errors import GrowganError
-from growgan.networks.registry import build_generator
+from growgan.networks.registry import build_generator, sample_inputs
 from growgan.training.ema import standing_stats
 from growgan.training.state import GrowthState, TrainState, state_from_dict, state_to_dict
 from growgan.utils.device import check_device
@@ -100,17 +100,16 @@ def nonfinite_tensors(module: nn.Module) -> list[str]:
 
 @torch.no_grad()
 def generator_makes_finite_images(G: nn.Module, num: int = 4) -> bool:
-    """Whether G (in eval mode) maps `num` fixed latents to finite images; G, its buffers and
+    """Whether G (in eval mode) maps `num` fixed inputs (latents, or images for an image-to-image
+    G: `registry.sample_inputs`) to finite images; G, its buffers and
     every RNG are left as they were. Finite weights of 1e30 still make NaN images."""
     device = next(G.parameters()).device
-    z = torch.randn(num, G.z_dim, generator=torch.Generator().manual_seed(0)).to(device)  # [num, z_dim]
-    c_dim = int(getattr(G, "c_dim", 0) or 0)
-    c = (torch.arange(num) % c_dim).to(device) if c_dim else None
+    inputs = [None if t is None else t.to(device) for t in sample_inputs(G, num, torch.Generator().manual_seed(0))]
     was = G.training
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         G.eval()
         try:
-            out = G(z, c)
+            out = G(*inputs)
         finally:
             G.train(was)
     return bool(torch.isfinite(out).all())

@@ -25,6 +25,7 @@ from growgan.errors import GrowganError
 from growgan.losses import LOSS_KINDS
 from growgan.networks.registry import canonical_spec, family_classes
 from growgan.training.growth_config import GROWTH_KINDS, parse_growth
+from growgan.training.task_config import TASK_KINDS, check_task_needs, parse_task
 from growgan.utils.typed import parse_section, section_keys, setting
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
@@ -38,6 +39,7 @@ class TrainConfig:
     name: str = setting("run", "used in the run folder name runs/NNNNN-<name>")
     network: dict = setting(factory=dict, help='network spec {"family", "G", "D"}')
     growth: dict | None = setting(None, 'null (fixed networks) or {"kind": "progan"|"dggan", ...}')
+    task: dict | None = setting(None, 'null (generation: G(z, c)) or {"kind": "pix2pix", ...} (image-to-image, training/task.py)')
     # --- loss and regularisers (growgan.losses) ---
     loss: str = setting("nonsaturating", "adversarial loss", choices=LOSS_KINDS)
     n_critic: int = setting(1, "D steps per G step", ge=1)
@@ -70,6 +72,7 @@ class TrainConfig:
     betas_G: tuple[float, float] = setting((0.5, 0.999), "Adam betas of G", ge=0, lt=1)
     betas_D: tuple[float, float] = setting((0.5, 0.999), "Adam betas of D", ge=0, lt=1)
     adam_eps: float = setting(1e-8, "Adam epsilon", gt=0)
+    lr_decay_start: float = setting(1.0, "after this fraction of kimg both learning rates fall linearly to 0 at the end (pix2pix/CycleGAN: 0.5; 1 = constant)", ge=0, le=1)
     # --- generator EMA (half-life in kimg, ramp-up as in stylegan2-ada) ---
     ema_kimg: float = setting(10.0, "G_ema half-life in kimg (0 = G_ema is a copy of G)", ge=0)
     ema_rampup: float | None = setting(0.05, "half-life <= rampup * images seen; null = no ramp-up", ge=0)
@@ -121,6 +124,8 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
     values = copy.deepcopy(values)
     if "growth" in values:
         values["growth"] = parse_growth(values["growth"], source)
+    if "task" in values:
+        values["task"] = parse_task(values["task"], source)
     net = values.get("network")
     if net and not {"family", "G", "D"} <= set(net):
         raise GrowganError(f'{source}: network needs the keys "family", "G" and "D" (a network spec), got {sorted(net)}')
@@ -129,6 +134,7 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
     if "diffaug_policy" in values:
         check_policy(values["diffaug_policy"], f"{source}: diffaug_policy")
     _check_family_needs(values, net, source)
+    check_task_needs(values, source)
     if "device" in values and not _DEVICE_RE.match(values["device"]):
         raise GrowganError(f"{source}: device={values['device']!r} is not valid; device needs auto, cpu, cuda or cuda:N")
     return TrainConfig(**values)
@@ -149,12 +155,19 @@ def _check_family_needs(values: dict, net: dict | None, source: str) -> None:
 
 def config_keys(config: TrainConfig | None = None) -> list[tuple[str, str, Any, str]]:
     """(dotted key, type and range, default, one-line help) of every config key: the top
-    level, and the growth keys of `config`'s growth kind (or of every kind)."""
+    level, the growth keys of `config`'s growth kind (or of every kind) and the task keys
+    of its task kind (or of every kind)."""
     rows = [r for r in section_keys(TrainConfig)]
     kinds = [config.growth["kind"]] if config is not None and config.growth else list(GROWTH_KINDS)
     seen = {r[0] for r in rows}
     for kind in kinds:
         for row in section_keys(GROWTH_KINDS[kind], "growth"):
+            if row[0] not in seen:
+                rows.append(row)
+                seen.add(row[0])
+    tasks = [config.task["kind"]] if config is not None and config.task else list(TASK_KINDS)
+    for kind in tasks:
+        for row in section_keys(TASK_KINDS[kind], "task"):
             if row[0] not in seen:
                 rows.append(row)
                 seen.add(row[0])

@@ -17,7 +17,6 @@ checkpoints, and gives the caller's state back on return, so two trainers in one
 
 from __future__ import annotations
 
-import copy
 import math
 import signal
 import time
@@ -28,8 +27,6 @@ import torch
 from tqdm import tqdm
 
 from growgan.augment import ada_adjust
-from growgan.data import open_archive
-from growgan.data.loader import BatchLoader, downsample, prepare_batch
 from growgan.errors import GrowganError
 from growgan.layers import MinibatchStd, mbstd_group
 from growgan.training import distributed as dist_utils
@@ -44,10 +41,12 @@ from growgan.training.checkpoint import (
     save_checkpoint,
 )
 from growgan.training.config import TrainConfig
-from growgan.training.ema import ema_beta, standing_stats, update_ema
+from growgan.training.ema import ema_beta, update_ema
+from growgan.training.lr_schedule import linear_decay
 from growgan.training.rundir import RunLogger
 from growgan.training.state import Growth, TrainState, build_state
-from growgan.training.step import StepRunner
+from growgan.training.task import Task, make_task
+from growgan.training.task_generation import _check_resolution, resolve_network  # noqa: F401 (re-exported)
 from growgan.utils.device import check_device
 from growgan.utils.image import make_grid, save_grid
 from growgan.utils.progress import enabled as progress_enabled
@@ -63,66 +62,6 @@ Reporter = Callable[[Path, dict, bool], None]
 
 class NonFiniteLossError(GrowganError):
     """A loss became NaN or infinite; training stopped before saving anything from it."""
-
-
-CLASS_GRID_COLUMNS = 8  # images per class (row) in grids/classes-<kimg>.png
-
-
-def _open_data(data: Any):
-    if hasattr(data, "images") and hasattr(data, "resolution"):
-        return data
-    return open_archive(data)
-
-
-def resolve_network(network: dict, archive) -> dict:
-    """Fill the data-dependent network keys left as None (img_channels, img_resolution,
-    c_dim; c_dim "auto" = the archive's number of classes) from the archive, and check
-    explicit ones against it (a conditional network on an unlabelled archive is refused)."""
-    net = copy.deepcopy(network)
-    if not net or "family" not in net:
-        raise GrowganError("the config has no network spec; use --preset, --arch SPEC.json or a config file with 'network'")
-    res = [int(r) for r in archive.resolution]
-    where = getattr(archive, "path", "the archive")
-    for part in ("G", "D"):
-        sub = net.get(part, {})
-        if sub.get("img_channels", 0) is None:
-            sub["img_channels"] = int(archive.channels)
-        if "img_resolution" in sub and sub["img_resolution"] is None:
-            sub["img_resolution"] = res
-        if sub.get("c_dim", 0) is None:
-            sub["c_dim"] = 0
-        if sub.get("c_dim") == "auto":  # conditional presets: as many classes as the archive has
-            if not int(archive.num_classes):
-                raise GrowganError(f"{where}: the archive is unlabelled but the network is conditional "
-                                   f"(network.{part}.c_dim=auto); pack it with labels (growgan dataset prepare "
-                                   "--labels) or set network.G.c_dim=0 and network.D.c_dim=0")
-            sub["c_dim"] = int(archive.num_classes)
-        if isinstance(sub.get("c_dim"), bool) or not isinstance(sub.get("c_dim", 0), int):
-            raise GrowganError(f"network.{part}.c_dim={sub.get('c_dim')!r} is invalid; use 0, the number of classes "
-                               "or \"auto\"")
-        ch = sub.get("img_channels")
-        if ch is not None and int(ch) != int(archive.channels):
-            raise GrowganError(f"{where}: archive images have {archive.channels} channels but the network's {part} "
-                               f"expects {ch}; set network.{part}.img_channels={archive.channels} or use another archive")
-        c_dim = int(sub.get("c_dim") or 0)
-        if c_dim > 0 and not int(archive.num_classes):
-            raise GrowganError(f"{where}: the archive is unlabelled but the network is conditional on {c_dim} classes; "
-                               "pack it with labels (growgan dataset prepare --labels) or set network.G.c_dim=0 "
-                               "and network.D.c_dim=0")
-        if c_dim > 0 and c_dim != int(archive.num_classes):
-            raise GrowganError(f"{where}: the network is conditional on {c_dim} classes but the archive has "
-                               f"{archive.num_classes}; set network.{part}.c_dim={archive.num_classes}")
-    return net
-
-
-def _check_resolution(G_res, archive, has_growth: bool) -> None:
-    h, w = (int(G_res[0]), int(G_res[1])) if isinstance(G_res, (tuple, list)) else (int(G_res), int(G_res))
-    H, W = (int(r) for r in archive.resolution)
-    if has_growth:
-        return  # the growth controller's prepare_reals brings reals to the current resolution
-    if h > H or w > W or H % h or W % w:
-        raise GrowganError(f"{getattr(archive, 'path', 'archive')}: images are {H}x{W} but the generator makes {h}x{w}; "
-                           "use an archive at that resolution (or a multiple of it) or another preset")
 
 
 class Trainer:
@@ -150,8 +89,9 @@ class Trainer:
         self.dist = dist if dist is not None else dist_utils.current()  # DistInfo(): one process alone
         if device is None:
             check_device(config.device)
-        self.archive = _open_data(data)
-        self.config = config.copy(network=resolve_network(config.network, self.archive)) if state is None else config
+        self.task: Task = make_task(config)  # what is trained, batch by batch (training/task.py)
+        self.archive = self.task.open_data(data)
+        self.config = config.copy(network=self.task.resolve_network(config.network, self.archive)) if state is None else config
         self.device = torch.device(device) if device is not None else default_device(self.config.device, self.dist)
         self.writes = run_dir is not None  # on every rank: checkpoint saving is collective
         self.run_dir = Path(run_dir) if run_dir is not None and self.dist.is_main else None
@@ -171,14 +111,14 @@ class Trainer:
                 torch.manual_seed(self.config.seed)
                 state = build_state(self.config, self.device)
         else:
-            resolve_network(state.spec, self.archive)  # the archive must fit the networks being resumed
+            self.task.resolve_network(state.spec, self.archive)  # the data must fit the networks being resumed
         self.state = state
         if self.dist.enabled and resume is None:
             for net in (state.G, state.D, state.G_ema):
                 dist_utils.broadcast_module(net)
-        _check_resolution(state.G.img_resolution, self.archive, self.growth is not None)
-        self.loader = BatchLoader(self.archive, self.config.batch_size, seed=self.config.seed,
-                                  rank=self.dist.rank, world_size=self.dist.world_size)
+        self.task.check_networks(state, self.archive, self.growth is not None)
+        self.loader = self.task.make_loader(self.archive, self.config.batch_size, seed=self.config.seed,
+                                            rank=self.dist.rank, world_size=self.dist.world_size)
         self.gen = torch.Generator(self.device).manual_seed(self.config.seed * 1_000_003 + self.dist.rank)
         self.amp = amp_dtype(self.config.amp, self.device)
         self.flops = 0  # training FLOPs so far, all ranks (growgan.training.flops); kept in checkpoints
@@ -191,13 +131,14 @@ class Trainer:
         if resume:
             self._load_resume(resume)
         self.log = RunLogger(self.run_dir, tensorboard=self.config.tensorboard, verbose=verbose and self.dist.is_main)
-        self.runner = StepRunner(self.config, self.device, self.amp, self.gen, self.dist.world_size)
-        self.runner.wrap(self.state)
+        self.task.bind(self)
+        self.task.wrap(self.state)
+        if resume and resume.get("task"):
+            self.task.load_state_dict(resume["task"][self.dist.rank])
         self._sums: dict[str, torch.Tensor] = {}
         self._counts: dict[str, int] = {}
         self._stop_signal: int | None = None
         self._handle_signals = handle_signals
-        self._grid_z, self._grid_c = self._grid_latents()
         self._mbstd_noted: set[tuple[int, int, int]] = set()
         for note in self._resume_notes:
             self.log.line(note)
@@ -239,9 +180,9 @@ class Trainer:
         rng = capture_rng()
         if not self._in_stream and self._rng is not None:  # outside train_until: the saved stream
             rng.update(self._rng)
-        mine = {"rng": rng, "gen": self.gen.get_state()}
+        mine = {"rng": rng, "gen": self.gen.get_state(), "task": self.task.state_dict()}
         allr = dist_utils.gather_objects(mine) if self.dist.enabled else [mine]
-        return {"rng": [r["rng"] for r in allr], "gen": [r["gen"] for r in allr],
+        return {"rng": [r["rng"] for r in allr], "gen": [r["gen"] for r in allr], "task": [r["task"] for r in allr],
                 "loader": self.loader.state_dict(), "world_size": self.dist.world_size,
                 "flops": int(self.flops), "train_s": float(self.train_s)}
 
@@ -251,25 +192,28 @@ class Trainer:
         st, cfg = self.state, self.config
         if self.growth is not None:
             if self.growth.apply(st):
-                self.runner.wrap(st)
+                self.task.wrap(st)
                 self._log_growth()
             bs = self.growth.batch_size(st.images_seen)
             if bs is not None and bs != self.loader.batch_size:
                 self.loader.set_batch_size(bs)
                 self._note_mbstd()
+        if cfg.lr_decay_start < 1:
+            self._decay_lr()
         self._count_flops()
+        task = self.task
         for i in range(cfg.n_critic):
-            reals, c = self._next_reals()
+            data = task.draw_batch()
             d_index = st.step * cfg.n_critic + i
-            last = i == cfg.n_critic - 1  # the G step reuses the last D step's fakes
-            stats = self.runner.d_step(st, reals, c, d_index, self._noise_sigma(), keep_fakes=last)
+            last = i == cfg.n_critic - 1  # the G step follows with this batch (and may reuse its fakes)
+            stats = task.d_step(st, data, d_index, last)
             self._accumulate(stats)
-            st.images_seen += reals.shape[0] * self.dist.world_size
-        stats = self.runner.g_step(st, reals, c, self._noise_sigma())
+            st.images_seen += task.batch_images(data) * self.dist.world_size
+        stats = task.g_step(st, data)
         self._accumulate(stats)
         if cfg.augment == "ada":
             self._adjust_ada()
-        batch = reals.shape[0] * self.dist.world_size
+        batch = task.batch_images(data) * self.dist.world_size
         beta = ema_beta(batch, st.images_seen, cfg.ema_kimg, cfg.ema_rampup)
         update_ema(st.G_ema, st.G, beta)
         if self.dist.enabled:  # BatchNorm statistics differ per shard; keep rank 0's
@@ -278,13 +222,27 @@ class Trainer:
             dist_utils.broadcast_module(st.G_ema, params=False)
         st.step += 1
 
+    @property
+    def runner(self):
+        """The generation task's StepRunner (None for other tasks)."""
+        return getattr(self.task, "runner", None)
+
     def _count_flops(self) -> None:
         """Add this iteration's FLOPs (counted once per step shape, see training.flops)."""
-        from growgan.training.flops import step_flops
-
         cfg, st = self.config, self.state
         r1_now = cfg.r1_gamma > 0 and (st.step * cfg.n_critic) % cfg.r1_interval == 0
-        self.flops += step_flops(st, cfg, self.loader.batch_size, self.device, r1_now) * self.dist.world_size
+        self.flops += self.task.iteration_flops(st, self.loader.batch_size, r1_now) * self.dist.world_size
+
+    def _decay_lr(self) -> None:
+        """Both learning rates constant, then linearly to 0 at the end of the run (Isola et al.
+        and Zhu et al. 2017: the second half): lr = base * factor, factor 1 until lr_decay_start
+        * kimg, then 1 - (seen - start) / (total - start). A pure function of images seen, the
+        config's kimg and base rates, so resume is exact."""
+        cfg, st = self.config, self.state
+        factor = linear_decay(st.images_seen, kimg_to_images(cfg.kimg), cfg.lr_decay_start)
+        for opt, base in ((st.opt_G, cfg.lr_G), (st.opt_D, cfg.lr_D)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
 
     def _adjust_ada(self) -> None:
         """Every ada_interval iterations: p from the summed sign(D(real)) of all ranks, then
@@ -303,26 +261,6 @@ class Trainer:
         describe = getattr(self.growth, "describe", None)
         what = describe(self.state) if describe is not None else str(self.state.growth)
         self.log.line(f"kimg {self.state.kimg:.3f}: growth -> {what}")
-
-    def _next_reals(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        images, labels = next(self.loader)
-        reals = prepare_batch(images, self.device, flip=self.config.xflip, generator=self.gen)  # [B,C,H,W] in [-1,1]
-        if self.growth is not None:
-            reals = self.growth.prepare_reals(reals, self.state)
-        else:
-            reals = downsample(reals, tuple(self.state.G.img_resolution))
-        if self.config.channels_last:
-            reals = reals.contiguous(memory_format=torch.channels_last)
-        c = labels.to(self.device) if getattr(self.state.G, "c_dim", 0) else None
-        return reals, c
-
-    def _noise_sigma(self) -> float:
-        cfg = self.config
-        if cfg.instance_noise <= 0:
-            return 0.0
-        if cfg.instance_noise_kimg <= 0:
-            return cfg.instance_noise
-        return cfg.instance_noise * max(0.0, 1.0 - self.state.kimg / cfg.instance_noise_kimg)
 
     def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
         for k, v in stats.items():
@@ -353,7 +291,7 @@ class Trainer:
             try:
                 if self.growth is not None:
                     self.growth.apply(self.state)
-                    self.runner.wrap(self.state)
+                    self.task.wrap(self.state)
                 self._note_mbstd()
                 return self._train_until(target, self._install_signals())
             finally:
@@ -456,53 +394,12 @@ class Trainer:
             self.log.line(f"kimg {st.kimg:8.3f}  step {st.step:6d}{where}  {parts}  img/s {row['img_per_s']:.0f}", echo=False)
 
     # ------------------------------------------------------------------ outputs
-    def _grid_latents(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        g = torch.Generator().manual_seed(self.config.seed + 123)
-        n = self.config.grid_size
-        z = torch.randn(n, self.state.G.z_dim, generator=g).to(self.device)
-        c_dim = getattr(self.state.G, "c_dim", 0)
-        c = (torch.arange(n) % c_dim).to(self.device) if c_dim else None
-        return z, c
-
-    @torch.no_grad()
-    def sample_images(self) -> dict[str, torch.Tensor]:
-        """float [N, C, H, W] images of the fixed latents through G (eval mode) and G_ema.
-        Eval mode: BatchNorm uses running statistics (G_ema's recomputed on a copy, see
-        standing_stats) and nothing in the state changes."""
-        out = {}
-        for tag, net in (("raw", self.state.G), ("ema", standing_stats(self.state.G_ema))):
-            was = net.training
-            net.eval()
-            out[tag] = torch.cat([net(z, c).float().cpu() for z, c in _chunks(self._grid_z, self._grid_c, 64)])
-            net.train(was)
-        return out
-
-    @torch.no_grad()
-    def class_images(self, per_class: int = CLASS_GRID_COLUMNS) -> torch.Tensor | None:
-        """For a conditional G: float [c_dim * per_class, C, H, W] from G_ema (eval mode),
-        row k = class k, column j = the same fixed latent in every row; None if unconditional."""
-        c_dim = int(getattr(self.state.G, "c_dim", 0) or 0)
-        if not c_dim:
-            return None
-        z = self._grid_z[:per_class].repeat(c_dim, 1)  # [c_dim * per_class, z_dim]
-        c = torch.arange(c_dim, device=z.device).repeat_interleave(z.shape[0] // c_dim)
-        net = standing_stats(self.state.G_ema)
-        was = net.training
-        net.eval()
-        out = torch.cat([net(zi, ci).float().cpu() for zi, ci in _chunks(z, c, 64)])
-        net.train(was)
-        return out
-
     def save_grids(self) -> None:
-        """grids/raw-<kimg>.png and grids/ema-<kimg>.png, and the same in TensorBoard; for a
-        conditional G also grids/classes-<kimg>.png (one row per class, G_ema)."""
-        images = self.sample_images()
-        per_class = self.class_images()
-        if per_class is not None:
-            images["classes"] = per_class
-        for tag, imgs in images.items():
+        """grids/<tag>-<images>.png and the same in TensorBoard, one per entry of the task's
+        `grid_images` (generation: raw, ema and for a conditional G classes; translation:
+        input | output | target)."""
+        for tag, (imgs, ncols) in self.task.grid_images(self.state).items():
             up = max(1, 64 // max(imgs.shape[-1], 1))  # small images are magnified to stay visible
-            ncols = min(CLASS_GRID_COLUMNS, self._grid_z.shape[0]) if tag == "classes" else None
             save_grid(imgs, self.run_dir / "grids" / f"{tag}-{self.state.images_seen:09d}.png", ncols=ncols, upscale=up)
             self.log.image(f"grid/{tag}", make_grid(imgs, ncols=ncols), self.state.images_seen)
 
@@ -528,8 +425,8 @@ class Trainer:
             return {}
         cfg = self.config
         with torch.random.fork_rng(devices=[self.device.index or 0] if self.device.type == "cuda" else []):
-            results = self.evaluator(standing_stats(self.state.G_ema), getattr(self.archive, "path", None),
-                                     list(cfg.metrics), cfg.metrics_num_images, seed=cfg.seed, device=self.device)
+            results = self.task.evaluate(self.state, self.evaluator, list(cfg.metrics), cfg.metrics_num_images,
+                                         seed=cfg.seed)
         scores: dict[str, float] = {}
         for name, values in results.items():
             self.log.metric(name, values, self.state.images_seen)
@@ -592,11 +489,6 @@ def _crossed(before: int, after: int, every_kimg: float) -> bool:
         return False
     every = max(1, kimg_to_images(every_kimg))
     return before // every != after // every
-
-
-def _chunks(z: torch.Tensor, c: torch.Tensor | None, n: int):
-    for i in range(0, z.shape[0], n):
-        yield z[i : i + n], (None if c is None else c[i : i + n])
 
 
 def default_device(name: str, info) -> torch.device:

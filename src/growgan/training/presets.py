@@ -17,6 +17,8 @@ import re
 
 from growgan.errors import GrowganError
 from growgan.training import presets_conditional, presets_dggan, presets_progan, presets_stylegan2  # noqa: F401  (they register their presets)
+from growgan.training import presets_cyclegan  # noqa: F401  (registers the cyclegan-* presets)
+from growgan.training import presets_translation  # noqa: F401  (registers pix2pix-*)
 from growgan.training.config import TrainConfig, parse_config
 from growgan.training.preset_registry import PRESETS, register_preset
 

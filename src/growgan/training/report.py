@@ -41,7 +41,7 @@ from growgan.utils.io import atomic_path, atomic_write_text
 
 MAX_POINTS = 1500  # per curve; longer series are thinned evenly (the last point kept)
 MAX_GRIDS = 48  # grid pairs embedded; more are thinned evenly (the newest kept)
-_GRID_RE = re.compile(r"^(raw|ema)-(\d+)\.png$")
+_GRID_RE = re.compile(r"^(raw|ema|translate)-(\d+)\.png$")
 
 
 # ---------------------------------------------------------------------------- reading
@@ -212,7 +212,8 @@ def _data_uri(path: Path) -> str | None:
 
 
 def _grids(run_dir: Path) -> list[dict]:
-    """[{kimg, raw, ema}] oldest first (data URIs; None where one of the pair is missing)."""
+    """[{kimg, raw, ema, translate}] oldest first (data URIs; None where one is missing;
+    translate: image-to-image runs' input | output | target grids)."""
     found: dict[int, dict] = {}
     folder = run_dir / "grids"
     for p in folder.iterdir() if folder.is_dir() else []:
@@ -224,8 +225,8 @@ def _grids(run_dir: Path) -> list[dict]:
         keys = [keys[round(i * (len(keys) - 1) / (MAX_GRIDS - 1))] for i in range(MAX_GRIDS)]
     out = []
     for k in keys:
-        item = {"kimg": k / 1000.0, "raw": None, "ema": None}
-        for tag in ("raw", "ema"):
+        item = {"kimg": k / 1000.0, "raw": None, "ema": None, "translate": None}
+        for tag in ("raw", "ema", "translate"):
             if tag in found[k]:
                 item[tag] = _data_uri(found[k][tag])
         out.append(item)
@@ -386,8 +387,8 @@ _JS = """
   var grids = data.grids, slider = document.getElementById('grid-slider');
   function showGrid(i){
     var g = grids[i]; if(!g) return;
-    ['raw','ema'].forEach(function(t){
-      var img = document.getElementById('grid-' + t);
+    ['raw','ema','translate'].forEach(function(t){
+      var img = document.getElementById('grid-' + t); if(!img) return;
       if(g[t]){ img.src = g[t]; img.alt = t + ' at kimg ' + g.kimg; img.style.visibility = 'visible'; }
       else { img.removeAttribute('src'); img.style.visibility = 'hidden'; }
     });
@@ -479,8 +480,10 @@ def build_report(run_dir: str | Path, growth: dict | None = None) -> str:
             "<h2>Grids over time (fixed latents)</h2>"
             f"<input type='range' id='grid-slider' min='0' max='{len(grids) - 1}' value='{len(grids) - 1}' style='width:600px'>"
             " <span id='grid-kimg'></span><div class='grids'>"
-            "<figure><img id='grid-raw' alt='raw G'><figcaption>G (raw)</figcaption></figure>"
-            "<figure><img id='grid-ema' alt='G_ema'><figcaption>G_ema</figcaption></figure></div>")
+            + ("<figure><img id='grid-translate' alt='translations'><figcaption>input | G_ema(input) | target"
+               "</figcaption></figure></div>" if any(g["translate"] for g in grids) else
+               "<figure><img id='grid-raw' alt='raw G'><figcaption>G (raw)</figcaption></figure>"
+               "<figure><img id='grid-ema' alt='G_ema'><figcaption>G_ema</figcaption></figure></div>"))
     parts.append("<h2>Final metrics</h2>" + _metrics_table(metrics))
     if search:
         lineage = " &rarr; ".join(f"<b>{html.escape(next((n['action'] for n in search['nodes'] if n['id'] == i), i))}</b>"

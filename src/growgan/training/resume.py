@@ -7,6 +7,7 @@ device, AMP, ...); settings that define *what* is being trained may not:
 
 - network: the checkpoint's tensors are shaped by it (a new spec is a new run: --arch);
 - growth: the checkpoint's growth state (phase, history, fade) follows this schedule;
+- task: the networks and the task's own state (e.g. image pools) belong to this task;
 - loss: D has been trained as this loss's critic; another objective is another experiment;
 - seed: the random streams continue from the checkpoint, so a new seed would be ignored;
 - name: the run folder already has its name.
@@ -24,6 +25,7 @@ from growgan.errors import GrowganError
 FIXED_ON_RESUME = {
     "network": "the checkpoint's tensors are shaped by it; train the new spec as a new run (--arch)",
     "growth": "the checkpoint's growth state follows this schedule; start a new run for another one",
+    "task": "the checkpoint's networks and task state belong to this task; another task is a new run",
     "loss": "D was trained as this loss's critic; another objective is a new run",
     "seed": "the resumed run continues the checkpoint's random streams; a new seed is a new run",
     "name": "the run folder already has its name",

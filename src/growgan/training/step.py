@@ -25,7 +25,7 @@ from growgan import losses  # called as losses.X at run time, so tests may stand
 from growgan.augment import Augment
 
 from growgan.training.amp import autocast
-from growgan.training.distributed import all_reduce_grads
+from growgan.training.task import backward_step
 from growgan.training.state import TrainState
 
 
@@ -75,16 +75,7 @@ class StepRunner:
         return lambda x, c=None: st.D(self.augment(x, st.ada_p), c)
 
     def _backward_step(self, st: TrainState, loss: torch.Tensor, opt: torch.optim.Optimizer, net) -> None:
-        opt.zero_grad(set_to_none=True)
-        if st.scaler is not None:
-            st.scaler.scale(loss).backward()
-            all_reduce_grads(net, self.world)
-            st.scaler.step(opt)
-            st.scaler.update()
-        else:
-            loss.backward()
-            all_reduce_grads(net, self.world)
-            opt.step()
+        backward_step(st, loss, opt, net, self.world)
 
     def d_step(self, st: TrainState, reals: torch.Tensor, c: torch.Tensor | None, d_index: int,
                noise_sigma: float = 0.0, keep_fakes: bool = False) -> dict[str, torch.Tensor]:
