@@ -79,3 +79,61 @@ def test_slerp_end_points_and_unit_norm():
     assert torch.allclose(slerp(a, b, torch.zeros(4, 1)), a / a.norm(dim=1, keepdim=True), atol=1e-6)
     assert torch.allclose(slerp(a, b, torch.ones(4, 1)), b / b.norm(dim=1, keepdim=True), atol=1e-5)
     assert torch.allclose(slerp(a, b, torch.full((4, 1), 0.3)).norm(dim=1), torch.ones(4), atol=1e-6)
+
+
+def test_ppl_through_growgan_metrics_needs_no_data_and_records_the_value(tmp_path, monkeypatch, capsys):
+    """`growgan metrics RUN --metrics ppl-w-end,ppl-z-full --perceptual FILE` (no --data):
+    the values equal the function's, a row per metric is appended; the stand-in scripted
+    network takes the LPIPS file's place (its weights cannot be downloaded here)."""
+    import json
+
+    import growgan.training.checkpoint as ckpt
+    from growgan.cli import main
+
+    G = _G()
+    run = tmp_path / "00001-run"
+    (run / "checkpoints").mkdir(parents=True)
+    monkeypatch.setattr(ckpt, "load_generator", lambda target, ema=True, device="cpu": G)
+    monkeypatch.setattr(ckpt, "resolve_checkpoint",
+                        lambda target: (run / "checkpoints" / "ckpt-000005000.pt", {"state": {"images_seen": 5000}}))
+    path = tmp_path / "vgg16.pt"
+    torch.jit.script(StandIn()).save(str(path))
+    argv = ["metrics", str(run), "--metrics", "ppl-w-end,ppl-z-full", "--perceptual", str(path), "--num", "6",
+            "--batch-size", "3", "--seed", "2", "--quiet"]
+    assert main(argv) == 0
+    net = load_perceptual(path)
+    want_w = perceptual_path_length(G, net, num_samples=6, epsilon=1e-4, space="w", sampling="end", batch_size=3, seed=2)
+    want_z = perceptual_path_length(G, net, num_samples=6, epsilon=1e-4, space="z", sampling="full", batch_size=3, seed=2)
+    row_w = json.loads((run / "metric-ppl_w_end.jsonl").read_text().splitlines()[0])
+    assert row_w["value"] == pytest.approx(want_w, rel=1e-5) and row_w["num_images"] == 6 and row_w["data"] is None
+    out = capsys.readouterr().out
+    z_line = [line for line in out.splitlines() if line.startswith("ppl_z_full")][0]
+    assert float(z_line.split()[1]) == pytest.approx(want_z, rel=1e-3)
+
+
+def test_ppl_metric_prerequisites_are_one_line(tmp_path, monkeypatch, capsys):
+    """Without --perceptual, on a generator without a mapping network, or on two image sets:
+    exit 2 with one line naming the fix, before any image is made."""
+    import growgan.training.checkpoint as ckpt
+    from growgan.cli import main
+
+    class NotStyle(nn.Module):
+        z_dim, c_dim, img_channels, img_resolution = 8, 0, 1, 8
+
+        def forward(self, z, c=None):
+            raise AssertionError("no image should be made")
+
+    run = tmp_path / "00001-run"
+    (run / "checkpoints").mkdir(parents=True)
+    gens = iter([_G(), NotStyle()])
+    monkeypatch.setattr(ckpt, "load_generator", lambda target, ema=True, device="cpu": next(gens))
+    monkeypatch.setattr(ckpt, "resolve_checkpoint",
+                        lambda target: (run / "checkpoints" / "ckpt-000005000.pt", {"state": {"images_seen": 5000}}))
+    path = tmp_path / "vgg16.pt"
+    torch.jit.script(StandIn()).save(str(path))
+    assert main(["metrics", str(run), "--metrics", "ppl-w-end", "--num", "4"]) == 2
+    assert main(["metrics", str(run), "--metrics", "ppl-z-end", "--perceptual", str(path), "--num", "4"]) == 2
+    assert main(["metrics", str(run), "--metrics", "swd,ppl-w-end", "--perceptual", str(path)]) == 2  # swd needs --data
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("growgan: error: ") for line in err)
+    assert "--perceptual vgg16.pt" in err[0] and "style-based" in err[1] and "--data" in err[2]

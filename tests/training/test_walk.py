@@ -64,3 +64,9 @@ def test_walk_mistakes_are_one_line(progan_run, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert says in err and "\n" not in err, err
     assert not list(tmp_path.iterdir())
+
+
+def test_w_walk_needs_a_mapping_network(progan_run, tmp_path, capsys):
+    assert main(["interpolate", str(progan_run), "--out", str(tmp_path / "w.gif"), "--space", "w"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no mapping network" in err[0] and not (tmp_path / "w.gif").exists()

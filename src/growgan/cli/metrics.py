@@ -33,6 +33,7 @@ def register(subparsers) -> None:
         help="evaluate a generator or compare two image sets (SWD, MS-SSIM, FID, KID, IS, PR)",
         description=(
             "growgan metrics RUN_DIR_OR_CHECKPOINT --data ARCHIVE [--metrics swd,ms-ssim,fid,kid,is,pr]\n"
+            "growgan metrics RUN_DIR_OR_CHECKPOINT --metrics ppl-w-end --perceptual vgg16.pt   (style-based G; no --data)\n"
             "growgan metrics --real ARCHIVE_OR_FOLDER --fake FOLDER_OR_ARCHIVE [--metrics ...]\n"
             "growgan metrics --real stats.npz --fake samples.npz --metrics fid   (pytorch-fid mu/sigma; arr_0 uint8 NHWC)\n"
             "growgan metrics --save-stats ARCHIVE_OR_FOLDER_OR_NPZ --out stats.npz   (pytorch-fid statistics)\n"
@@ -50,7 +51,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", help="output .npz of --save-stats")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated (default {DEFAULT_METRICS}); "
                    "fid/kid/is/pr use the FID Inception; fid-classifier/kid-classifier/pr-classifier the offline classifier; "
-                   "conditional runs: swd-per-class, fid-per-class, fid-classifier-per-class, class-accuracy")
+                   "conditional runs: swd-per-class, fid-per-class, fid-classifier-per-class, class-accuracy; "
+                   "style-based runs: ppl-w-end, ppl-w-full, ppl-z-end, ppl-z-full (need --perceptual)")
     p.add_argument("--num", type=int, default=None, help="images per set (default: each metric's standard count)")
     p.add_argument("--num-reals", default=None, metavar="N|all",
                    help="real images for FID/KID/PR and their classifier forms: a count or 'all' "
@@ -65,6 +67,8 @@ def register(subparsers) -> None:
     p.add_argument("--inception-weights", default=None, help="pt_inception-2015-12-05-6726825d.pth "
                    "(else $GROWGAN_INCEPTION_WEIGHTS, the cache folder, or a download)")
     p.add_argument("--classifier", default=None, help="fid-classifier file from `growgan metrics train-classifier`")
+    p.add_argument("--perceptual", default=None, metavar="VGG16.PT", help="ppl-* metrics: stylegan2-ada-pytorch's "
+                   "LPIPS VGG16 TorchScript file (vgg16.pt; growgan cannot download it)")
     p.add_argument("--cache-dir", default=None, help="statistics cache (default $GROWGAN_CACHE or ~/.cache/growgan)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_threads_argument(p)
@@ -101,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         num_images=args.num, num_reals=_num_reals(args.num_reals), seed=args.seed, batch_size=args.batch_size,
         device=check_device(args.device, "--device") if args.device else None,  # one line for a missing device
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
-        inception_weights=args.inception_weights, classifier=args.classifier,
+        inception_weights=args.inception_weights, classifier=args.classifier, perceptual=args.perceptual,
     )
     if args.save_stats or args.out:
         return _save_stats(args, ctx)
@@ -142,6 +146,8 @@ def _save_stats(args, ctx) -> int:
 def _sources(args, ctx):
     """-> (real source, fake source, run folder or None, extra fields for the jsonl rows)."""
     from growgan.data.decode import parse_background
+    from growgan.metrics.api import GENERATOR_METRICS, normalize_names
+    from growgan.metrics.ppl import PPL_NUM_SAMPLES
     from growgan.metrics.sources import generator_source, open_source
     from growgan.training.checkpoint import load_generator, resolve_checkpoint
 
@@ -152,7 +158,8 @@ def _sources(args, ctx):
         real = open_source(args.real, background=bg)
         fake = open_source(args.fake, background=bg)
         return real, fake, None, {}
-    if not args.data:
+    generator_only = all(n in GENERATOR_METRICS for n in normalize_names(args.metrics))  # e.g. PPL: no reals
+    if not args.data and not generator_only:
         raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a generator")
     if args.real or args.fake:
         raise GrowganError("--real/--fake compare two image sets; drop them when scoring a run")
@@ -161,16 +168,18 @@ def _sources(args, ctx):
         raise GrowganError(f"{target}: no such run folder or checkpoint")
     G = load_generator(target, ema=not args.raw_g, device=ctx.device or "cpu")
     ckpt_path, ckpt = resolve_checkpoint(target)
-    num = args.num or 10_000
+    num = args.num or (PPL_NUM_SAMPLES if generator_only else 10_000)
     if getattr(G, "input_kind", "latent") == "image":  # a translation run: its outputs on side A of --data
+        if not args.data:
+            raise GrowganError(f"{args.target}: --data ARCHIVE is needed to score a translation generator")
         real, fake = _translation_sets(G, args, ctx, num)
     else:
         res = tuple(G.img_resolution) if not isinstance(G.img_resolution, int) else (G.img_resolution,) * 2
-        real = open_source(args.data, resolution=res)
         fake = generator_source(G, num, seed=args.seed, batch_size=args.batch_size, device=ctx.device)
+        real = open_source(args.data, resolution=res) if args.data else fake  # generator-only metrics never read it
     images_seen = int(ckpt.get("state", {}).get("images_seen", 0) or 0)
     extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen,
-             "data": str(args.data), "num_images": num, "seed": args.seed, "ema": not args.raw_g}
+             "data": str(args.data) if args.data else None, "num_images": num, "seed": args.seed, "ema": not args.raw_g}
     run_dir = target if target.is_dir() else ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
     return real, fake, run_dir, extra
 

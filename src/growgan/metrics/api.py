@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from growgan.errors import GrowganError
-from growgan.metrics import basic, feature_metrics, features, per_class, translation
+from growgan.metrics import basic, feature_metrics, features, per_class, ppl, translation
 from growgan.metrics.registry import MetricContext, MetricResult, get_check, get_metric, metric_names, register_metric
 from growgan.metrics.scores import mean_cov
 from growgan.data.archive import open_archive
@@ -43,6 +43,12 @@ register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"
 register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
 register_metric("l1", translation.l1_metric, translation.check_paired)
 register_metric("ms-ssim-paired", translation.ms_ssim_paired_metric, translation.check_paired)
+register_metric("ppl-w-end", ppl.ppl_metric("w", "end"), ppl.check_ppl)
+register_metric("ppl-w-full", ppl.ppl_metric("w", "full"), ppl.check_ppl)
+register_metric("ppl-z-end", ppl.ppl_metric("z", "end"), ppl.check_ppl)
+register_metric("ppl-z-full", ppl.ppl_metric("z", "full"), ppl.check_ppl)
+
+GENERATOR_METRICS = tuple(ppl.PPL_METRICS)  # metrics of the generator alone: they need no real images
 
 
 STATS_METRICS = ("fid",)  # metrics that take pytorch-fid statistics (mu, sigma) in place of images

@@ -13,7 +13,13 @@ distance is the LPIPS distance). Its weights cannot be downloaded on this machin
 here loads that file when given (`load_perceptual`) and otherwise takes any callable with the
 same meaning; the tests use a small random stand-in, which gives numbers of the right form but
 no perceptual meaning. Images larger than 256 px are area-downsampled to 256 first, as the
-reference does; 1-channel images are repeated to RGB.
+reference does; 1-channel images are repeated to RGB. Not done as the reference: its FFHQ
+face crop (``crop=True``), which only suits aligned faces.
+
+As metrics (`growgan metrics RUN --metrics ppl-w-end --perceptual vgg16.pt`): ``ppl-w-end``,
+``ppl-w-full``, ``ppl-z-end``, ``ppl-z-full`` (stylegan2-ada's ppl2_wend, ppl_wfull,
+ppl_zend, ppl_zfull), each over ``--num`` samples (default 50,000 as the reference),
+epsilon 1e-4; lower is smoother.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import torch
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan.metrics.registry import MetricContext, MetricResult
+from growgan.metrics.sources import ImageSource
 
 Perceptual = Callable[[torch.Tensor], torch.Tensor]  # float [N, 3, H, W] in [0, 255] -> features [N, F]
 
@@ -101,3 +109,41 @@ def perceptual_path_length(G, perceptual: Perceptual, num_samples: int = 50_000,
     d = torch.cat(dists).numpy().astype(np.float64)
     lo, hi = np.percentile(d, 1, method="lower"), np.percentile(d, 99, method="higher")
     return float(d[(d >= lo) & (d <= hi)].mean())
+
+
+PPL_METRICS = {"ppl-w-end": ("w", "end"), "ppl-w-full": ("w", "full"), "ppl-z-end": ("z", "end"),
+               "ppl-z-full": ("z", "full")}  # metric name -> (space, sampling)
+PPL_NUM_SAMPLES = 50_000  # the reference's sample count (stylegan2-ada's ppl metrics)
+PPL_EPSILON = 1e-4
+
+
+def check_ppl(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
+    """PPL's prerequisites: the fake set comes from a style-based generator and the LPIPS
+    file is given and loads (kept in ``ctx.memo["perceptual"]``). Raises GrowganError."""
+    G = fake.generator
+    if G is None:
+        raise GrowganError(f"{fake.name}: PPL measures a generator, not an image set; give RUN_DIR_OR_CHECKPOINT")
+    if not (hasattr(G, "mapping") and hasattr(G, "synthesis")):
+        raise GrowganError(f"{fake.name}: PPL needs a style-based generator (stylegan2, stylegan); "
+                           f"this {type(G).__name__} has no mapping network")
+    if not ctx.perceptual:
+        raise GrowganError("PPL needs the LPIPS network: give --perceptual vgg16.pt (stylegan2-ada-pytorch's "
+                           "LPIPS VGG16 TorchScript file; growgan cannot download it)")
+    if "perceptual" not in ctx.memo:
+        ctx.memo["perceptual"] = load_perceptual(ctx.perceptual, ctx.device or "cpu")
+
+
+def ppl_metric(space: str, sampling: str):
+    """The metric function of PPL in `space` ("w" | "z") with `sampling` ("end" | "full"):
+    value key ``ppl_<space>_<sampling>``, over ctx.num_images samples (default 50,000)."""
+
+    def metric(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> MetricResult:
+        check_ppl(real, fake, ctx)
+        num = ctx.num_images or PPL_NUM_SAMPLES
+        value = perceptual_path_length(fake.generator, ctx.memo["perceptual"], num_samples=num, epsilon=PPL_EPSILON,
+                                       space=space, sampling=sampling, batch_size=ctx.batch_size, seed=ctx.seed,
+                                       device=ctx.device or "cpu")
+        return MetricResult({f"ppl_{space}_{sampling}": value},
+                            [f"ppl-{space}-{sampling}: {num} samples, epsilon {PPL_EPSILON:g}, network {ctx.perceptual}"])
+
+    return metric

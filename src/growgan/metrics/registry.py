@@ -43,6 +43,7 @@ class MetricContext:
     ms_ssim_real: bool = True  # also the real set's diversity and real-vs-fake pairs
     inception_weights: str | None = None
     classifier: str | None = None  # path of a trained fid-classifier (for *-classifier metrics)
+    perceptual: str | None = None  # path of the LPIPS VGG16 TorchScript file (for the ppl-* metrics)
     memo: dict = field(default_factory=dict)  # features shared by the metrics of one compute() call
     paired: bool = False  # real[i] is the target of fake[i] (translation; metrics.translation's l1, ms-ssim-paired)
 

@@ -37,6 +37,8 @@ class ImageSource:
     stats: dict | None = None  # pytorch-fid statistics {"mu": [D], "sigma": [D, D]} instead of images (num = 0)
     labels: np.ndarray | None = field(default=None, repr=False)  # int64 [num] class labels (labelled archives,
     # conditional generators: the class each image was asked for), else None
+    generator: torch.nn.Module | None = field(default=None, repr=False)  # the G a generator source draws from
+    # (metrics of the generator itself, such as PPL, read it), else None
 
     def current_hash(self, record_dir: Path | None = None) -> str | None:
         """The content hash that keys caches of this source's statistics, or None (no caching)."""
@@ -237,7 +239,7 @@ def generator_source(G: torch.nn.Module, num: int, seed: int = 0, batch_size: in
             made.append(generate_images(G, num, seed, batch_size, device))  # [num, C, H, W] uint8
         return made[0][torch.from_numpy(np.asarray(idx, dtype=np.int64))]
 
-    src = ImageSource(f"generator(seed={seed})", int(num), int(G.img_channels), res, rows)
+    src = ImageSource(f"generator(seed={seed})", int(num), int(G.img_channels), res, rows, generator=G)
     src.labels = generator_labels(G, num, seed)  # the classes asked for: known before any image is made
     return src
 

@@ -26,8 +26,14 @@ Facts taken from the paper and from NVlabs/stylegan2-ada-pytorch (the code is ou
   conditional D uses the projection of an embedded label onto its last features
   (stylegan2-ada's ``cmap``). Widths: min(fmap_base / resolution, fmap_max) per resolution.
 
-Not here: the fp16 top resolutions of stylegan2-ada (everything runs in float32, or under
-the engine's autocast when configured).
+- Mixed precision as stylegan2-ada (`num_fp16_res`, G and D spec key, default 0 = off): the
+  top `num_fp16_res` resolutions (never the base 4x4 block) compute their activations in
+  float16 while weights, styles, demodulation coefficients, the skip image and the rest of
+  the network stay float32; ``conv_clamp`` (256) clamps every conv's output, which is what
+  keeps float16 activations finite. "Where the device supports it": only on CUDA, and only
+  outside the engine's autocast (``amp=off``; under autocast, autocast decides). Everywhere
+  else those blocks run in float32, so CPU runs are unchanged and bit-reproducible. See
+  `block_dtype`. Not validated on a GPU here (none was available).
 """
 
 from __future__ import annotations
@@ -47,6 +53,27 @@ from growgan.networks.registry import Network, register_family
 
 SQRT2 = math.sqrt(2.0)
 MIN_RES, MAX_RES = 8, 1024
+
+
+def fp16_blocks(n: int, num_fp16_res: int) -> list[bool]:
+    """Which of the n + 1 synthesis blocks (index 0 = the base 4x4 block, n = full resolution)
+    run in reduced precision: the top `num_fp16_res`, never the base block (stylegan2-ada:
+    fp16_resolution = max(2 ** (log2(resolution) + 1 - num_fp16_res), 8))."""
+    return [i >= 1 and i >= n + 1 - num_fp16_res for i in range(n + 1)]
+
+
+def block_dtype(use_fp16: bool, device: torch.device, cpu_dtype: torch.dtype | None = None,
+                default: torch.dtype = torch.float32) -> torch.dtype:
+    """The activation dtype of a block: float16 for an fp16 block on CUDA outside autocast;
+    `default` (the network input's dtype, float32) otherwise: CPU, MPS, under autocast, or a
+    block that is not fp16. `cpu_dtype` (a network's ``reduced_cpu_dtype``, None by default)
+    stands in for float16 off CUDA, so the tests can run the reduced-precision path on a CPU
+    (with bfloat16: CPUs have no fast float16 convs)."""
+    if not use_fp16 or torch.is_autocast_enabled(device.type):
+        return default
+    if device.type == "cuda":
+        return torch.float16
+    return cpu_dtype or default
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -112,11 +139,11 @@ class Conv(nn.Module):
         k = self.weight.shape[-1]
         if self.down and k == 1:  # 1x1 skip: downsample first (they commute), 4x fewer FLOPs
             x = fir_downsample2x(x, self.fir)
-        x = F.conv2d(x, self.weight * self.w_gain, padding=k // 2)
+        x = F.conv2d(x, (self.weight * self.w_gain).to(x.dtype), padding=k // 2)
         if self.down and k > 1:
             x = fir_downsample2x(x, self.fir)
         if self.bias is not None:
-            x = x + self.bias.reshape(1, -1, 1, 1)
+            x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
         if self.act:
             return _lrelu(x * gain, self.clamp * gain)
         x = x * gain
@@ -133,19 +160,22 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     output channel, so for unit-variance, independent inputs the outputs keep unit variance
     (the paper's eq. 3). Under torch.jit.trace (export) the same function is computed without
     groups (modulate x, convolve, scale the outputs: stylegan2-ada's non-fused path), so the
-    traced graph does not fix the batch size."""
+    traced graph does not fix the batch size. The modulated weights and demodulation
+    coefficients are computed in the dtype of weight and styles (float32); only the
+    convolution runs in x's dtype (float16 in the fp16 blocks)."""
     n, cin, h, w = x.shape
     cout = weight.shape[0]
     if torch.jit.is_tracing():
-        y = F.conv2d(x * styles.reshape(n, cin, 1, 1), weight, padding=padding)
+        y = F.conv2d(x * styles.to(x.dtype).reshape(n, cin, 1, 1), weight.to(x.dtype), padding=padding)
         if demodulate:
             d = ((weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)).square().sum(dim=(2, 3, 4)) + eps).rsqrt()
-            y = y * d.reshape(n, cout, 1, 1)
+            y = y * d.to(x.dtype).reshape(n, cout, 1, 1)
         return y
     wt = weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)  # [N, O, I, K, K]
     if demodulate:
         wt = wt * (wt.square().sum(dim=(2, 3, 4), keepdim=True) + eps).rsqrt()
-    y = F.conv2d(x.reshape(1, n * cin, h, w), wt.reshape(n * cout, cin, *weight.shape[2:]), padding=padding, groups=n)
+    wt = wt.to(x.dtype).reshape(n * cout, cin, *weight.shape[2:])
+    y = F.conv2d(x.reshape(1, n * cin, h, w), wt, padding=padding, groups=n)
     return y.reshape(n, cout, *y.shape[2:])
 
 
@@ -167,10 +197,10 @@ class SynthesisLayer(nn.Module):
             x = fir_upsample2x(x, self.fir)
         x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, padding=1)  # [N, O, H, W]
         if noise_mode == "random":
-            x = x + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength
+            x = x + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype)
         elif noise_mode == "const":
-            x = x + self.noise_const.to(x.dtype) * self.noise_strength
-        return _lrelu(x + self.bias.reshape(1, -1, 1, 1), self.clamp)
+            x = x + self.noise_const.to(x.dtype) * self.noise_strength.to(x.dtype)
+        return _lrelu(x + self.bias.to(x.dtype).reshape(1, -1, 1, 1), self.clamp)
 
 
 class ToRGB(nn.Module):
@@ -185,7 +215,7 @@ class ToRGB(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         y = modulated_conv2d(x, self.weight, self.affine(w) * self.gain, demodulate=False)
-        y = y + self.bias.reshape(1, -1, 1, 1)
+        y = y + self.bias.to(y.dtype).reshape(1, -1, 1, 1)
         return y.clamp(-self.clamp, self.clamp) if self.clamp > 0 else y
 
 
@@ -278,17 +308,19 @@ class StyleGAN2Generator(Network, StyleMapping):
         conv_clamp: float = 256.0,
         style_mixing_prob: float = 0.9,
         w_avg_beta: float = 0.995,
+        num_fp16_res: int = 0,
     ):
         super().__init__()
         (h, w), base, n = check_resolution(img_resolution)
         check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, w_dim=w_dim, mapping_layers=mapping_layers,
                     fmap_base=fmap_base, fmap_max=fmap_max)
-        if conv_clamp < 0:
-            raise GrowganError("stylegan2 network spec: conv_clamp needs a number >= 0 (0 = off)")
+        check_precision(conv_clamp, num_fp16_res)
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w], w_dim=w_dim,
                           mapping_layers=mapping_layers, mapping_lr_mul=mapping_lr_mul, fmap_base=fmap_base,
                           fmap_max=fmap_max, conv_clamp=conv_clamp, style_mixing_prob=style_mixing_prob,
-                          w_avg_beta=w_avg_beta)
+                          w_avg_beta=w_avg_beta, num_fp16_res=num_fp16_res)
+        self.use_fp16 = fp16_blocks(n, num_fp16_res)  # per synthesis block, base first
+        self.reduced_cpu_dtype: torch.dtype | None = None  # see block_dtype (tests only)
         self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
         self._build_mapping(z_dim, c_dim, w_dim, mapping_layers, mapping_lr_mul, style_mixing_prob, w_avg_beta)
         # synthesis network
@@ -316,14 +348,24 @@ class StyleGAN2Generator(Network, StyleMapping):
         x = self.layers[0](x, ws[:, 0], noise_mode)
         img = self.torgb[0](x, ws[:, 1])
         for i in range(1, len(self.torgb)):
+            x = x.to(block_dtype(self.use_fp16[i], x.device, self.reduced_cpu_dtype, ws.dtype))
             x = self.layers[2 * i - 1](x, ws[:, 2 * i - 1], noise_mode)
             x = self.layers[2 * i](x, ws[:, 2 * i], noise_mode)
-            img = fir_upsample2x(img, self.fir) + self.torgb[i](x, ws[:, 2 * i + 1])
+            img = fir_upsample2x(img, self.fir) + self.torgb[i](x, ws[:, 2 * i + 1]).to(img.dtype)  # the image stays float32
         return img
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str | None = None) -> torch.Tensor:
         return self.synthesis(self.sample_ws(z, c, truncation_psi, truncation_cutoff), noise_mode)
+
+
+def check_precision(conv_clamp: float, num_fp16_res: int) -> None:
+    """One-line errors for the precision keys of a stylegan2 spec."""
+    if conv_clamp < 0:
+        raise GrowganError("stylegan2 network spec: conv_clamp needs a number >= 0 (0 = off)")
+    if isinstance(num_fp16_res, bool) or not isinstance(num_fp16_res, int) or num_fp16_res < 0:
+        raise GrowganError(f"stylegan2 network spec: num_fp16_res={num_fp16_res!r} needs a whole number >= 0 "
+                           "(the top resolutions computed in float16 on CUDA; 0 = off)")
 
 
 # ---------------------------------------------------------------------------- discriminator
@@ -337,7 +379,7 @@ class DBlock(nn.Module):
         self.conv1 = Conv(cin, cout, 3, down=True, clamp=clamp)
         self.skip = Conv(cin, cout, 1, act=False, bias=False, down=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # in x's dtype
         y = self.skip(x, gain=math.sqrt(0.5))
         return self.conv1(self.conv0(x), gain=math.sqrt(0.5)) + y
 
@@ -355,15 +397,19 @@ class StyleGAN2Discriminator(Network):
         fmap_max: int = 512,
         conv_clamp: float = 256.0,
         mbstd_group_size: int = 4,
+        num_fp16_res: int = 0,
     ):
         super().__init__()
         (h, w), base, n = check_resolution(img_resolution)
         check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, fmap_base=fmap_base, fmap_max=fmap_max,
                     mbstd_group_size=mbstd_group_size)
-        if conv_clamp < 0:
-            raise GrowganError("stylegan2 network spec: conv_clamp needs a number >= 0 (0 = off)")
+        check_precision(conv_clamp, num_fp16_res)
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w],
-                          fmap_base=fmap_base, fmap_max=fmap_max, conv_clamp=conv_clamp, mbstd_group_size=mbstd_group_size)
+                          fmap_base=fmap_base, fmap_max=fmap_max, conv_clamp=conv_clamp, mbstd_group_size=mbstd_group_size,
+                          num_fp16_res=num_fp16_res)
+        # D block i reduces resolution index n - i (n = full resolution): fp16 for the top ones, as G
+        self.use_fp16 = fp16_blocks(n, num_fp16_res)[::-1][:n]  # per D block, full resolution first
+        self.reduced_cpu_dtype: torch.dtype | None = None  # see block_dtype (tests only)
         self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
         ch = widths(n, base, fmap_base, fmap_max)[::-1]  # full resolution first
         self.fromrgb = Conv(img_channels, ch[0], 1, clamp=conv_clamp)
@@ -377,10 +423,11 @@ class StyleGAN2Discriminator(Network):
 
     def features(self, img: torch.Tensor) -> torch.Tensor:
         """D's last hidden features [N, C] (before the output layer): GDPP's phi."""
-        x = self.fromrgb(img)
-        for block in self.blocks:
-            x = block(x)
-        x = self.conv(self.mbstd(x))  # [N, C, h0, w0]
+        dt = lambda i: block_dtype(self.use_fp16[i], img.device, self.reduced_cpu_dtype, img.dtype)  # noqa: E731
+        x = self.fromrgb(img.to(dt(0)))  # fromRGB belongs to the first block
+        for i, block in enumerate(self.blocks):
+            x = block(x.to(dt(i)))
+        x = self.conv(self.mbstd(x.to(img.dtype)))  # [N, C, h0, w0]: the epilogue in the input's dtype
         return self.fc(x.flatten(1))  # [N, C]
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:

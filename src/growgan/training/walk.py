@@ -1,12 +1,17 @@
-"""Latent walks: frames of a generator along a great circle between two latents, as GIF or MP4.
+"""Latent walks: frames of a generator between two latents, as GIF or MP4.
 
 The latents of a walk come from one seed: ``torch.Generator().manual_seed(seed)`` draws
-``randn(2 * num, z_dim)``; row 2k is the start z0 and row 2k+1 the end z1 of walk k. Frame
-i of `frames` shows G(slerp(z0, z1, i / (frames - 1))), so the first frame is G(z0) and the
-last G(z1) exactly. Spherical interpolation (Shoemake 1985; White 2016, "Sampling generative
-networks") keeps the walk at the norm of Gaussian latents, where linear interpolation would
-pass through unlikely low-norm points. growgan has no style-based (mapping network) family,
-so there is no W space to walk linearly in.
+``randn(2 * num, z_dim)``; row 2k is the start z0 and row 2k+1 the end z1 of walk k. With
+t_i = i / (frames - 1), frame i shows
+
+- space "z": G(slerp(z0, z1, t_i)). Spherical interpolation (Shoemake 1985; White 2016,
+  "Sampling generative networks") keeps the walk at the norm of Gaussian latents, where
+  linear interpolation would pass through unlikely low-norm points.
+- space "w" (style-based generators: stylegan2, stylegan): synthesis(lerp(w0, w1, t_i)) with
+  w = mapping(z), linear in W as StyleGAN's interpolation videos and its PPL in W (W is not
+  Gaussian, so there is no sphere to stay on); truncation psi, when given, applies to w0, w1.
+
+Either way the first frame is G(z0) and the last G(z1) exactly (eval mode: constant noise).
 """
 
 from __future__ import annotations
@@ -49,24 +54,53 @@ def walk_latents(z_dim: int, num: int = 1, seed: int = 0) -> tuple[torch.Tensor,
     return z[0::2], z[1::2]
 
 
+def style_based(G: nn.Module) -> bool:
+    """Whether G has a mapping network into W (`mapping` and `synthesis`: stylegan2, stylegan)."""
+    return hasattr(G, "mapping") and hasattr(G, "synthesis")
+
+
+def walk_space(G: nn.Module, space: str = "auto") -> str:
+    """"w" or "z": auto is W for a style-based G, Z otherwise. Raises GrowganError for "w" on
+    a generator without a mapping network, or an unknown space."""
+    if space not in ("auto", "w", "z"):
+        raise GrowganError(f"--space {space}: choose auto, w or z")
+    if space == "auto":
+        return "w" if style_based(G) else "z"
+    if space == "w" and not style_based(G):
+        raise GrowganError(f"--space w: this {type(G).__name__} has no mapping network (W space); use --space z")
+    return space
+
+
 @torch.no_grad()
 def walk_frames(G: nn.Module, frames: int = 60, num: int = 1, seed: int = 0, class_index: int = 0,
-                upscale: int = 1) -> np.ndarray:
+                upscale: int = 1, space: str = "auto", truncation_psi: float = 1.0) -> np.ndarray:
     """uint8 frames [frames, H', W', C] (C = 1 or 3) of `num` walks side by side (a grid when
-    num > 1), each image magnified `upscale` times (nearest). G is run in eval mode on the CPU."""
+    num > 1), each image magnified `upscale` times (nearest), walked in `space` ("auto": W for
+    a style-based G, else Z; see the module doc). truncation_psi < 1 needs W. G is run in eval
+    mode on the CPU."""
     if frames < 2:
         raise GrowganError(f"--frames {frames}: a walk needs at least 2 frames")
     if num < 1:
         raise GrowganError(f"--num {num}: give at least 1 walk")
+    space = walk_space(G, space)
+    if truncation_psi != 1 and space != "w":
+        raise GrowganError(f"--trunc {truncation_psi}: truncation applies to W walks of a style-based generator")
     z0, z1 = walk_latents(G.z_dim, num, seed)
     c_dim = int(getattr(G, "c_dim", 0) or 0)
     if c_dim and not 0 <= class_index < c_dim:
         raise GrowganError(f"--class {class_index}: the generator has classes 0..{c_dim - 1}")
     c = torch.full((num,), class_index, dtype=torch.long) if c_dim else None
     G = G.cpu().eval()
+    if space == "w":
+        ws0, ws1 = (G.mapping(z, c, truncation_psi=truncation_psi) for z in (z0, z1))  # [num, num_ws, w_dim]
     out = []
     for i in range(frames):
-        imgs = to_uint8(G(slerp(z0, z1, i / (frames - 1)), c).float())  # [num, C, H, W]
+        t = i / (frames - 1)
+        if space == "w":  # torch.lerp is exact at both ends
+            imgs = G.synthesis(torch.lerp(ws0, ws1, t), noise_mode="const")
+        else:
+            imgs = G(slerp(z0, z1, t), c)
+        imgs = to_uint8(imgs.float())  # [num, C, H, W]
         grid = imgs[0] if num == 1 else make_grid(imgs, ncols=math.ceil(math.sqrt(num)))
         frame = grid.permute(1, 2, 0).numpy()  # [H, W, C]
         if upscale > 1:
