@@ -43,6 +43,7 @@ register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"
 register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
 register_metric("l1", translation.l1_metric, translation.check_paired)
 register_metric("ms-ssim-paired", translation.ms_ssim_paired_metric, translation.check_paired)
+register_metric("cycle-error", translation.cycle_error_metric, translation.check_cycle)
 
 
 STATS_METRICS = ("fid",)  # metrics that take pytorch-fid statistics (mu, sigma) in place of images
