@@ -92,6 +92,7 @@ def test_grids_show_input_output_target(pairs):
     (dict(task=None), "translates images; set task.kind"),
     (dict(gp_lambda=10.0), "gp_lambda=10.0 is not supported by task.kind=pix2pix"),
     (dict(augment="diffaug"), "augment='diffaug' is not supported"),
+    (dict(metrics=["l1", "cycle_error"]), "metrics: cycle_error needs a two-way run"),
 ])
 def test_settings_the_task_cannot_honour_are_refused_at_config_time(change, match):
     with pytest.raises(GrowganError, match=match):
@@ -243,3 +244,11 @@ def test_tensorboard_gets_the_task_losses_and_metrics(pairs, tmp_path):
         assert got == {r["images_seen"]: pytest.approx(r[key], rel=1e-6) for r in rows}, key
     l1 = json.loads((tmp_path / "metric-l1.jsonl").read_text().splitlines()[-1])
     assert [(e.step, pytest.approx(e.value, rel=1e-6)) for e in acc.Scalars("metrics/l1")] == [(16, l1["value"])]
+
+
+def test_translation_metrics_on_a_generation_run_are_refused_at_config_time():
+    from engine_helpers import tiny_config
+
+    for name in ("l1", "ms-ssim-paired", "cycle-error"):
+        with pytest.raises(GrowganError, match=f"metrics: {name} scores a translation run"):
+            tiny_config(metrics=[name]).validate()
