@@ -13,7 +13,7 @@ from growgan.metrics.registry import get_metric, metric_names
 def test_every_metric_is_registered_once_by_name():
     assert metric_names() == sorted(["swd", "ms-ssim", "is", "fid", "kid", "pr", "fid-classifier", "kid-classifier",
                                      "pr-classifier", "swd-per-class", "fid-per-class",
-                                     "fid-classifier-per-class", "class-accuracy", "l1", "ms-ssim-paired",
+                                     "fid-classifier-per-class", "class-accuracy", "l1", "ms-ssim-paired", "cycle-error",
                                      "ppl-w-end", "ppl-w-full", "ppl-z-end", "ppl-z-full"])
     assert all(callable(get_metric(n)) for n in metric_names())
     assert get_metric("fid") is not get_metric("fid-classifier")  # each extractor its own function

@@ -53,3 +53,28 @@ def test_two_processes_identical_weights_and_exact_resume(tiny_archive, tmp_path
     assert final["images_seen"] == 128
     for k in ("G", "D", "G_ema", "opt_G", "opt_D"):
         assert_same(r0["A"][k], final[k], k)
+
+
+def test_two_processes_train_translation_tasks_to_identical_weights(tmp_path):
+    """Pix2Pix and CycleGAN (two generators in one G, two PatchGANs in one D) under torchrun:
+    the ranks draw different batches, yet hold the same networks and optimizer moments after
+    training, so every network's gradients are averaged across processes."""
+    from paired_helpers import make_paired_archive
+    from test_cyclegan_task import make_unpaired_archive
+
+    paired = make_paired_archive(tmp_path / "paired")
+    unpaired = make_unpaired_archive(tmp_path / "unpaired")
+    _run([str(HERE / "translation_ddp_worker.py"), str(paired), str(unpaired), str(tmp_path)])
+    for task in ("pix2pix", "cyclegan"):
+        r0 = torch.load(tmp_path / f"{task}-rank0.pt", weights_only=False)
+        r1 = torch.load(tmp_path / f"{task}-rank1.pt", weights_only=False)
+        assert r0["world"] == 2 and r0["state"]["images_seen"] == 3 * 4 * 2, task  # global batch = 2 x 4
+        assert not all(torch.equal(x, y) for x, y in zip(r0["first_batch"], r1["first_batch"])), task
+        for k in ("G", "D", "G_ema", "opt_G", "opt_D"):
+            assert_same(r0["state"][k], r1["state"][k], f"{task} {k}")
+        for k in ("G", "D"):  # and training moved every sub-network (not a comparison of initial copies)
+            subnets = ("G_AB", "G_BA") if k == "G" else ("D_A", "D_B")
+            for sub in subnets if task == "cyclegan" else ("",):
+                moved = [n for n, t in r0["state"][k].items() if n.startswith(sub) and t.is_floating_point()
+                         and not torch.equal(t, r0["initial"][k][n])]
+                assert moved, f"{task} {k} {sub}: no weight changed"

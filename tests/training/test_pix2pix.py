@@ -92,6 +92,7 @@ def test_grids_show_input_output_target(pairs):
     (dict(task=None), "translates images; set task.kind"),
     (dict(gp_lambda=10.0), "gp_lambda=10.0 is not supported by task.kind=pix2pix"),
     (dict(augment="diffaug"), "augment='diffaug' is not supported"),
+    (dict(metrics=["l1", "cycle_error"]), "metrics: cycle_error needs a two-way run"),
 ])
 def test_settings_the_task_cannot_honour_are_refused_at_config_time(change, match):
     with pytest.raises(GrowganError, match=match):
@@ -219,3 +220,35 @@ def test_flops_of_an_iteration_are_counted_without_touching_the_run(pairs):
     assert flops > 3 * g_forward  # G forward + backward, D forwards and backwards
     tr.train_until(8)
     assert tr.flops == 2 * flops
+
+
+def test_tensorboard_gets_the_task_losses_and_metrics(pairs, tmp_path):
+    """A Pix2Pix run with tensorboard=true: every numeric stats.jsonl column of the task's steps
+    (loss/D, loss/G, loss/L1, D/real, D/fake) is a TensorBoard scalar with the same values, and
+    the periodic metric l1 is one too (metrics/l1)."""
+    import json
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = tiny_pix2pix_config(tensorboard=True, metrics=["l1"], metrics_num_images=8, kimg=0.016)
+    tr = build_trainer(cfg, pairs, run_dir=tmp_path, verbose=False)
+    tr.train_until(16)
+    tr.log.close()  # flush the events
+    acc = EventAccumulator(str(tmp_path / "tb"), size_guidance={"scalars": 0})
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    rows = [json.loads(x) for x in (tmp_path / "stats.jsonl").read_text().splitlines()]
+    for key in ("loss/D", "loss/G", "loss/L1", "D/real", "D/fake"):
+        assert key in tags, key
+        got = {e.step: e.value for e in acc.Scalars(key)}
+        assert got == {r["images_seen"]: pytest.approx(r[key], rel=1e-6) for r in rows}, key
+    l1 = json.loads((tmp_path / "metric-l1.jsonl").read_text().splitlines()[-1])
+    assert [(e.step, pytest.approx(e.value, rel=1e-6)) for e in acc.Scalars("metrics/l1")] == [(16, l1["value"])]
+
+
+def test_translation_metrics_on_a_generation_run_are_refused_at_config_time():
+    from engine_helpers import tiny_config
+
+    for name in ("l1", "ms-ssim-paired", "cycle-error"):
+        with pytest.raises(GrowganError, match=f"metrics: {name} scores a translation run"):
+            tiny_config(metrics=[name]).validate()

@@ -188,13 +188,16 @@ def _translation_sets(G, args, ctx, num: int):
     """(targets, outputs) of an image-to-image G on the translation archive --data: aligned
     pairs (G(A_i), B_i) for a paired archive, else G(A) vs B's images as sets (CycleGAN)."""
     from growgan.data.paired import is_translation_archive, open_unpaired_archive
-    from growgan.metrics.translation import paired_sets, unpaired_sets
+    from growgan.metrics.api import normalize_names
+    from growgan.metrics.translation import cycle_sets, paired_sets, unpaired_sets
 
     if not is_translation_archive(args.data):
         raise GrowganError(f"{args.data}: a translation run is scored on a translation archive (the one it trained on); "
                            "give that as --data")
     paired = open_unpaired_archive(args.data).meta.get("kind") == "paired"
     sets = paired_sets if paired else unpaired_sets
+    if "cycle-error" in normalize_names(args.metrics):  # round trips of both sides (a two-way run only)
+        ctx.cycle = cycle_sets(G, args.data, num, args.seed, args.batch_size, ctx.device)
     real, fake = sets(G, args.data, num, args.seed, args.batch_size, ctx.device)
     ctx.paired, ctx.ms_ssim_real = paired, False
     return real, fake

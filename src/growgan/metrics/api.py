@@ -43,6 +43,7 @@ register_metric("fid-classifier-per-class", per_class.fid_per_class("classifier"
 register_metric("class-accuracy", per_class.class_accuracy, feature_metrics.check_extractor("classifier"))
 register_metric("l1", translation.l1_metric, translation.check_paired)
 register_metric("ms-ssim-paired", translation.ms_ssim_paired_metric, translation.check_paired)
+register_metric("cycle-error", translation.cycle_error_metric, translation.check_cycle)
 register_metric("ppl-w-end", ppl.ppl_metric("w", "end"), ppl.check_ppl)
 register_metric("ppl-w-full", ppl.ppl_metric("w", "full"), ppl.check_ppl)
 register_metric("ppl-z-end", ppl.ppl_metric("z", "end"), ppl.check_ppl)

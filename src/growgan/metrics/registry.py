@@ -46,6 +46,7 @@ class MetricContext:
     perceptual: str | None = None  # path of the LPIPS VGG16 TorchScript file (for the ppl-* metrics)
     memo: dict = field(default_factory=dict)  # features shared by the metrics of one compute() call
     paired: bool = False  # real[i] is the target of fake[i] (translation; metrics.translation's l1, ms-ssim-paired)
+    cycle: object | None = None  # metrics.translation.CycleSets of a two-way run (for cycle-error)
 
     def __post_init__(self) -> None:
         for name, v, none_ok in (("--batch-size", self.batch_size, False), ("--num", self.num_images, True),

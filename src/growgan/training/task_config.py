@@ -30,6 +30,10 @@ class Pix2PixConfig:
         "gp_lambda": 0, "r1_gamma": 0, "drift_epsilon": 0, "pl_weight": 0, "gdpp_weight": 0, "ortho_reg": 0,
         "clip_value": 0, "instance_noise": 0, "augment": "none", "growth": None}
 
+    # periodic metrics a run of this task cannot compute (refused at config time, not after training)
+    refused_metrics: ClassVar[dict[str, str]] = {
+        "cycle-error": "needs a two-way run (task.kind=cyclegan); pix2pix maps A -> B only, use l1"}
+
     l1_lambda: float = setting(100.0, "weight of the L1 distance between G(A) and the paired target B (paper: 100)", ge=0)
     crop: list[int] | None = setting(None, "joint random crop [H, W] of A and B before G (null = the archive's size)", ge=1)
     jitter: int = setting(0, "pix2pix random jitter: resize both sides up by this many pixels, then crop back (0 = off)", ge=0)
@@ -59,6 +63,7 @@ class CycleGANConfig:
     # engine settings the cyclegan steps do not implement (refused when set, at config time);
     # its adversarial loss is LSGAN, as the paper's
     unsupported: ClassVar[dict[str, Any]] = {**Pix2PixConfig.unsupported, "loss": "lsgan", "label_smoothing": 0}
+    refused_metrics: ClassVar[dict[str, str]] = {}
 
     cycle_lambda: float = setting(10.0, "weight of the cycle-consistency L1 losses |G_BA(G_AB(a)) - a|, |G_AB(G_BA(b)) - b| (paper: 10)", ge=0)
     identity_lambda: float = setting(0.5, "identity loss weight as a fraction of cycle_lambda (paper: 0.5; 0 = off; needs equal channels in A and B)", ge=0)
@@ -95,12 +100,23 @@ def parse_task(task: Any, source: str = "config") -> dict | None:
     return {"kind": kind, **converted}
 
 
+# metrics of translation runs (growgan.metrics.translation), which a generation run cannot compute
+GENERATION_REFUSED_METRICS = {
+    name: "scores a translation run (pix2pix/cyclegan outputs against their targets or round trips)"
+    for name in ("l1", "ms-ssim-paired", "cycle-error")}
+
+
 def check_task_needs(values: dict, source: str = "config") -> None:
     """Refuse engine settings the config's task does not implement, and a network family of
     the other contract (latent G for a translation task, image G for generation)."""
     from growgan.networks.registry import family_classes
 
     task, net = values.get("task"), values.get("network")
+    refused = TASK_KINDS[task["kind"]].refused_metrics if task else GENERATION_REFUSED_METRICS
+    for name in values.get("metrics") or []:
+        why = refused.get(str(name).strip().lower().replace("_", "-"))
+        if why:
+            raise GrowganError(f"{source}: metrics: {name} {why}; remove it from metrics")
     if task:
         for key, off in TASK_KINDS[task["kind"]].unsupported.items():
             if values.get(key, off) != off:
