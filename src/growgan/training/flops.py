@@ -120,3 +120,23 @@ def schedule_flops(trainer, kimg: float) -> int:
             st.images_seen += bs
         st.step += 1
     return total
+
+
+def probe_iteration_flops(task, state, batch: dict[str, torch.Tensor],
+                          setup) -> int:
+    """FLOPs of one D step + G step of `task` on `batch`, counted on a throw-away copy of the
+    state by a fresh task of the same class (`setup(probe, copy)` wires it up); no state, RNG
+    or optimizer of the run changes (count_flops). Used by the translation
+    tasks' `iteration_flops`."""
+    from types import SimpleNamespace
+
+    from growgan.training.state import clone_state
+
+    cfg = task.config.copy(compile=False, channels_last=False)
+    dev = task.engine.device
+    with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+        copy_ = clone_state(state, cfg)
+        probe = type(task)(cfg)
+        probe.engine = SimpleNamespace(amp=None, device=dev, dist=SimpleNamespace(world_size=1))
+        setup(probe, copy_)
+        return count_flops(lambda: (probe.d_step(copy_, batch, 0, True), probe.g_step(copy_, batch)))[1]

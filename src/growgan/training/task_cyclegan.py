@@ -38,6 +38,7 @@ from growgan.data.paired import UnpairedArchive, UnpairedLoader, open_unpaired_a
 from growgan.errors import GrowganError
 from growgan.losses import cycle_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
 from growgan.training.image_pool import ImagePool
+from growgan.training.flops import probe_iteration_flops
 from growgan.training.task import Batch, Stats, Task, Translator, register_task
 from growgan.training.task_config import task_settings
 
@@ -189,22 +190,12 @@ class CycleGANTask(Task):
         key = int(batch_size)
         cache = self.__dict__.setdefault("_flops", {})
         if key not in cache:
-            from types import SimpleNamespace
-
-            from growgan.training.flops import count_flops
-            from growgan.training.state import clone_state
-
-            cfg = self.config.copy(compile=False, channels_last=False)
             dev = self.engine.device
-            with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
-                copy_ = clone_state(state, cfg)
-                probe = type(self)(cfg)
-                probe.engine = SimpleNamespace(amp=None, device=dev, dist=SimpleNamespace(world_size=1))
-                probe.pools = {side: ImagePool(0) for side in "AB"}
-                h, w = tuple(state.G.img_resolution)
-                batch = {"A": torch.zeros(key, state.G.channels_a, h, w, device=dev),
-                         "B": torch.zeros(key, state.G.channels_b, h, w, device=dev)}
-                cache[key] = count_flops(lambda: (probe.d_step(copy_, batch, 0, True), probe.g_step(copy_, batch)))[1]
+            h, w = tuple(state.G.img_resolution)
+            batch = {"A": torch.zeros(key, state.G.channels_a, h, w, device=dev),
+                     "B": torch.zeros(key, state.G.channels_b, h, w, device=dev)}
+            cache[key] = probe_iteration_flops(
+                self, state, batch, lambda probe, copy_: setattr(probe, "pools", {side: ImagePool(0) for side in "AB"}))
         return cache[key]
 
     # ------------------------------------------------------------------ outputs

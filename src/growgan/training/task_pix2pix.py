@@ -30,6 +30,7 @@ from growgan.errors import GrowganError
 from growgan.networks.registry import family_classes
 from growgan.networks.translation import generator_size_multiple
 from growgan.training.amp import autocast
+from growgan.training.flops import probe_iteration_flops
 from growgan.training.task import Batch, Stats, Task, Translator, register_task
 from growgan.training.task_config import task_settings
 
@@ -207,23 +208,15 @@ class Pix2PixTask(Task):
         key = int(batch_size)
         cache = self.__dict__.setdefault("_flops", {})
         if key not in cache:
-            from types import SimpleNamespace
+            dev, data = self.engine.device, self.engine.archive
+            h, w = self._crop
+            batch = {"A": torch.zeros(key, data.channels_a, h, w, device=dev),
+                     "B": torch.zeros(key, data.channels_b, h, w, device=dev)}
 
-            from growgan.training.flops import count_flops
-            from growgan.training.state import clone_state
-
-            cfg = self.config.copy(compile=False, channels_last=False)
-            dev = self.engine.device
-            with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
-                copy_ = clone_state(state, cfg)
-                probe = type(self)(cfg)
-                probe.engine = SimpleNamespace(amp=None, device=dev, dist=SimpleNamespace(world_size=1))
+            def setup(probe, copy_):
                 probe.G_fwd, probe.D_fwd = copy_.G, copy_.D
-                h, w = self._crop
-                data = self.engine.archive
-                batch = {"A": torch.zeros(key, data.channels_a, h, w, device=dev),
-                         "B": torch.zeros(key, data.channels_b, h, w, device=dev)}
-                cache[key] = count_flops(lambda: (probe.d_step(copy_, batch, 0, True), probe.g_step(copy_, batch)))[1]
+
+            cache[key] = probe_iteration_flops(self, state, batch, setup)
         return cache[key]
 
     # ------------------------------------------------------------------ outputs
