@@ -84,3 +84,62 @@ def test_biggan_hierarchical_latent_sends_one_chunk_to_each_block():
     y = G.shared(c)  # [N, shared_dim], one embedding shared by every block
     for i in range(n_blocks):
         assert torch.equal(seen[i], torch.cat([y, z[:, (i + 1) * chunk:(i + 2) * chunk]], dim=1))
+
+
+# --------------------------------------------------------------------------- G's label code (dcgan, resnet)
+def _label_generators():
+    from growgan.networks.dcgan import DCGANGenerator
+    from growgan.networks.resnet import ResNetGenerator
+    common = dict(z_dim=100, c_dim=10, img_channels=1, img_resolution=32)
+    return [DCGANGenerator(**common, g_channels=8, fmap_max=32), ResNetGenerator(**common, channels=8, fmap_max=32)]
+
+
+def test_label_code_has_a_one_hot_labels_norm_and_cannot_grow():
+    """The learned code concatenated to z has L2 norm 1 for every class, as a one-hot label,
+    against E||z||^2 = z_dim: also after its weights grow 100x (what training could do to a
+    raw embedding), which leaves the code unchanged (only the direction is learned); the
+    gradient of a normalised row is orthogonal to the row (d(w/|w|)/dw w = 0)."""
+    torch.manual_seed(0)
+    c = torch.arange(10)
+    for G in _label_generators():
+        code = G.embed(c)  # [10, 100]
+        assert torch.allclose(code.norm(dim=1), torch.ones(10), atol=1e-5)
+        x = torch.cat([torch.zeros(10, 100), code], dim=1)  # the input G builds: [z, code]
+        from growgan.networks.common import latent_input
+        assert torch.allclose(latent_input(torch.zeros(10, 100), c, 100, 10, G.embed), x)
+        with torch.no_grad():
+            G.embed.weight.mul_(100.0)
+        assert torch.allclose(G.embed(c), code, atol=1e-5)
+        G.embed.weight.grad = None
+        (G.embed(c) * torch.randn(10, 100)).sum().backward()
+        g, w = G.embed.weight.grad, G.embed.weight.detach()
+        assert g.abs().sum() > 0
+        assert torch.allclose((g * w).sum(dim=1), torch.zeros(10), atol=1e-5)
+
+
+def test_at_init_the_latent_outweighs_the_label():
+    """Behaviour of the code's scale (1 against z's sqrt(z_dim) = 10): an untrained G's output
+    varies several times more over 16 latents at one class than over the 10 classes at one
+    latent. With a raw N(0, 1) embedding as wide as z (the old code) the two were equal."""
+    torch.manual_seed(0)
+    z = torch.randn(16, 100)
+    for G in _label_generators():
+        G.train()
+        with torch.no_grad():
+            G(torch.randn(64, 100), torch.arange(64) % 10)  # BN running stats of this G
+            G.eval()
+            within = G(z, torch.zeros(16, dtype=torch.long)).std(dim=0).mean()
+            between = G(z[:1].expand(10, -1), torch.arange(10)).std(dim=0).mean()
+        assert within > 3 * between, (type(G).__name__, float(within), float(between))
+
+
+def test_checkpoints_of_the_raw_embedding_load_unchanged():
+    """A G state saved before the normalised code (an nn.Embedding's `embed.weight`, no
+    `embed.norm`) loads and feeds its raw rows, as it was trained to."""
+    torch.manual_seed(0)
+    for G in _label_generators():
+        old = {k: v for k, v in G.state_dict().items() if k != "embed.norm"}
+        old["embed.weight"] = torch.randn(10, 100)
+        G.load_state_dict(old)
+        assert torch.equal(G.embed(torch.arange(10)), old["embed.weight"])
+        assert "embed.norm" not in old  # the caller's dict is left as it was

@@ -1,8 +1,8 @@
 """DCGAN (Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks").
 
-G: z (plus a class embedding when conditional) -> 4x4 by a transposed conv, then
-transposed convs (kernel 4, stride 2) with BatchNorm + ReLU doubling the size, tanh output.
+G: z (plus, when conditional, a learned class code of norm 1: `common.LabelEmbedding`) -> 4x4
+by a transposed conv, then transposed convs (kernel 4, stride 2) with BatchNorm + ReLU doubling the size, tanh output.
 D: strided convs (kernel 4, stride 2) with LeakyReLU 0.2, BatchNorm on all but the first
 layer, and a 4x4 conv to one logit. Conditional D is a projection discriminator (Miyato &
 Koyama 2018): logit = psi(phi(x)) + <embed(c), phi(x)>, or, with `conditioning`, cGAN's
@@ -22,9 +22,9 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from growgan.networks.common import (D_CONDITIONINGS, G_LABEL_INPUTS, OneHot, add_conditioning, apply_spectral_norm_,
-                                     check_choice, conditioned_input, conditioned_logits, input_channels,
-                                     latent_input, square_net_head)
+from growgan.networks.common import (D_CONDITIONINGS, G_LABEL_INPUTS, LabelEmbedding, OneHot, add_conditioning,
+                                     apply_spectral_norm_, check_choice, conditioned_input, conditioned_logits,
+                                     input_channels, latent_input, square_net_head)
 from growgan.networks.registry import Network, register_family
 
 DCGAN_RESOLUTIONS = (32, 64, 128)
@@ -55,7 +55,7 @@ class DCGANGenerator(Network):
         widths = [min(g_channels * 2 ** (n_up - 1 - i), fmap_max) for i in range(n_up)]  # 4x4 .. res/2
         e = (c_dim if label_input == "onehot" else (embed_dim or z_dim)) if c_dim > 0 else 0
         if c_dim > 0:  # cGAN: one-hot (Mirza & Osindero 2014) or a learned embedding, concatenated to z
-            self.embed = OneHot(c_dim) if label_input == "onehot" else nn.Embedding(c_dim, e)
+            self.embed = OneHot(c_dim) if label_input == "onehot" else LabelEmbedding(c_dim, e)
         else:
             self.embed = None
         in_dim = z_dim + e
@@ -130,7 +130,7 @@ register_family("dcgan", DCGANGenerator, DCGANDiscriminator, example=_example)
 @torch.no_grad()
 def dcgan_init_(net: nn.Module) -> None:
     """Radford et al.: conv/linear weights ~ N(0, 0.02), BN scale ~ N(1, 0.02), biases zero.
-    Embeddings keep their N(0, 1) start (G's label code then weighs like z)."""
+    G's label code keeps its own start (`common.LabelEmbedding`: rows normalised to norm 1)."""
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)

@@ -1,8 +1,8 @@
 """ResNet GAN: the residual design of the DCGAN-landscapes seed, after Gulrajani et al. 2017
 (WGAN-GP's ResNet) and Miyato et al. 2018 (SNGAN).
 
-G: z (plus a class embedding when conditional) -> linear -> 4x4, then one ResUpBlock per
-doubling (BN-ReLU-upsample-conv3x3-BN-ReLU-conv3x3, skip: upsample + 1x1 conv), then
+G: z (plus, when conditional, a learned class code of norm 1: `common.LabelEmbedding`) -> linear
+-> 4x4, then one ResUpBlock per doubling (BN-ReLU-upsample-conv3x3-BN-ReLU-conv3x3, skip: upsample + 1x1 conv), then
 BN-ReLU-conv3x3-tanh. Upsampling is nearest-neighbour (or bilinear) followed by a conv, never
 a transposed conv, so there are no checkerboard artifacts.
 D: one ResBlock per halving down to 4x4 (pre-activation ReLU-conv3x3-ReLU-conv3x3-avgpool,
@@ -23,9 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
-from growgan.networks.common import (D_CONDITIONINGS, G_LABEL_INPUTS, OneHot, add_conditioning, apply_spectral_norm_,
-                                     check_choice, conditioned_input, conditioned_logits, input_channels,
-                                     latent_input, square_net_head)
+from growgan.networks.common import (D_CONDITIONINGS, G_LABEL_INPUTS, LabelEmbedding, OneHot, add_conditioning,
+                                     apply_spectral_norm_, check_choice, conditioned_input, conditioned_logits,
+                                     input_channels, latent_input, square_net_head)
 from growgan.networks.registry import Network, register_family
 
 RESNET_RESOLUTIONS = (32, 64, 128, 256)
@@ -111,7 +111,7 @@ class ResNetGenerator(Network):
         widths = [min(channels * 2 ** (n - i), fmap_max) for i in range(n + 1)]  # at 4x4, 8x8, ..., res
         e = (c_dim if label_input == "onehot" else (embed_dim or z_dim)) if c_dim > 0 else 0
         if c_dim > 0:  # one-hot (cGAN) or a learned embedding, concatenated to z
-            self.embed = OneHot(c_dim) if label_input == "onehot" else nn.Embedding(c_dim, e)
+            self.embed = OneHot(c_dim) if label_input == "onehot" else LabelEmbedding(c_dim, e)
         else:
             self.embed = None
         self.fc = nn.Linear(z_dim + e, widths[0] * 16)
