@@ -18,8 +18,11 @@ finished run that lacks a metric of the current list is scored for it (a metric 
 in the run folder with the same --num and --seed is reused). It
 prints a markdown table with kimg, wall-clock seconds of the `growgan train` process, img/s
 of its training loop (kimg * 1000 / the loop's seconds: start-up not counted),
-class-accuracy (conditional runs only), fid-classifier, SWD (x1e3, average over levels) and
-the per-class means of fid-classifier and SWD (conditional runs only).
+class-accuracy (conditional runs only), the pixel standard deviation of G_ema's images over
+latents within a class and over classes at one latent (`_latent_spread`: a G that draws one
+image per class has the first near 0; computed in this process), fid-classifier, SWD (x1e3,
+average over levels) and the per-class means of fid-classifier and SWD (conditional runs
+only).
 With --grids DIR it copies each run's last per-class grid (conditional: grids/classes-*.png,
 one row per class, the same latents in every row) or G_ema grid (unconditional) to
 DIR/cond-<dataset>-<kimg>kimg-<variant>.png.
@@ -74,8 +77,9 @@ CONDITIONAL = {"dcgan-cond", "cgan", "acgan", "resnet-cond", "sagan", "biggan"}
 BASE_METRICS = ["fid-classifier", "swd"]
 COND_METRICS = ["class-accuracy", "fid-classifier-per-class", "swd-per-class"]
 HEADER = ("| dataset | variant | preset | kimg | train GFLOP/img | wall s | CPU s | img/s | class-accuracy | "
+          "pixel std within class | pixel std between classes | "
           "fid-classifier | per-class fid-classifier (mean) | SWD x1e3 | per-class SWD x1e3 (mean) |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _growgan(args: list[str], threads: int, niceness: int) -> None:
@@ -96,7 +100,8 @@ def _row_line(r: dict) -> str:
         v = r.get(key)
         return "-" if v is None else f"{v:.{digits}f}"
     return (f"| {r['dataset']} | {r['variant']} | {r['preset']} | {r['kimg']:g} | {fmt('train_gflop_per_img', 2)} | "
-            f"{r['seconds']:.0f} | {fmt('cpu_s', 0)} | {r['img_per_s']:.0f} | {fmt('class_accuracy')} | {fmt('fid_classifier', 2)} | "
+            f"{r['seconds']:.0f} | {fmt('cpu_s', 0)} | {r['img_per_s']:.0f} | {fmt('class_accuracy')} | "
+            f"{fmt('std_within')} | {fmt('std_between')} | {fmt('fid_classifier', 2)} | "
             f"{fmt('fid_classifier_class_mean', 2)} | {fmt('swd', 1)} | {fmt('swd_class_mean', 1)} |")
 
 
@@ -128,6 +133,29 @@ def _summary(values: dict) -> dict:
             "fid_classifier_class_mean": values.get("fid_classifier_class_mean"), "swd": values.get("swd"),
             "swd_class_mean": values.get("swd_class_mean"),
             "per_class": {k: v for k, v in values.items() if k[-1].isdigit() and "class" in k}}
+
+
+def _latent_spread(run: Path, seed: int, threads: int, n: int = 16) -> dict:
+    """How much G_ema's images depend on the latent and on the label (standing BN statistics,
+    no truncation; pixels in [-1, 1]): `std_within` is the per-pixel standard deviation over
+    n latents at one class, averaged over pixels and then over the classes (for an
+    unconditional G: over the n latents); `std_between` is the per-pixel standard deviation
+    over the classes at one latent, averaged over pixels and then over the n latents. A G that
+    draws one image per class has std_within near 0 whatever its class-accuracy."""
+    import torch
+
+    from growgan.training.checkpoint import load_generator
+    torch.set_num_threads(threads)
+    G = load_generator(run)  # G_ema with standing statistics, eval mode
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))  # [n, z_dim]
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+    with torch.no_grad():
+        if not c_dim:
+            return {"std_within": round(float(G(z).std(dim=0).mean()), 4), "std_between": None}
+        within = [G(z, torch.full((n,), k, dtype=torch.long)).std(dim=0).mean() for k in range(c_dim)]
+        between = [G(z[i:i + 1].expand(c_dim, -1), torch.arange(c_dim)).std(dim=0).mean() for i in range(n)]
+    return {"std_within": round(float(torch.stack(within).mean()), 4),
+            "std_between": round(float(torch.stack(between).mean()), 4)}
 
 
 def _children_cpu() -> float:
@@ -180,6 +208,9 @@ def main() -> None:
                 if row.get("train_gflop_per_img") is None:  # rows of an older version of this script
                     row["train_gflop_per_img"] = _gflop_per_img(Path(row["run"]))
                     _save(results, rows)
+                if "std_within" not in row:  # rows of an older version of this script
+                    row.update(_latent_spread(Path(row["run"]), args.seed, args.threads))
+                    _save(results, rows)
                 if row.get("metrics") != names:  # scored with an older metric list: complete it
                     row.update(_summary(_score(Path(row["run"]), names, archive, clf, args)), metrics=names)
                     _save(results, rows)
@@ -208,6 +239,7 @@ def main() -> None:
             rows.append({**key, "preset": preset, "set": extra[1::2], "seconds": round(seconds, 1), "cpu_s": round(cpu, 1),
                          "train_gflop_per_img": _gflop_per_img(run),
                          "img_per_s": round(stats["images_seen"] / stats["sec_total"], 1), **_summary(values),
+                         **_latent_spread(run, args.seed, args.threads),
                          "metrics": names, "run": str(run)})
             _save(results, rows)
             print(_row_line(rows[-1]), flush=True)
