@@ -87,10 +87,10 @@ def test_biggan_hierarchical_latent_sends_one_chunk_to_each_block():
 
 
 # --------------------------------------------------------------------------- G's label code (dcgan, resnet)
-def _label_generators():
+def _label_generators(spectral_norm: bool = False):
     from growgan.networks.dcgan import DCGANGenerator
     from growgan.networks.resnet import ResNetGenerator
-    common = dict(z_dim=100, c_dim=10, img_channels=1, img_resolution=32)
+    common = dict(z_dim=100, c_dim=10, img_channels=1, img_resolution=32, spectral_norm=spectral_norm)
     return [DCGANGenerator(**common, g_channels=8, fmap_max=32), ResNetGenerator(**common, channels=8, fmap_max=32)]
 
 
@@ -98,10 +98,13 @@ def test_label_code_has_a_one_hot_labels_norm_and_cannot_grow():
     """The learned code concatenated to z has L2 norm 1 for every class, as a one-hot label,
     against E||z||^2 = z_dim: also after its weights grow 100x (what training could do to a
     raw embedding), which leaves the code unchanged (only the direction is learned); the
-    gradient of a normalised row is orthogonal to the row (d(w/|w|)/dw w = 0)."""
+    gradient of a normalised row is orthogonal to the row (d(w/|w|)/dw w = 0). As an
+    embedding, BigGAN's orthogonal regularisation leaves it out."""
+    from growgan.losses import orthogonal_regularization
     torch.manual_seed(0)
     c = torch.arange(10)
     for G in _label_generators():
+        ortho = orthogonal_regularization(G)
         code = G.embed(c)  # [10, 100]
         assert torch.allclose(code.norm(dim=1), torch.ones(10), atol=1e-5)
         x = torch.cat([torch.zeros(10, 100), code], dim=1)  # the input G builds: [z, code]
@@ -110,6 +113,7 @@ def test_label_code_has_a_one_hot_labels_norm_and_cannot_grow():
         with torch.no_grad():
             G.embed.weight.mul_(100.0)
         assert torch.allclose(G.embed(c), code, atol=1e-5)
+        assert torch.equal(orthogonal_regularization(G), ortho)
         G.embed.weight.grad = None
         (G.embed(c) * torch.randn(10, 100)).sum().backward()
         g, w = G.embed.weight.grad, G.embed.weight.detach()
@@ -135,7 +139,8 @@ def test_at_init_the_latent_outweighs_the_label():
 
 def test_checkpoints_of_the_raw_embedding_load_unchanged():
     """A G state saved before the normalised code (an nn.Embedding's `embed.weight`, no
-    `embed.norm`) loads and feeds its raw rows, as it was trained to."""
+    `embed.norm`) loads and feeds its raw rows, as it was trained to; with spectral norm on G
+    too (the embedding's weight then saved as its parametrisation's original)."""
     torch.manual_seed(0)
     for G in _label_generators():
         old = {k: v for k, v in G.state_dict().items() if k != "embed.norm"}
@@ -143,3 +148,10 @@ def test_checkpoints_of_the_raw_embedding_load_unchanged():
         G.load_state_dict(old)
         assert torch.equal(G.embed(torch.arange(10)), old["embed.weight"])
         assert "embed.norm" not in old  # the caller's dict is left as it was
+    for G in _label_generators(spectral_norm=True):
+        old = {k: v for k, v in G.state_dict().items() if k != "embed.norm"}
+        G.load_state_dict(old)
+        G.eval()  # spectral norm's power iteration then leaves its vectors alone
+        with torch.no_grad():
+            raw = G.embed.weight  # the spectrally normalised weight, as the old G used it
+            assert torch.allclose(G.embed(torch.arange(10)), raw)

@@ -104,26 +104,24 @@ def label_planes(img: torch.Tensor, c: torch.Tensor | None, c_dim: int) -> torch
     return torch.cat([img, onehot[:, :, None, None].expand(-1, -1, *img.shape[2:])], dim=1)
 
 
-class LabelEmbedding(nn.Module):
+class LabelEmbedding(nn.Embedding):
     """G's learned class code for concatenation to z: c int64 [N] -> [N, dim], the row of
     `weight` [c_dim, dim] of each label rescaled to L2 norm 1, the norm of a one-hot label.
 
     Why fixed at 1: z ~ N(0, I) carries E||z||^2 = z_dim, so the code is 1/z_dim of G's input
     energy, as cGAN's one-hot label (Mirza & Osindero 2014) and BigGAN's orthogonally
     initialised shared embedding (unit rows, Brock et al. 2019) are. A raw N(0, 1) embedding
-    as wide as z carries as much energy as z, and a DCGAN/ResNet G fed that way drew one image
-    per class whatever z (benchmarks/conditional.md: pixel std over latents within a class
-    0.03 against 0.25 with the code at norm 1); the normalisation also keeps the code from
-    growing during training, so only its direction is learned. Rows start N(0, 1) (any
-    scale: only the direction counts).
+    as wide as z carries as much energy as z, and a DCGAN G fed that way drew one image per
+    class whatever z (benchmarks/conditional.md); the normalisation also keeps the code from
+    growing during training, so only its direction is learned. Rows start N(0, 1) (any scale:
+    only the direction counts). An ``nn.Embedding`` subclass, so whatever treats embeddings
+    apart (orthogonal regularisation skips them, spectral norm) treats it alike.
 
-    Checkpoints written before this code (an ``nn.Embedding`` used raw, without the `norm`
-    buffer) load with ``norm = 0``, which means "raw rows", so they draw what they were trained
-    to draw."""
+    Checkpoints written before this code (a raw ``nn.Embedding``, without the `norm` buffer)
+    load with ``norm = 0``, which means "raw rows", so they draw what they were trained to."""
 
     def __init__(self, c_dim: int, dim: int):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(c_dim, dim))
+        super().__init__(c_dim, dim)  # weight ~ N(0, 1)
         self.register_buffer("norm", torch.tensor(1.0))  # 0: a legacy raw embedding (see above)
 
     def forward(self, c: torch.Tensor) -> torch.Tensor:
@@ -132,7 +130,7 @@ class LabelEmbedding(nn.Module):
         return rows * torch.where(self.norm > 0, scale, torch.ones_like(scale))  # [N, dim]
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        if prefix + "weight" in state_dict and prefix + "norm" not in state_dict:
+        if prefix + "norm" not in state_dict and any(k.startswith(prefix) for k in state_dict):
             state_dict[prefix + "norm"] = torch.tensor(0.0)  # a pre-LabelEmbedding checkpoint: raw rows
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
