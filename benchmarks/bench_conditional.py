@@ -29,12 +29,12 @@ DIR/cond-<dataset>-<kimg>kimg-<variant>.png.
 
 Variants (presets, with --set where a variant differs from its preset):
   dcgan          dcgan-32 (unconditional)
-  dcgan-cond     dcgan-32 with c_dim=auto (label embedding in G, projection D)
+  dcgan-cond     dcgan-32 with c_dim=auto (norm-1 label code in G, projection D)
   cgan           cgan-mnist-32 (one-hot label to G, label planes into D)
   acgan          acgan-mnist-32 (auxiliary classifier D)
   resnet         resnet-32 at the SA-GAN/BigGAN presets' widths (channels 16 on MNIST, 32 on
                  CIFAR-10, fmap_max 128; unconditional)
-  resnet-cond    the same with c_dim=auto (label embedding in G, projection D)
+  resnet-cond    the same with c_dim=auto (norm-1 label code in G, projection D)
   sagan          sagan-mnist-32 / sagan-cifar10-32
   biggan         biggan-mnist-32 / biggan-cifar10-32
 

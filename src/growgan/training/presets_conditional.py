@@ -128,6 +128,7 @@ def cgan_mnist_32() -> TrainConfig:
 
 @register_preset("acgan-mnist-32")
 def acgan_mnist_32() -> TrainConfig:
-    """AC-GAN (Odena et al. 2017) on DCGAN's nets: G takes a label embedding concatenated to
-    z, D an auxiliary classifier head; classification loss weight 1 on reals and fakes."""
+    """AC-GAN (Odena et al. 2017) on DCGAN's nets: G takes a learned label code (norm 1)
+    concatenated to z, D an auxiliary classifier head; classification loss weight 1 on reals
+    and fakes."""
     return _cpu_run(_dcgan_conditional("embed", "acgan"), acgan_weight=1.0, **_DCGAN_OPT)
