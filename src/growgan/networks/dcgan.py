@@ -2,7 +2,8 @@
 Convolutional Generative Adversarial Networks").
 
 G: z (plus, when conditional, a learned class code of norm 1: `common.LabelEmbedding`) -> 4x4
-by a transposed conv, then transposed convs (kernel 4, stride 2) with BatchNorm + ReLU doubling the size, tanh output.
+by a transposed conv, then transposed convs (kernel 4, stride 2) with BatchNorm + ReLU
+doubling the size, tanh output.
 D: strided convs (kernel 4, stride 2) with LeakyReLU 0.2, BatchNorm on all but the first
 layer, and a 4x4 conv to one logit. Conditional D is a projection discriminator (Miyato &
 Koyama 2018): logit = psi(phi(x)) + <embed(c), phi(x)>, or, with `conditioning`, cGAN's

@@ -2,8 +2,8 @@
 (WGAN-GP's ResNet) and Miyato et al. 2018 (SNGAN).
 
 G: z (plus, when conditional, a learned class code of norm 1: `common.LabelEmbedding`) -> linear
--> 4x4, then one ResUpBlock per doubling (BN-ReLU-upsample-conv3x3-BN-ReLU-conv3x3, skip: upsample + 1x1 conv), then
-BN-ReLU-conv3x3-tanh. Upsampling is nearest-neighbour (or bilinear) followed by a conv, never
+-> 4x4, then one ResUpBlock per doubling (BN-ReLU-upsample-conv3x3-BN-ReLU-conv3x3, skip:
+upsample + 1x1 conv), then BN-ReLU-conv3x3-tanh. Upsampling is nearest-neighbour (or bilinear) followed by a conv, never
 a transposed conv, so there are no checkerboard artifacts.
 D: one ResBlock per halving down to 4x4 (pre-activation ReLU-conv3x3-ReLU-conv3x3-avgpool,
 skip: 1x1 conv + avgpool), one more ResBlock at 4x4 with an identity skip, ReLU, global sum
