@@ -3,8 +3,8 @@
 
 G: z (plus, when conditional, a learned class code of norm 1: `common.LabelEmbedding`) -> linear
 -> 4x4, then one ResUpBlock per doubling (BN-ReLU-upsample-conv3x3-BN-ReLU-conv3x3, skip:
-upsample + 1x1 conv), then BN-ReLU-conv3x3-tanh. Upsampling is nearest-neighbour (or bilinear) followed by a conv, never
-a transposed conv, so there are no checkerboard artifacts.
+upsample + 1x1 conv), then BN-ReLU-conv3x3-tanh. Upsampling is nearest-neighbour (or
+bilinear) followed by a conv, never a transposed conv, so there are no checkerboard artifacts.
 D: one ResBlock per halving down to 4x4 (pre-activation ReLU-conv3x3-ReLU-conv3x3-avgpool,
 skip: 1x1 conv + avgpool), one more ResBlock at 4x4 with an identity skip, ReLU, global sum
 pooling, a linear logit, and for conditional D the projection term <embed(c), phi(x)>
