@@ -197,3 +197,25 @@ def test_r1_double_backward_through_d_reaches_every_weight():
     pen.backward()
     grads = [p.grad for n, p in D.named_parameters() if n.endswith("weight")]
     assert all(g is not None and torch.isfinite(g).all() for g in grads) and pen > 0
+
+
+def test_orig_discriminator_is_the_plain_conv_stack():
+    """architecture="orig" (stylegan2-ada's cifar D): each block is conv3x3 -> conv3x3 + FIR
+    down with no skip path; the residual D's output is (that + skip) * sqrt(1/2)."""
+    spec = _spec((16, 16))
+    spec["D"]["architecture"] = "orig"
+    _, D = build_networks(spec)
+    assert all(b.skip is None for b in D.blocks) and D.spec()["architecture"] == "orig"
+    block = D.blocks[0]
+    x = torch.randn(2, block.conv0.weight.shape[1], 16, 16)
+    with torch.no_grad():
+        assert torch.equal(block(x), block.conv1(block.conv0(x)))
+        assert D(torch.randn(4, 3, 16, 16)).shape == (4,)
+    _, R = build_networks(_spec((16, 16)))
+    rb = R.blocks[0]
+    with torch.no_grad():
+        expect = (rb.conv1(rb.conv0(x)) + rb.skip(x)) * 0.5 ** 0.5
+        assert torch.allclose(rb(x), expect, atol=1e-6)
+    spec["D"]["architecture"] = "skip"
+    with pytest.raises(GrowganError, match="architecture='skip' is not one of resnet, orig"):
+        build_networks(spec)
