@@ -49,14 +49,18 @@ R1_INTERVAL, PL_INTERVAL = 16, 4
 
 
 def stylegan2_network(z_dim: int = 512, w_dim: int = 512, mapping_layers: int = 8, fmap_base: int = 32768,
-                      fmap_max: int = 512, style_mixing_prob: float = 0.9, mapping_lr_mul: float = 0.01) -> dict:
-    """A stylegan2 spec whose image size, channels and classes come from the archive."""
+                      fmap_max: int = 512, style_mixing_prob: float = 0.9, mapping_lr_mul: float = 0.01,
+                      mbstd_group_size: int = 4, d_architecture: str = "resnet") -> dict:
+    """A stylegan2 spec whose image size, channels and classes come from the archive.
+    mbstd_group_size and d_architecture ("resnet" | "orig") are D's (stylegan2-ada's
+    ``mbstd`` and ``D_kwargs.architecture`` per config)."""
     data = {"img_channels": None, "img_resolution": None, "c_dim": None}
     return {
         "family": "stylegan2",
         "G": {"z_dim": z_dim, "w_dim": w_dim, "mapping_layers": mapping_layers, "mapping_lr_mul": mapping_lr_mul,
               "fmap_base": fmap_base, "fmap_max": fmap_max, "style_mixing_prob": style_mixing_prob, **data},
-        "D": {"z_dim": z_dim, "fmap_base": fmap_base, "fmap_max": fmap_max, "mbstd_group_size": 4, **data},
+        "D": {"z_dim": z_dim, "fmap_base": fmap_base, "fmap_max": fmap_max, "mbstd_group_size": mbstd_group_size,
+              "architecture": d_architecture, **data},
     }
 
 
@@ -102,25 +106,29 @@ def stylegan2_ffhq_1024() -> TrainConfig:
 
 @register_preset("stylegan2-ffhq-512")
 def stylegan2_ffhq_512() -> TrainConfig:
-    """stylegan2-ada's paper512: batch 64, gamma 0.5, lr 0.0025, EMA 20 kimg."""
-    return stylegan2_config(stylegan2_network(), lr=0.0025, batch_size=64, r1_gamma=0.5, pl_weight=2.0, ema_kimg=20.0,
+    """stylegan2-ada's paper512: batch 64, minibatch-stddev groups of 8, gamma 0.5, lr 0.0025, EMA 20 kimg."""
+    return stylegan2_config(stylegan2_network(mbstd_group_size=8), lr=0.0025, batch_size=64, r1_gamma=0.5, pl_weight=2.0, ema_kimg=20.0,
                             ema_rampup=None, kimg=25000, xflip=True, grid_kimg=100.0, checkpoint_kimg=200.0,
                             log_kimg=4.0)
 
 
 @register_preset("stylegan2-ffhq-256")
 def stylegan2_ffhq_256() -> TrainConfig:
-    """stylegan2-ada's paper256: fmap_base 16384, batch 64, gamma 1, lr 0.0025, EMA 20 kimg."""
-    return stylegan2_config(stylegan2_network(fmap_base=16384), lr=0.0025, batch_size=64, r1_gamma=1.0, pl_weight=2.0,
+    """stylegan2-ada's paper256: fmap_base 16384, batch 64, minibatch-stddev groups of 8, gamma 1, lr 0.0025,
+    EMA 20 kimg."""
+    return stylegan2_config(stylegan2_network(fmap_base=16384, mbstd_group_size=8), lr=0.0025, batch_size=64, r1_gamma=1.0, pl_weight=2.0,
                             ema_kimg=20.0, ema_rampup=None, kimg=25000, xflip=True, grid_kimg=100.0,
                             checkpoint_kimg=200.0, log_kimg=4.0)
 
 
 @register_preset("stylegan2-cifar10-ada")
 def stylegan2_cifar10_ada() -> TrainConfig:
-    """stylegan2-ada's cifar config with ADA on: fmap_base 16384, 2 mapping layers, batch 64,
-    gamma 0.01, no path length, no style mixing, EMA 500 kimg with ramp-up 0.05."""
-    net = stylegan2_network(fmap_base=16384, mapping_layers=2, style_mixing_prob=0.0)
+    """stylegan2-ada's cifar config with ADA on: fmap_base 16384 (512 channels at every 32 px
+    resolution, as the config's 32768 capped at 512), 2 mapping layers, the plain ('orig') D with
+    minibatch-stddev over groups of 32, batch 64, gamma 0.01, no path length, no style mixing,
+    EMA 500 kimg with ramp-up 0.05."""
+    net = stylegan2_network(fmap_base=16384, mapping_layers=2, style_mixing_prob=0.0, mbstd_group_size=32,
+                            d_architecture="orig")
     return stylegan2_config(net, lr=0.0025, batch_size=64, r1_gamma=0.01, pl_weight=0.0, ema_kimg=500.0,
                             ema_rampup=0.05, kimg=100000, augment="ada", grid_kimg=100.0, checkpoint_kimg=200.0,
                             log_kimg=4.0)
