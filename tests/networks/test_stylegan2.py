@@ -141,6 +141,19 @@ def test_eval_mode_is_deterministic_and_training_mode_draws_noise():
     assert not torch.equal(G(z), G(z))
 
 
+
+def test_use_noise_false_has_no_noise_inputs_and_training_mode_is_then_deterministic():
+    G, _ = build_networks(_spec(use_noise=False))
+    assert not any("noise" in name for name, _ in list(G.named_parameters()) + list(G.named_buffers()))
+    assert G.spec()["use_noise"] is False
+    G.style_mixing_prob = 0.0
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.equal(G(z), G(z))  # training mode: nothing random left without mixing
+        assert torch.equal(G(z, noise_mode="random"), G(z, noise_mode="none"))
+    with pytest.raises(GrowganError, match="use_noise"):
+        build_networks(_spec(use_noise="no"))
+
 # ---------------------------------------------------------------------------- shapes and conditioning
 @pytest.mark.parametrize("res,c_dim,ch", [((8, 8), 0, 1), ((16, 16), 5, 3), ((16, 32), 0, 3), ((32, 8), 3, 1)])
 def test_shapes_non_square_and_conditional(res, c_dim, ch):
