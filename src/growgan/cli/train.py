@@ -92,6 +92,10 @@ def cmd_train(args) -> int:
     if args.dry_run:
         if args.data:
             config = config.copy(network=_resolved_network(config, _resolve_data(args.data, config)))
+        if config.network:
+            from growgan.networks.registry import check_network_spec
+
+            check_network_spec(config.network)  # what a real run would refuse, refused here too
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
     if not args.data:

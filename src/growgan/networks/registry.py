@@ -25,9 +25,12 @@ register themselves on import; the registry imports them lazily by name.
 
 from __future__ import annotations
 
+import collections.abc
 import copy
 import importlib
 import inspect
+import types
+import typing
 from typing import Any, Callable
 
 import torch.nn as nn
@@ -132,14 +135,98 @@ def _check_spec(spec: dict) -> None:
         raise GrowganError('a network spec needs the keys "family", "G" and "D"')
 
 
-def _construct(cls: type, kwargs: dict, part: str, family: str) -> nn.Module:
-    """cls(**kwargs), with a one-line error for a misspelled spec key."""
+def _value_fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON-like spec value matches a constructor annotation: bool, int (not bool),
+    float (int or float, not bool), str, None, unions, list/tuple/Sequence of an element type
+    (a list or tuple, never a string), tuple[a, b] (that length), dict[k, v]. Hints it does
+    not know pass (the constructor then checks)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_value_fits(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint in (list, tuple) or origin in (list, tuple, collections.abc.Sequence):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(value) == len(args) and all(_value_fits(v, a) for v, a in zip(value, args))
+        return not args or all(_value_fits(v, args[0]) for v in value)
+    if hint is dict or origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            return False
+        return not args or all(_value_fits(k, args[0]) and _value_fits(v, args[1]) for k, v in value.items())
+    return True
+
+
+def _hint_name(hint: Any) -> str:
+    """An annotation as a user reads it: int, float, true/false, int | list of int, ..."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_hint_name(a) for a in args)
+    if hint is bool:
+        return "true/false"
+    if hint is type(None):
+        return "null"
+    if origin in (list, tuple, collections.abc.Sequence) and args:
+        return f"list of {_hint_name(args[0])}"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _check_types(cls: type, kwargs: dict, part: str, family: str) -> None:
+    """GrowganError naming the first spec value whose type does not match `cls.__init__`'s
+    annotation (e.g. `spectral_norm: "maybe"`, `mapping_lr_mul: "abc"`), before anything is
+    built; value ranges are each family's own check."""
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except (NameError, TypeError):  # an annotation that cannot be resolved: no type check
+        return
+    for key, value in kwargs.items():
+        if key in hints and not _value_fits(value, hints[key]):
+            raise GrowganError(f"network spec {part}: {key}={value!r} is not {_hint_name(hints[key])} "
+                               f"(the {family} family); give a value of that type")
+
+
+def _check_part(cls: type, kwargs: dict, part: str, family: str) -> None:
+    """One-line GrowganError for a misspelled spec key or a value of the wrong type (checked
+    against the constructor's annotations)."""
     params = inspect.signature(cls.__init__).parameters
     unknown = sorted(set(kwargs) - set(params) - {"self"})
     if unknown and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
         allowed = ", ".join(k for k in params if k != "self")
         raise GrowganError(f"network spec {part}: unknown key(s) {', '.join(unknown)} for the {family} family; use {allowed}")
+    _check_types(cls, kwargs, part, family)
+
+
+def _construct(cls: type, kwargs: dict, part: str, family: str) -> nn.Module:
+    """cls(**kwargs) after `_check_part`."""
+    _check_part(cls, kwargs, part, family)
     return cls(**kwargs)
+
+
+def check_network_spec(spec: dict) -> None:
+    """Check a network spec's family, keys and value types without building anything (for
+    `growgan train --dry-run`). Values still to be filled in from the data (null, or a
+    `c_dim` of "auto") pass.
+
+    Raises:
+        GrowganError: the first problem, in one line naming the part and key.
+    """
+    _check_spec(spec)
+    G_cls, D_cls = _family(spec["family"])
+    spec = canonical_spec(spec)
+    for part, cls in (("G", G_cls), ("D", D_cls)):
+        kwargs = {k: v for k, v in spec[part].items() if v is not None and not (k == "c_dim" and v == "auto")}
+        _check_part(cls, kwargs, part, spec["family"])
 
 
 def build_generator(spec: dict) -> nn.Module:
