@@ -60,6 +60,7 @@ def test_presets_resolve_against_archives(tmp_path):
     ("stylegan2-ffhq-512", 8, "resnet", 8, 0.9),    # 'paper512'
     ("stylegan2-ffhq-256", 8, "resnet", 8, 0.9),    # 'paper256'
     ("stylegan2-cifar10-ada", 32, "orig", 2, 0.0),  # 'cifar': mbstd 32, map 2, D architecture 'orig', no mixing
+    ("stylegan2-cifar10", 32, "orig", 2, 0.0),      # the CPU preset: the 'cifar' config at smaller widths
 ])
 def test_gpu_presets_follow_stylegan2_ada_configs(name, mbstd, arch, mapping, mixing):
     """The values of stylegan2-ada-pytorch's train.py cfg_specs (mbstd, map) and its cifar
