@@ -141,6 +141,19 @@ def test_eval_mode_is_deterministic_and_training_mode_draws_noise():
     assert not torch.equal(G(z), G(z))
 
 
+
+def test_use_noise_false_has_no_noise_inputs_and_training_mode_is_then_deterministic():
+    G, _ = build_networks(_spec(use_noise=False))
+    assert not any("noise" in name for name, _ in list(G.named_parameters()) + list(G.named_buffers()))
+    assert G.spec()["use_noise"] is False
+    G.style_mixing_prob = 0.0
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.equal(G(z), G(z))  # training mode: nothing random left without mixing
+        assert torch.equal(G(z, noise_mode="random"), G(z, noise_mode="none"))
+    with pytest.raises(GrowganError, match="use_noise"):
+        build_networks(_spec(use_noise="no"))
+
 # ---------------------------------------------------------------------------- shapes and conditioning
 @pytest.mark.parametrize("res,c_dim,ch", [((8, 8), 0, 1), ((16, 16), 5, 3), ((16, 32), 0, 3), ((32, 8), 3, 1)])
 def test_shapes_non_square_and_conditional(res, c_dim, ch):
@@ -197,3 +210,25 @@ def test_r1_double_backward_through_d_reaches_every_weight():
     pen.backward()
     grads = [p.grad for n, p in D.named_parameters() if n.endswith("weight")]
     assert all(g is not None and torch.isfinite(g).all() for g in grads) and pen > 0
+
+
+def test_orig_discriminator_is_the_plain_conv_stack():
+    """architecture="orig" (stylegan2-ada's cifar D): each block is conv3x3 -> conv3x3 + FIR
+    down with no skip path; the residual D's output is (that + skip) * sqrt(1/2)."""
+    spec = _spec((16, 16))
+    spec["D"]["architecture"] = "orig"
+    _, D = build_networks(spec)
+    assert all(b.skip is None for b in D.blocks) and D.spec()["architecture"] == "orig"
+    block = D.blocks[0]
+    x = torch.randn(2, block.conv0.weight.shape[1], 16, 16)
+    with torch.no_grad():
+        assert torch.equal(block(x), block.conv1(block.conv0(x)))
+        assert D(torch.randn(4, 3, 16, 16)).shape == (4,)
+    _, R = build_networks(_spec((16, 16)))
+    rb = R.blocks[0]
+    with torch.no_grad():
+        expect = (rb.conv1(rb.conv0(x)) + rb.skip(x)) * 0.5 ** 0.5
+        assert torch.allclose(rb(x), expect, atol=1e-6)
+    spec["D"]["architecture"] = "skip"
+    with pytest.raises(GrowganError, match="architecture='skip' is not one of resnet, orig"):
+        build_networks(spec)

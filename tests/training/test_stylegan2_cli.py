@@ -54,6 +54,21 @@ def test_presets_resolve_against_archives(tmp_path):
     assert f.lr_D == pytest.approx(0.002 * 16 / 17) and f.betas_G[1] == pytest.approx(0.99 ** 0.8)
 
 
+
+@pytest.mark.parametrize("name,mbstd,arch,mapping,mixing", [
+    ("stylegan2-ffhq-1024", 4, "resnet", 8, 0.9),   # train.py cfg 'stylegan2' (config F)
+    ("stylegan2-ffhq-512", 8, "resnet", 8, 0.9),    # 'paper512'
+    ("stylegan2-ffhq-256", 8, "resnet", 8, 0.9),    # 'paper256'
+    ("stylegan2-cifar10-ada", 32, "orig", 2, 0.0),  # 'cifar': mbstd 32, map 2, D architecture 'orig', no mixing
+    ("stylegan2-cifar10", 32, "orig", 2, 0.0),      # the CPU preset: the 'cifar' config at smaller widths
+])
+def test_gpu_presets_follow_stylegan2_ada_configs(name, mbstd, arch, mapping, mixing):
+    """The values of stylegan2-ada-pytorch's train.py cfg_specs (mbstd, map) and its cifar
+    special case (plain D, no style mixing) for the configs the presets name."""
+    net = get_preset(name).network
+    assert (net["D"]["mbstd_group_size"], net["D"]["architecture"]) == (mbstd, arch)
+    assert (net["G"]["mapping_layers"], net["G"]["style_mixing_prob"]) == (mapping, mixing)
+
 def test_train_run_has_ada_p_and_path_length_in_its_checkpoint(sg_run):
     from growgan.training.checkpoint import latest_checkpoint
 

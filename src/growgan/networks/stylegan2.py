@@ -20,9 +20,10 @@ Facts taken from the paper and from NVlabs/stylegan2-ada-pytorch (the code is ou
   the ws from a second latent replace those from a random crossover index on.
 - Noise: fresh N(0, 1) per call in training mode, fixed per-layer buffers in eval mode
   (stylegan2-ada's ``noise_mode='const'``), so an eval-mode G is deterministic.
-- Discriminator (residual): fromRGB at full resolution, per resolution conv 3x3 -> conv 3x3
-  -> FIR downsample, plus a skip path FIR downsample -> 1x1 conv, summed with gain
-  sqrt(1/2); at the base resolution minibatch-stddev, conv 3x3, FC, FC -> logit. A
+- Discriminator (residual, ``architecture="resnet"``): fromRGB at full resolution, per
+  resolution conv 3x3 -> conv 3x3 -> FIR downsample, plus a skip path FIR downsample -> 1x1
+  conv, summed with gain sqrt(1/2) (``"orig"``: no skip path, as stylegan2-ada's ``cifar``
+  config); at the base resolution minibatch-stddev, conv 3x3, FC, FC -> logit. A
   conditional D uses the projection of an embedded label onto its last features
   (stylegan2-ada's ``cmap``). Widths: min(fmap_base / resolution, fmap_max) per resolution.
 
@@ -180,15 +181,19 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
 
 
 class SynthesisLayer(nn.Module):
-    """Modulated 3x3 conv (optionally after 2x FIR upsampling) + noise + bias + lrelu + clamp."""
+    """Modulated 3x3 conv (optionally after 2x FIR upsampling) + noise + bias + lrelu + clamp.
+    use_noise=False: no noise input (stylegan2-ada's SynthesisLayer ``use_noise``)."""
 
-    def __init__(self, cin: int, cout: int, w_dim: int, size: tuple[int, int], up: bool, clamp: float):
+    def __init__(self, cin: int, cout: int, w_dim: int, size: tuple[int, int], up: bool, clamp: float,
+                 use_noise: bool = True):
         super().__init__()
         self.affine = FC(w_dim, cin, act=False, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3))
         self.bias = nn.Parameter(torch.zeros(cout))
-        self.noise_strength = nn.Parameter(torch.zeros([]))
-        self.register_buffer("noise_const", torch.randn(1, 1, *size))
+        self.use_noise = use_noise
+        if use_noise:
+            self.noise_strength = nn.Parameter(torch.zeros([]))
+            self.register_buffer("noise_const", torch.randn(1, 1, *size))
         self.register_buffer("fir", fir_kernel(), persistent=False)
         self.up, self.clamp = up, clamp
 
@@ -196,9 +201,9 @@ class SynthesisLayer(nn.Module):
         if self.up:
             x = fir_upsample2x(x, self.fir)
         x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, padding=1)  # [N, O, H, W]
-        if noise_mode == "random":
+        if self.use_noise and noise_mode == "random":
             x = x + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype)
-        elif noise_mode == "const":
+        elif self.use_noise and noise_mode == "const":
             x = x + self.noise_const.to(x.dtype) * self.noise_strength.to(x.dtype)
         return _lrelu(x + self.bias.to(x.dtype).reshape(1, -1, 1, 1), self.clamp)
 
@@ -309,16 +314,19 @@ class StyleGAN2Generator(Network, StyleMapping):
         style_mixing_prob: float = 0.9,
         w_avg_beta: float = 0.995,
         num_fp16_res: int = 0,
+        use_noise: bool = True,
     ):
         super().__init__()
         (h, w), base, n = check_resolution(img_resolution)
+        if not isinstance(use_noise, bool):
+            raise GrowganError(f"stylegan2 network spec G: use_noise={use_noise!r} needs true or false")
         check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, w_dim=w_dim, mapping_layers=mapping_layers,
                     fmap_base=fmap_base, fmap_max=fmap_max)
         check_precision(conv_clamp, num_fp16_res)
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w], w_dim=w_dim,
                           mapping_layers=mapping_layers, mapping_lr_mul=mapping_lr_mul, fmap_base=fmap_base,
                           fmap_max=fmap_max, conv_clamp=conv_clamp, style_mixing_prob=style_mixing_prob,
-                          w_avg_beta=w_avg_beta, num_fp16_res=num_fp16_res)
+                          w_avg_beta=w_avg_beta, num_fp16_res=num_fp16_res, use_noise=use_noise)
         self.use_fp16 = fp16_blocks(n, num_fp16_res)  # per synthesis block, base first
         self.reduced_cpu_dtype: torch.dtype | None = None  # see block_dtype (tests only)
         self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
@@ -326,11 +334,12 @@ class StyleGAN2Generator(Network, StyleMapping):
         # synthesis network
         ch = widths(n, base, fmap_base, fmap_max)
         self.const = nn.Parameter(torch.randn(ch[0], *base))
-        layers, rgbs = [SynthesisLayer(ch[0], ch[0], w_dim, base, False, conv_clamp)], [ToRGB(ch[0], img_channels, w_dim, conv_clamp)]
+        layers = [SynthesisLayer(ch[0], ch[0], w_dim, base, False, conv_clamp, use_noise)]
+        rgbs = [ToRGB(ch[0], img_channels, w_dim, conv_clamp)]
         for i in range(1, n + 1):
             size = (base[0] << i, base[1] << i)
-            layers += [SynthesisLayer(ch[i - 1], ch[i], w_dim, size, True, conv_clamp),
-                       SynthesisLayer(ch[i], ch[i], w_dim, size, False, conv_clamp)]
+            layers += [SynthesisLayer(ch[i - 1], ch[i], w_dim, size, True, conv_clamp, use_noise),
+                       SynthesisLayer(ch[i], ch[i], w_dim, size, False, conv_clamp, use_noise)]
             rgbs.append(ToRGB(ch[i], img_channels, w_dim, conv_clamp))
         self.layers, self.torgb = nn.ModuleList(layers), nn.ModuleList(rgbs)
         self.num_ws = len(layers) + 1  # one w per conv, and the last toRGB's
@@ -370,22 +379,31 @@ def check_precision(conv_clamp: float, num_fp16_res: int) -> None:
 
 # ---------------------------------------------------------------------------- discriminator
 class DBlock(nn.Module):
-    """[N, cin, H, W] -> [N, cout, H/2, W/2]: conv3x3 -> conv3x3 + FIR down, plus a skip
-    (FIR down -> 1x1 conv), each with gain sqrt(1/2) (a residual block of unit variance)."""
+    """[N, cin, H, W] -> [N, cout, H/2, W/2]: conv3x3 -> conv3x3 + FIR down. Residual
+    (stylegan2-ada's ``architecture='resnet'``, config E/F): plus a skip (FIR down -> 1x1
+    conv), each path with gain sqrt(1/2) (a residual block of unit variance). Plain
+    (``'orig'``, the ``cifar`` config's D): the two convs alone, gain 1."""
 
-    def __init__(self, cin: int, cout: int, clamp: float):
+    def __init__(self, cin: int, cout: int, clamp: float, residual: bool = True):
         super().__init__()
         self.conv0 = Conv(cin, cin, 3, clamp=clamp)
         self.conv1 = Conv(cin, cout, 3, down=True, clamp=clamp)
-        self.skip = Conv(cin, cout, 1, act=False, bias=False, down=True)
+        self.skip = Conv(cin, cout, 1, act=False, bias=False, down=True) if residual else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # in x's dtype
+        if self.skip is None:
+            return self.conv1(self.conv0(x))
         y = self.skip(x, gain=math.sqrt(0.5))
         return self.conv1(self.conv0(x), gain=math.sqrt(0.5)) + y
 
 
+D_ARCHITECTURES = ("resnet", "orig")
+
+
 class StyleGAN2Discriminator(Network):
-    """D(images [N, img_channels, H, W], c int64 [N] | None) -> logits [N] (residual D)."""
+    """D(images [N, img_channels, H, W], c int64 [N] | None) -> logits [N]. `architecture`:
+    "resnet" (residual blocks, the paper's config E/F; default) or "orig" (plain conv blocks,
+    stylegan2-ada's ``cifar`` config)."""
 
     def __init__(
         self,
@@ -398,22 +416,26 @@ class StyleGAN2Discriminator(Network):
         conv_clamp: float = 256.0,
         mbstd_group_size: int = 4,
         num_fp16_res: int = 0,
+        architecture: str = "resnet",
     ):
         super().__init__()
         (h, w), base, n = check_resolution(img_resolution)
         check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, fmap_base=fmap_base, fmap_max=fmap_max,
                     mbstd_group_size=mbstd_group_size)
         check_precision(conv_clamp, num_fp16_res)
+        if architecture not in D_ARCHITECTURES:
+            raise GrowganError(f"stylegan2 network spec D: architecture={architecture!r} is not one of "
+                               f"{', '.join(D_ARCHITECTURES)} (residual blocks, or plain conv blocks as stylegan2-ada's cifar config)")
         self._record_spec(z_dim=z_dim, c_dim=c_dim, img_channels=img_channels, img_resolution=[h, w],
                           fmap_base=fmap_base, fmap_max=fmap_max, conv_clamp=conv_clamp, mbstd_group_size=mbstd_group_size,
-                          num_fp16_res=num_fp16_res)
+                          num_fp16_res=num_fp16_res, architecture=architecture)
         # D block i reduces resolution index n - i (n = full resolution): fp16 for the top ones, as G
         self.use_fp16 = fp16_blocks(n, num_fp16_res)[::-1][:n]  # per D block, full resolution first
         self.reduced_cpu_dtype: torch.dtype | None = None  # see block_dtype (tests only)
         self.z_dim, self.c_dim, self.img_channels, self.img_resolution = z_dim, c_dim, img_channels, (h, w)
         ch = widths(n, base, fmap_base, fmap_max)[::-1]  # full resolution first
         self.fromrgb = Conv(img_channels, ch[0], 1, clamp=conv_clamp)
-        self.blocks = nn.ModuleList(DBlock(ch[i], ch[i + 1], conv_clamp) for i in range(n))
+        self.blocks = nn.ModuleList(DBlock(ch[i], ch[i + 1], conv_clamp, architecture == "resnet") for i in range(n))
         c0 = ch[-1]
         self.mbstd = MinibatchStd(mbstd_group_size)
         self.conv = Conv(c0 + 1, c0, 3, clamp=conv_clamp)

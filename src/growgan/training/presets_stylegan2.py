@@ -12,10 +12,13 @@ The two CPU presets are small networks, not the paper's widths:
 - ``stylegan2-mnist-32``: 32x32 grayscale (MNIST), z = w = 128, 4 mapping layers, widths
   128-128-64-32 at 4-8-16-32 px (fmap_base 1024, fmap_max 128), batch 32, style mixing 0.9,
   R1 gamma 0.01, no path-length regularisation (see below). It does not yet learn MNIST:
-  runs collapse to one shape within ~7 kimg (see below).
+  runs collapse to one shape within 5-10 kimg (see below).
 - ``stylegan2-cifar10``: 32x32 colour, the `cifar` config shrunk: 2 mapping layers, no path
-  length and no style mixing (as stylegan2-ada's cifar config), z = w = 128, widths
-  128-128-64-32 (fmap_base 1024, fmap_max 128), batch 32, R1 gamma 0.01, x-flips.
+  length and no style mixing, the plain ('orig') D with minibatch-stddev over groups of 32
+  (as stylegan2-ada's cifar config), z = w = 128, widths 128-128-64-32 (fmap_base 1024,
+  fmap_max 128), batch 32, R1 gamma 0.01, x-flips. Never run on CIFAR-10 for quality; the
+  same G and D on MNIST collapsed as the MNIST preset does (benchmarks/stylegan2.md,
+  "cifarlike").
 The paper's configs (named by dataset and resolution) are for a GPU.
 ``stylegan-mnist-32`` is StyleGAN v1 (family `stylegan`) growing progressively.
 
@@ -34,10 +37,20 @@ Its running mean starts at 0 and moves 1% per evaluation, so for the first ~100 
 of tens of kimg never leaves; at 2 and 4 kimg G's pixel std over latents was 0.38/0.42 with
 it and 0.44/0.47 without. But turning it off did NOT stop the collapse: the run without it
 showed the same single shape at 6-7 kimg (pixel std 0.40 at 6 kimg), with D's logits
-growing as before (benchmarks/stylegan2.md). So this preset is still not a working MNIST
-recipe; the cause is open (next suspects: the learning rate of 0.0025, tuned for the
-paper's wide networks, and D's capacity against G at these widths). Path length stays
-available (`--set pl_weight=2`) and on in the paper's GPU configs.
+growing as before (benchmarks/stylegan2.md). Path length stays available (`--set
+pl_weight=2`) and on in the paper's GPU configs.
+
+Session 3 (benchmarks/stylegan2.md): an audit against stylegan2-ada-pytorch found no defect
+in the networks, losses or training step, and 12 one-change variants of this preset (lr
+0.001, R1 gamma 10, no noise inputs, the `cifar` config's G and D, DiffAugment, hinge,
+WGAN-GP, new latents for G's step ...) all collapsed to one shape within 5-10 kimg; the
+noise inputs (`network.G.use_noise`) cause the speckle of the grids, not the collapse. So
+this preset is still NOT a working MNIST recipe, and the cause is still open.
+
+The GPU presets follow the configs they name, including D's minibatch-stddev group (4 for
+config F and paper1024, 8 for paper512/paper256, 32 for cifar) and the `cifar` config's plain
+('orig') D. The lazy-regularisation correction applies to D only when R1 is on and to G only
+when path length is on.
 """
 
 from __future__ import annotations
@@ -49,21 +62,27 @@ R1_INTERVAL, PL_INTERVAL = 16, 4
 
 
 def stylegan2_network(z_dim: int = 512, w_dim: int = 512, mapping_layers: int = 8, fmap_base: int = 32768,
-                      fmap_max: int = 512, style_mixing_prob: float = 0.9, mapping_lr_mul: float = 0.01) -> dict:
-    """A stylegan2 spec whose image size, channels and classes come from the archive."""
+                      fmap_max: int = 512, style_mixing_prob: float = 0.9, mapping_lr_mul: float = 0.01,
+                      mbstd_group_size: int = 4, d_architecture: str = "resnet", use_noise: bool = True) -> dict:
+    """A stylegan2 spec whose image size, channels and classes come from the archive.
+    mbstd_group_size and d_architecture ("resnet" | "orig") are D's (stylegan2-ada's
+    ``mbstd`` and ``D_kwargs.architecture`` per config)."""
     data = {"img_channels": None, "img_resolution": None, "c_dim": None}
     return {
         "family": "stylegan2",
         "G": {"z_dim": z_dim, "w_dim": w_dim, "mapping_layers": mapping_layers, "mapping_lr_mul": mapping_lr_mul,
-              "fmap_base": fmap_base, "fmap_max": fmap_max, "style_mixing_prob": style_mixing_prob, **data},
-        "D": {"z_dim": z_dim, "fmap_base": fmap_base, "fmap_max": fmap_max, "mbstd_group_size": 4, **data},
+              "fmap_base": fmap_base, "fmap_max": fmap_max, "style_mixing_prob": style_mixing_prob,
+              "use_noise": use_noise, **data},
+        "D": {"z_dim": z_dim, "fmap_base": fmap_base, "fmap_max": fmap_max, "mbstd_group_size": mbstd_group_size,
+              "architecture": d_architecture, **data},
     }
 
 
 def stylegan2_config(network: dict, lr: float, batch_size: int, r1_gamma: float, pl_weight: float, ema_kimg: float,
                      ema_rampup: float | None, kimg: float, **extra) -> TrainConfig:
-    """The StyleGAN2 training settings around `network`, lazy-regularisation corrected."""
-    c_d = R1_INTERVAL / (R1_INTERVAL + 1)
+    """The StyleGAN2 training settings around `network`, lazy-regularisation corrected (only
+    where the lazy regulariser is on: R1 for D, path length for G)."""
+    c_d = R1_INTERVAL / (R1_INTERVAL + 1) if r1_gamma > 0 else 1.0
     c_g = PL_INTERVAL / (PL_INTERVAL + 1) if pl_weight > 0 else 1.0
     keys = dict(
         network=network, loss="nonsaturating", r1_gamma=r1_gamma, r1_interval=R1_INTERVAL, pl_weight=pl_weight,
@@ -86,7 +105,8 @@ def stylegan2_mnist_32() -> TrainConfig:
 
 @register_preset("stylegan2-cifar10")
 def stylegan2_cifar10() -> TrainConfig:
-    net = stylegan2_network(z_dim=128, w_dim=128, mapping_layers=2, fmap_base=1024, fmap_max=128, style_mixing_prob=0.0)
+    net = stylegan2_network(z_dim=128, w_dim=128, mapping_layers=2, fmap_base=1024, fmap_max=128, style_mixing_prob=0.0,
+                            mbstd_group_size=32, d_architecture="orig")
     return stylegan2_config(net, lr=0.0025, batch_size=32, r1_gamma=0.01, pl_weight=0.0, ema_kimg=10.0,
                             ema_rampup=0.05, kimg=500, log_kimg=1.0, grid_kimg=10.0, checkpoint_kimg=10.0, xflip=True)
 
@@ -102,25 +122,29 @@ def stylegan2_ffhq_1024() -> TrainConfig:
 
 @register_preset("stylegan2-ffhq-512")
 def stylegan2_ffhq_512() -> TrainConfig:
-    """stylegan2-ada's paper512: batch 64, gamma 0.5, lr 0.0025, EMA 20 kimg."""
-    return stylegan2_config(stylegan2_network(), lr=0.0025, batch_size=64, r1_gamma=0.5, pl_weight=2.0, ema_kimg=20.0,
+    """stylegan2-ada's paper512: batch 64, minibatch-stddev groups of 8, gamma 0.5, lr 0.0025, EMA 20 kimg."""
+    return stylegan2_config(stylegan2_network(mbstd_group_size=8), lr=0.0025, batch_size=64, r1_gamma=0.5, pl_weight=2.0, ema_kimg=20.0,
                             ema_rampup=None, kimg=25000, xflip=True, grid_kimg=100.0, checkpoint_kimg=200.0,
                             log_kimg=4.0)
 
 
 @register_preset("stylegan2-ffhq-256")
 def stylegan2_ffhq_256() -> TrainConfig:
-    """stylegan2-ada's paper256: fmap_base 16384, batch 64, gamma 1, lr 0.0025, EMA 20 kimg."""
-    return stylegan2_config(stylegan2_network(fmap_base=16384), lr=0.0025, batch_size=64, r1_gamma=1.0, pl_weight=2.0,
+    """stylegan2-ada's paper256: fmap_base 16384, batch 64, minibatch-stddev groups of 8, gamma 1, lr 0.0025,
+    EMA 20 kimg."""
+    return stylegan2_config(stylegan2_network(fmap_base=16384, mbstd_group_size=8), lr=0.0025, batch_size=64, r1_gamma=1.0, pl_weight=2.0,
                             ema_kimg=20.0, ema_rampup=None, kimg=25000, xflip=True, grid_kimg=100.0,
                             checkpoint_kimg=200.0, log_kimg=4.0)
 
 
 @register_preset("stylegan2-cifar10-ada")
 def stylegan2_cifar10_ada() -> TrainConfig:
-    """stylegan2-ada's cifar config with ADA on: fmap_base 16384, 2 mapping layers, batch 64,
-    gamma 0.01, no path length, no style mixing, EMA 500 kimg with ramp-up 0.05."""
-    net = stylegan2_network(fmap_base=16384, mapping_layers=2, style_mixing_prob=0.0)
+    """stylegan2-ada's cifar config with ADA on: fmap_base 16384 (512 channels at every 32 px
+    resolution, as the config's 32768 capped at 512), 2 mapping layers, the plain ('orig') D with
+    minibatch-stddev over groups of 32, batch 64, gamma 0.01, no path length, no style mixing,
+    EMA 500 kimg with ramp-up 0.05."""
+    net = stylegan2_network(fmap_base=16384, mapping_layers=2, style_mixing_prob=0.0, mbstd_group_size=32,
+                            d_architecture="orig")
     return stylegan2_config(net, lr=0.0025, batch_size=64, r1_gamma=0.01, pl_weight=0.0, ema_kimg=500.0,
                             ema_rampup=0.05, kimg=100000, augment="ada", grid_kimg=100.0, checkpoint_kimg=200.0,
                             log_kimg=4.0)
