@@ -46,18 +46,17 @@ def register(subparsers) -> None:
     g.set_defaults(func=cmd_generate)
 
 
-def _is_style_based(G) -> bool:
-    return hasattr(G, "mapping") and hasattr(G, "synthesis")
-
-
 def _style_based(G, what: str) -> None:
-    if not _is_style_based(G):
+    from growgan.networks.registry import is_style_based
+
+    if not is_style_based(G):
         raise GrowganError(f"{what} needs a style-based generator (the stylegan2 or stylegan family); this run's is {G.family}")
 
 
 def cmd_generate(args) -> int:
     import torch
 
+    from growgan.networks.registry import is_style_based
     from growgan.training.checkpoint import load_generator
     from growgan.utils.device import check_device
     from growgan.utils.image import save_grid, save_image, to_uint8
@@ -93,7 +92,7 @@ def cmd_generate(args) -> int:
     if args.class_index is not None and not 0 <= args.class_index < c_dim:
         raise GrowganError(f"--class {args.class_index}: the generator has classes 0..{c_dim - 1}")
     kw, z_trunc = {}, args.trunc
-    if _is_style_based(G):
+    if is_style_based(G):
         if args.trunc is not None and args.trunc > 2:
             raise GrowganError(f"--trunc {args.trunc}: psi of a style-based generator must be in [0, 2] (1 = off, e.g. 0.7)")
         kw = {"truncation_psi": 1.0 if args.trunc is None else args.trunc, "truncation_cutoff": args.truncation_cutoff}

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from growgan.errors import GrowganError
 from growgan.metrics.registry import MetricContext, MetricResult
 from growgan.metrics.sources import ImageSource
+from growgan.networks.registry import is_style_based
 
 Perceptual = Callable[[torch.Tensor], torch.Tensor]  # float [N, 3, H, W] in [0, 255] -> features [N, F]
 
@@ -75,7 +76,7 @@ def perceptual_path_length(G, perceptual: Perceptual, num_samples: int = 50_000,
                            device: torch.device | str = "cpu") -> float:
     """PPL of G (eval mode, constant noise). space: "w" or "z"; sampling: "end" or "full".
     Raises GrowganError for a G that is not style-based or bad options."""
-    if not (hasattr(G, "mapping") and hasattr(G, "synthesis")):
+    if not is_style_based(G):
         raise GrowganError("PPL needs a style-based generator (stylegan2 or stylegan)")
     if space not in ("w", "z") or sampling not in ("end", "full") or num_samples < 2 or epsilon <= 0:
         raise GrowganError(f"PPL: space={space!r} sampling={sampling!r} num_samples={num_samples} epsilon={epsilon} "
@@ -123,7 +124,7 @@ def check_ppl(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
     G = fake.generator
     if G is None:
         raise GrowganError(f"{fake.name}: PPL measures a generator, not an image set; give RUN_DIR_OR_CHECKPOINT")
-    if not (hasattr(G, "mapping") and hasattr(G, "synthesis")):
+    if not is_style_based(G):
         raise GrowganError(f"{fake.name}: PPL needs a style-based generator (stylegan2, stylegan); "
                            f"this {type(G).__name__} has no mapping network")
     if not ctx.perceptual:

@@ -244,6 +244,13 @@ def build_networks(spec: dict) -> tuple[nn.Module, nn.Module]:
     return build_generator(spec), build_discriminator(spec)
 
 
+def is_style_based(G: nn.Module) -> bool:
+    """Whether G has a mapping network into W and a synthesis network (`G.mapping`,
+    `G.synthesis`: the stylegan2 and stylegan families), which W walks, truncation cutoffs,
+    style mixing and PPL need."""
+    return hasattr(G, "mapping") and hasattr(G, "synthesis")
+
+
 def sample_inputs(G: nn.Module, num: int, generator: "torch.Generator") -> tuple:
     """Positional inputs for ``G(*inputs)`` drawn from `generator` on the CPU: ``(z, c)`` for
     latent generators (z [num, z_dim] standard normal, c = arange(num) % c_dim or None), ``(x,)``

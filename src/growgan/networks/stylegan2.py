@@ -318,8 +318,6 @@ class StyleGAN2Generator(Network, StyleMapping):
     ):
         super().__init__()
         (h, w), base, n = check_resolution(img_resolution)
-        if not isinstance(use_noise, bool):
-            raise GrowganError(f"stylegan2 network spec G: use_noise={use_noise!r} needs true or false")
         check_sizes("stylegan2", c_dim, z_dim=z_dim, img_channels=img_channels, w_dim=w_dim, mapping_layers=mapping_layers,
                     fmap_base=fmap_base, fmap_max=fmap_max)
         check_precision(conv_clamp, num_fp16_res)

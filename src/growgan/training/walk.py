@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from growgan.errors import GrowganError
+from growgan.networks.registry import is_style_based
 from growgan.utils.formats import VIDEO_FORMATS
 from growgan.utils.image import make_grid, to_uint8
 from growgan.utils.io import atomic_path
@@ -54,19 +55,14 @@ def walk_latents(z_dim: int, num: int = 1, seed: int = 0) -> tuple[torch.Tensor,
     return z[0::2], z[1::2]
 
 
-def style_based(G: nn.Module) -> bool:
-    """Whether G has a mapping network into W (`mapping` and `synthesis`: stylegan2, stylegan)."""
-    return hasattr(G, "mapping") and hasattr(G, "synthesis")
-
-
 def walk_space(G: nn.Module, space: str = "auto") -> str:
     """"w" or "z": auto is W for a style-based G, Z otherwise. Raises GrowganError for "w" on
     a generator without a mapping network, or an unknown space."""
     if space not in ("auto", "w", "z"):
         raise GrowganError(f"--space {space}: choose auto, w or z")
     if space == "auto":
-        return "w" if style_based(G) else "z"
-    if space == "w" and not style_based(G):
+        return "w" if is_style_based(G) else "z"
+    if space == "w" and not is_style_based(G):
         raise GrowganError(f"--space w: this {type(G).__name__} has no mapping network (W space); use --space z")
     return space
 
