@@ -119,7 +119,10 @@ class Trainer:
         self.task.check_networks(state, self.archive, self.growth is not None)
         self.loader = self.task.make_loader(self.archive, self.config.batch_size, seed=self.config.seed,
                                             rank=self.dist.rank, world_size=self.dist.world_size)
-        self.gen = torch.Generator(self.device).manual_seed(self.config.seed * 1_000_003 + self.dist.rank)
+        # latents and noise: a stream derived by hashing, never the init's own seed (seed 0, rank 0 used to
+        # seed it with 0, so the first training latents were the networks' initial weights drawn again)
+        self.gen = torch.Generator(self.device).manual_seed(
+            derived_seed(self.config.seed * 1_000_003 + self.dist.rank, self.dist.rank, 0))
         self.amp = amp_dtype(self.config.amp, self.device)
         self.flops = 0  # training FLOPs so far, all ranks (growgan.training.flops); kept in checkpoints
         self.train_s = 0.0  # seconds spent in train_until so far (this rank); kept in checkpoints
