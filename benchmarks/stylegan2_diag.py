@@ -2,12 +2,18 @@
 
     python benchmarks/stylegan2_diag.py sensitivity CHECKPOINT...   # G's sensitivity to its latent
     python benchmarks/stylegan2_diag.py score --data ARCHIVE --classifier clf.pt RUN_OR_CHECKPOINT...
+    python benchmarks/stylegan2_diag.py layers CHECKPOINT...          # where G stops using its styles
 
 sensitivity: per checkpoint, raw G and G_ema: the std over 256 latents (seed 7) of each
 pixel, averaged over pixels (eval mode, constant noise; images in [-1, 1]), and the mean
 path length ||J_w^T y|| of 64 latents (y ~ N(0, I) / sqrt(H W), as StyleGAN2's regulariser).
 score: G_ema as benchmarks/dggan.md scored its arms: 5,000 generated images (latent seed
-2024) against 5,000 training images, SWD (x1e3) and fid-classifier with the given classifier.
+2024) against 5,000 training images, SWD (x1e3) and fid-classifier with the given classifier;
+and (session 6) the class entropy of 1,000 G_ema images under that classifier (`class_entropy`).
+layers (session 6): raw G of the checkpoint and an untrained G of the same spec (seed 0), 256
+latents (seed 7), eval mode: per synthesis layer, the std over latents of its styles
+(averaged over channels) and, from a forward hook, the rms of its output, of the output's
+mean over latents (the part shared by all samples) and of the rest (the z-dependent part).
 One thread; prints one JSON line per target.
 """
 
@@ -21,6 +27,7 @@ import time
 import torch
 
 from growgan.metrics import evaluate_generator
+from growgan.metrics.classifier import load_classifier
 from growgan.training.checkpoint import load_generator
 
 
@@ -42,24 +49,65 @@ def sensitivity(target: str) -> dict:
     return out
 
 
+def layers(target: str) -> dict:
+    G = load_generator(target, ema=False).eval()
+    torch.manual_seed(0)
+    G0 = type(G)(**G.spec()).eval()
+    z = torch.randn(256, G.z_dim, generator=torch.Generator().manual_seed(7))  # not 0: G0's own init draws
+    out = {"target": target}
+    for key, g in (("init", G0), ("trained", G)):
+        acts: list[torch.Tensor] = []
+        hooks = [m.register_forward_hook(lambda _m, _i, o: acts.append(o)) for m in g.layers]
+        with torch.no_grad():
+            w = g.mapping(z)[:, 0]  # [N, w_dim]
+            styles = [round(m.affine(w).std(0).mean().item(), 3) for m in g.layers]
+            g.synthesis(g.mapping(z), noise_mode="const")
+        for h in hooks:
+            h.remove()
+        rms = lambda t: round(t.square().mean().sqrt().item(), 3)  # noqa: E731
+        out[key] = [{"style_std_over_z": s, "rms": rms(a), "shared_rms": rms(a.mean(0)), "z_part_rms": rms(a - a.mean(0))}
+                    for s, a in zip(styles, acts)]
+    return out
+
+
 def score(target: str, data: str, classifier: str | None) -> dict:
     t0 = time.process_time()
     G = load_generator(target, ema=True)
     names = ["swd"] + (["fid-classifier"] if classifier else [])
     res = evaluate_generator(G, data, names, 5000, seed=2024, classifier=classifier)
-    return {"target": target, **{k: round(float(v), 2) for k, v in res.items()}, "cpu_s": round(time.process_time() - t0, 1)}
+    out = {"target": target, **{k: round(float(v), 2) for k, v in res.items()}}
+    if classifier:
+        out["class_entropy"] = class_entropy(G, classifier)
+    return {**out, "cpu_s": round(time.process_time() - t0, 1)}
+
+
+def class_entropy(G, classifier: str, num: int = 1000) -> float:
+    """Entropy / log(K) of the classifier's predicted-class histogram over `num` G_ema images
+    (latent seed 2024, eval mode): 1 = every class equally often, 0 = one class (collapse).
+    Unconditional generators only (labels are not drawn)."""
+    clf = load_classifier(classifier)
+    gen = torch.Generator().manual_seed(2024)
+    counts = torch.zeros(clf.spec.num_classes)
+    with torch.no_grad():
+        for i in range(0, num, 250):
+            x = G.eval()(torch.randn(min(250, num - i), G.z_dim, generator=gen)).clamp(-1, 1)
+            pred = clf(((x + 1) * 127.5).round().to(torch.uint8))["logits"].argmax(1)
+            counts += pred.bincount(minlength=len(counts)).float()
+    p = counts[counts > 0] / counts.sum()
+    return round(-(p * p.log()).sum().item() / math.log(len(counts)), 3)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("sensitivity", "score"))
+    ap.add_argument("what", choices=("sensitivity", "score", "layers"))
     ap.add_argument("targets", nargs="+")
     ap.add_argument("--data")
     ap.add_argument("--classifier")
     args = ap.parse_args()
     torch.set_num_threads(1)
     for t in args.targets:
-        print(json.dumps(sensitivity(t) if args.what == "sensitivity" else score(t, args.data, args.classifier)), flush=True)
+        res = {"sensitivity": sensitivity, "layers": layers}[args.what](t) if args.what != "score" else score(t, args.data, args.classifier)
+        print(json.dumps(res), flush=True)
 
 
 if __name__ == "__main__":

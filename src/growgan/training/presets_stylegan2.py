@@ -16,36 +16,23 @@ The two CPU presets are small networks, not the paper's widths:
 - ``stylegan2-cifar10``: 32x32 colour, the `cifar` config shrunk: 2 mapping layers, no path
   length and no style mixing, the plain ('orig') D with minibatch-stddev over groups of 32
   (as stylegan2-ada's cifar config), z = w = 128, widths 128-128-64-32 (fmap_base 1024,
-  fmap_max 128), batch 32, R1 gamma 0.01, x-flips. Never run on CIFAR-10 for quality; the
-  same G and D on MNIST collapsed as the MNIST preset does (benchmarks/stylegan2.md,
-  "cifarlike").
+  fmap_max 128), batch 32, R1 gamma 0.01, x-flips. On CIFAR-10 at 10 kimg: varied
+  colour blobs with speckle, fid-classifier 25 (resnet-32: 15); the same G and D on MNIST
+  collapsed as the MNIST preset does (benchmarks/stylegan2.md, "cifarlike").
 The paper's configs (named by dataset and resolution) are for a GPU.
 ``stylegan-mnist-32`` is StyleGAN v1 (family `stylegan`) growing progressively.
 
-R1 gamma of the CPU presets. The reference's values: stylegan2-ada's `cifar` config uses
-0.01 (batch 64); its `auto` config sets gamma = 0.0002 * resolution^2 / batch, which is
-0.0002 * 32^2 / 32 = 0.0064 here (auto would also pick batch 32 at 32 px). Ours: 0.01, the
-cifar config's value, 1.6x the auto formula's. With path length on, 4 kimg runs with gamma
-0.1 and 1 scored SWD 140 and 138 (2,000 images: the same within its noise) and their grids
-looked like the 0.01 run's at 4 kimg (benchmarks/stylegan2.md); R1 was not what went wrong,
-so nothing measured here argues for leaving the reference's range.
+R1 gamma of the CPU presets: 0.01, stylegan2-ada's `cifar` value (its `auto` formula
+0.0002 * res^2 / batch gives 0.0064 here). Path length: off, as the `cifar` config (`--set
+pl_weight=2` turns it on; its running mean starts at 0 and pulls path lengths down for the
+first ~13 kimg at batch 32).
 
-Path length (ours): off, as stylegan2-ada's 32 px `cifar` config; on (weight 2, decay 0.01,
-as config F) in the first version of this preset, whose 20 kimg run collapsed to one shape.
-Its running mean starts at 0 and moves 1% per evaluation, so for the first ~100 evaluations
-(~13 kimg at batch 32 and interval 4) the penalty pulls path lengths down, which a CPU run
-of tens of kimg never leaves; at 2 and 4 kimg G's pixel std over latents was 0.38/0.42 with
-it and 0.44/0.47 without. But turning it off did NOT stop the collapse: the run without it
-showed the same single shape at 6-7 kimg (pixel std 0.40 at 6 kimg), with D's logits
-growing as before (benchmarks/stylegan2.md). Path length stays available (`--set
-pl_weight=2`) and on in the paper's GPU configs.
-
-Session 3 (benchmarks/stylegan2.md): an audit against stylegan2-ada-pytorch found no defect
-in the networks, losses or training step, and 12 one-change variants of this preset (lr
-0.001, R1 gamma 10, no noise inputs, the `cifar` config's G and D, DiffAugment, hinge,
-WGAN-GP, new latents for G's step ...) all collapsed to one shape within 5-10 kimg; the
-noise inputs (`network.G.use_noise`) cause the speckle of the grids, not the collapse. So
-this preset is still NOT a working MNIST recipe, and the cause is still open.
+Status of the CPU presets (benchmarks/stylegan2.md has every run): they do NOT yet learn
+MNIST. Runs collapse to one shape within 5-10 kimg and stay collapsed (25 kimg). Neither
+R1 gamma (0.01-10), path length, noise inputs, DiffAugment, losses, learning rates nor
+the `cifar` config's networks prevent it. Swapping networks in a minimal loop
+(benchmarks/stylegan2_swap.py) puts the cause in the generator: this D and recipe train a
+DCGAN G to all ten digits, while StyleGAN2's G, and ProGAN's G without growth, collapse.
 
 The GPU presets follow the configs they name, including D's minibatch-stddev group (4 for
 config F and paper1024, 8 for paper512/paper256, 32 for cifar) and the `cifar` config's plain

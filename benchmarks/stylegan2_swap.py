@@ -1,0 +1,209 @@
+"""Which half collapses? StyleGAN2's recipe with the generator and discriminator swapped
+between families, in a minimal loop outside the engine (benchmarks/stylegan2.md, session 6).
+
+    python benchmarks/stylegan2_swap.py NAME KIMG --data MNIST32 --classifier CLF [--G F] [--D F] [options]
+    python benchmarks/stylegan2_swap.py C 10 --G dcgan --data data/mnist32 --classifier clf.pt
+
+The loop is the StyleGAN2 recipe of `stylegan2-mnist-32` written out by hand (so the engine
+is not part of what is tested): batch 32 of MNIST 32x32 from --data, the non-saturating
+logistic loss, lazy R1 (gamma 0.01 every 16 D steps, scaled by 16), Adam betas (0, 0.99),
+eps 1e-8, lr 0.0025, one D step then one G step on the same fakes, no EMA (raw G is probed).
+Networks are the registry's classes at the CPU preset's widths (stylegan2: z = w = 128,
+4 mapping layers, fmap_base 1024 / fmap_max 128; dcgan: g_channels / d_channels 32; progan: the
+4-stage network at full resolution with no growth, fmap_base 1024 / fmap_max 128; resnet: 64).
+
+Every kimg, with latents of seed 7 (256 images, eval mode): the class histogram of a
+trained MNIST classifier (--classifier, `growgan metrics train-classifier`), reported as its
+entropy / log(10) (1 = all ten digits equally often, 0 = one class: collapse; 256 real MNIST
+images score 0.99), the classifier's mean confidence, the pixel std over latents, and a grid
+NAME/gKKK.png. One thread. Writes NAME/log.jsonl under --out (runs/swap).
+
+Variants that change one thing of a network (diagnostics, not features):
+  --G-set / --D-set JSON   spec keys for the constructor (e.g. '{"use_noise": false}')
+  --G-norm none|pixel      dcgan G: its BatchNorm layers replaced by nothing or by PixelNorm
+  --sg2 noskip             stylegan2 G: the image from the last toRGB only (no skip sum)
+  --sg2 zinput             stylegan2 G: a learned projection of w added to the constant input
+  --sg2 nodemod            stylegan2 G: modulation kept, demodulation replaced by a fixed scale
+  --sg2 rgb01              stylegan2 G: toRGB weights x0.1 at initialisation (small first output)
+  --sg2 nobias             stylegan2 G: the synthesis layers' biases frozen at 0
+  --sg2 frozen-input       stylegan2 G: nobias, and the constant input frozen at its initial value
+  --conv-lr LR             stylegan2 G: Adam lr of the demodulated conv weights alone (scale-free
+                           under demodulation, so lr is their relative step; DCGAN's start at std
+                           0.02, so lr 0.0025 moves them 12 % per step)
+  --G-out tanh|linear      G's output squashed by tanh (stylegan2, progan: linear outputs), or
+                           dcgan G's final tanh removed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+import types
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import growgan.networks.stylegan2 as sg2
+from growgan.data import open_archive
+from growgan.layers import PixelNorm
+from growgan.metrics.classifier import load_classifier
+from growgan.networks.registry import family_classes
+from growgan.utils.image import save_grid
+
+WIDTH_KEYS = {
+    "stylegan2": ({"w_dim": 128, "mapping_layers": 4, "fmap_base": 1024, "fmap_max": 128}, {"fmap_base": 1024, "fmap_max": 128}),
+    "dcgan": ({"g_channels": 32}, {"d_channels": 32}),
+    "progan": ({"num_stages": 4, "fmap_base": 1024, "fmap_max": 128}, {"num_stages": 4, "fmap_base": 1024, "fmap_max": 128}),
+    "resnet": ({"channels": 64}, {"channels": 64}),
+}
+
+
+def build(family: str, part: str, extra: dict) -> nn.Module:
+    """The registry's G or D of `family` for 1-channel 32x32 images at the widths above."""
+    kw = {"z_dim": 128, "img_channels": 1, **WIDTH_KEYS[family][part == "D"], **extra}
+    if family != "progan":
+        kw["img_resolution"] = 32
+    return family_classes(family)[part == "D"](**kw)
+
+
+def _synthesis_noskip(self, ws, noise_mode=None):
+    noise_mode = noise_mode or ("random" if self.training else "const")
+    x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
+    x = self.layers[0](x, ws[:, 0], noise_mode)
+    for i in range(1, len(self.torgb)):
+        x = self.layers[2 * i](self.layers[2 * i - 1](x, ws[:, 2 * i - 1], noise_mode), ws[:, 2 * i], noise_mode)
+    return self.torgb[-1](x, ws[:, -1])
+
+
+def _synthesis_zinput(self, ws, noise_mode=None):
+    noise_mode = noise_mode or ("random" if self.training else "const")
+    c0, h0, w0 = self.const.shape
+    x = self.const.unsqueeze(0) + self.inproj(ws[:, 0]).reshape(ws.shape[0], c0, h0, w0)
+    x = self.layers[0](x, ws[:, 0], noise_mode)
+    img = self.torgb[0](x, ws[:, 1])
+    for i in range(1, len(self.torgb)):
+        x = self.layers[2 * i](self.layers[2 * i - 1](x, ws[:, 2 * i - 1], noise_mode), ws[:, 2 * i], noise_mode)
+        img = sg2.fir_upsample2x(img, self.fir) + self.torgb[i](x, ws[:, 2 * i + 1])
+    return img
+
+
+def apply_variant(G: nn.Module, variant: str | None) -> None:
+    if variant == "noskip":
+        G.synthesis = types.MethodType(_synthesis_noskip, G)
+    elif variant == "zinput":
+        c0, h0, w0 = G.const.shape
+        G.inproj = sg2.FC(G.w_dim, c0 * h0 * w0, act=False)
+        G.synthesis = types.MethodType(_synthesis_zinput, G)
+    elif variant == "nodemod":
+        plain = sg2.modulated_conv2d
+
+        def fixed_scale(x, weight, styles, demodulate=True, padding=0, eps=1e-8):
+            y = plain(x, weight, styles, demodulate=False, padding=padding)
+            return y * weight.square().sum(dim=(1, 2, 3)).rsqrt().reshape(1, -1, 1, 1) if demodulate else y
+
+        sg2.modulated_conv2d = fixed_scale
+    elif variant in ("nobias", "frozen-input"):
+        for m in G.layers:
+            m.bias.requires_grad_(False)
+        G.const.requires_grad_(variant == "nobias")
+    elif variant == "rgb01":
+        with torch.no_grad():
+            for m in G.torgb:
+                m.weight.mul_(0.1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name")
+    ap.add_argument("kimg", type=float)
+    ap.add_argument("--G", default="stylegan2", choices=sorted(WIDTH_KEYS))
+    ap.add_argument("--D", default="stylegan2", choices=sorted(WIDTH_KEYS))
+    ap.add_argument("--G-set", default="{}")
+    ap.add_argument("--D-set", default="{}")
+    ap.add_argument("--G-norm", choices=("none", "pixel"))
+    ap.add_argument("--sg2", choices=("noskip", "zinput", "nodemod", "rgb01", "nobias", "frozen-input"))
+    ap.add_argument("--G-out", choices=("tanh", "linear"))
+    ap.add_argument("--conv-lr", type=float)
+    ap.add_argument("--gamma", type=float, default=0.01)
+    ap.add_argument("--lr", type=float, default=0.0025, help="G's (and D's unless --lr-D)")
+    ap.add_argument("--lr-D", type=float)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", required=True, help="an MNIST 32x32 archive (growgan dataset prepare mnist ...)")
+    ap.add_argument("--classifier", required=True, help="growgan metrics train-classifier --data ARCHIVE --out clf.pt")
+    ap.add_argument("--out", default="runs/swap")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(a.seed)
+    data = torch.from_numpy(np.array(open_archive(a.data).images))  # uint8 [N, 1, 32, 32]
+    G, D = build(a.G, "G", json.loads(a.G_set)), build(a.D, "D", json.loads(a.D_set))
+    if a.G_norm:
+        for i, m in enumerate(G.main):
+            if isinstance(m, nn.BatchNorm2d):
+                G.main[i] = nn.Identity() if a.G_norm == "none" else PixelNorm()
+    apply_variant(G, a.sg2)
+    if a.G_out == "linear" and isinstance(getattr(G, "main", None), nn.Sequential) and isinstance(G.main[-1], nn.Tanh):
+        G.main[-1] = nn.Identity()
+    elif a.G_out == "tanh":
+        G.forward = types.MethodType(lambda self, z, c=None, _f=G.forward: torch.tanh(_f(z, c)), G)
+    groups = [{"params": list(G.parameters())}]
+    if a.conv_lr:
+        conv = [m.weight for m in G.layers]
+        ids = {id(p) for p in conv}
+        groups = [{"params": [p for p in G.parameters() if id(p) not in ids]}, {"params": conv, "lr": a.conv_lr}]
+    opt_G = torch.optim.Adam(groups, lr=a.lr, betas=(0.0, 0.99), eps=1e-8)
+    opt_D = torch.optim.Adam(D.parameters(), lr=a.lr_D or a.lr, betas=(0.0, 0.99), eps=1e-8)
+    clf = load_classifier(a.classifier)
+    out = os.path.join(a.out, a.name)
+    os.makedirs(out, exist_ok=True)
+    z_probe = torch.randn(256, G.z_dim, generator=torch.Generator().manual_seed(7))
+    gen = torch.Generator().manual_seed(a.seed)
+
+    def probe(kimg: float) -> dict:
+        G.eval()
+        with torch.no_grad():
+            x = G(z_probe).clamp(-1, 1)  # [256, 1, 32, 32]
+            p = clf(((x + 1) * 127.5).round().to(torch.uint8))["logits"].softmax(1)
+        G.train()
+        hist = p.argmax(1).bincount(minlength=p.shape[1]).float() / len(p)
+        nz = hist[hist > 0]
+        save_grid(x[:64], os.path.join(out, f"g{kimg:05.1f}.png"))
+        return {"kimg": kimg, "cls_entropy": round(-(nz * nz.log()).sum().item() / math.log(p.shape[1]), 3),
+                "cls_conf": round(p.max(1).values.mean().item(), 3), "pix_std": round(x.std(0).mean().item(), 3)}
+
+    seen, step, next_probe, t0 = 0, 0, 1.0, time.process_time()
+    with open(os.path.join(out, "log.jsonl"), "w") as log:
+        while seen < a.kimg * 1000:
+            reals = data[torch.randint(0, len(data), (a.batch,), generator=gen)].float() / 127.5 - 1
+            fakes = G(torch.randn(a.batch, G.z_dim))
+            real_logits, fake_logits = D(reals), D(fakes.detach())
+            loss_D = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+            if a.gamma > 0 and step % 16 == 0:  # lazy R1 (Mescheder et al. 2018; StyleGAN2 appendix B)
+                r = reals.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(D(r).sum(), r, create_graph=True)
+                loss_D = loss_D + grad.square().sum((1, 2, 3)).mean() * (a.gamma / 2) * 16
+            opt_D.zero_grad(set_to_none=True)
+            loss_D.backward()
+            opt_D.step()
+            D.requires_grad_(False)
+            loss_G = F.softplus(-D(fakes)).mean()
+            opt_G.zero_grad(set_to_none=True)
+            loss_G.backward()
+            opt_G.step()
+            D.requires_grad_(True)
+            seen, step = seen + a.batch, step + 1
+            if seen >= next_probe * 1000:
+                row = probe(next_probe)
+                row.update(D_real=round(real_logits.mean().item(), 2), D_fake=round(fake_logits.mean().item(), 2),
+                           cpu_s=round(time.process_time() - t0))
+                print(json.dumps(row), file=log, flush=True)
+                next_probe += 1.0
+
+
+if __name__ == "__main__":
+    main()
