@@ -30,6 +30,7 @@ Variants that change one thing of a network (diagnostics, not features):
   --conv-lr LR             stylegan2 G: Adam lr of the demodulated conv weights alone (scale-free
                            under demodulation, so lr is their relative step; DCGAN's start at std
                            0.02, so lr 0.0025 moves them 12 % per step)
+  --G-act lrelu            dcgan G: LeakyReLU(0.2) (the Karras generators' activation) for its ReLUs
   --G-out tanh|linear      G's output squashed by tanh (stylegan2, progan: linear outputs), or
                            dcgan G's final tanh removed
 """
@@ -129,6 +130,7 @@ def main() -> None:
     ap.add_argument("--sg2", choices=("noskip", "zinput", "nodemod", "rgb01", "nobias", "frozen-input"))
     ap.add_argument("--G-out", choices=("tanh", "linear"))
     ap.add_argument("--conv-lr", type=float)
+    ap.add_argument("--G-act", choices=("lrelu",))
     ap.add_argument("--gamma", type=float, default=0.01)
     ap.add_argument("--lr", type=float, default=0.0025, help="G's (and D's unless --lr-D)")
     ap.add_argument("--lr-D", type=float)
@@ -147,6 +149,10 @@ def main() -> None:
             if isinstance(m, nn.BatchNorm2d):
                 G.main[i] = nn.Identity() if a.G_norm == "none" else PixelNorm()
     apply_variant(G, a.sg2)
+    if a.G_act == "lrelu":
+        for i, m in enumerate(G.main):
+            if isinstance(m, nn.ReLU):
+                G.main[i] = nn.LeakyReLU(0.2)
     if a.G_out == "linear" and isinstance(getattr(G, "main", None), nn.Sequential) and isinstance(G.main[-1], nn.Tanh):
         G.main[-1] = nn.Identity()
     elif a.G_out == "tanh":

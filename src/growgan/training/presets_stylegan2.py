@@ -32,7 +32,8 @@ MNIST. Runs collapse to one shape within 5-10 kimg and stay collapsed (25 kimg).
 R1 gamma (0.01-10), path length, noise inputs, DiffAugment, losses, learning rates nor
 the `cifar` config's networks prevent it. Swapping networks in a minimal loop
 (benchmarks/stylegan2_swap.py) puts the cause in the generator: this D and recipe train a
-DCGAN G to all ten digits, while StyleGAN2's G, and ProGAN's G without growth, collapse.
+DCGAN G to all ten digits, while StyleGAN2's G collapses (and ProGAN's G without growth
+drifts towards one shape in a short run).
 
 The GPU presets follow the configs they name, including D's minibatch-stddev group (4 for
 config F and paper1024, 8 for paper512/paper256, 32 for cifar) and the `cifar` config's plain
