@@ -156,21 +156,30 @@ def fir_filter(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int, int, 
     return FIRFilter.apply(x, kernel, pad)
 
 
-def fir_upsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False) -> torch.Tensor:
-    """[N, C, H, W] -> [N, C, 2H, 2W]: zero insertion, then the filter with gain 4 (so a
-    constant image stays constant). `kernel` is the unit-gain [K, K] kernel (K even)."""
+def fir_upsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False, border: int = 0) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, 2H + 2 border, 2W + 2 border]: zero insertion, then the filter
+    with gain 4 (so a constant image stays constant). `kernel` is the unit-gain [K, K] kernel
+    (K even). border > 0 also returns the filtered signal's `border` pixels beyond each edge
+    (what the filter leaks past the image when x is zero outside it): an unpadded k x k conv
+    after `border=k // 2` computes upfirdn2d's upsampling conv exactly, edges included."""
     n, c, h, w = x.shape
     up = x.new_zeros(n, c, h, 2, w, 2)
     up[:, :, :, 0, :, 0] = x
     up = up.reshape(n, c, 2 * h, 2 * w)  # x at even pixels, zeros between
     k = kernel.shape[0]
-    p0, p1 = (k + 1) // 2, k // 2 - 1  # [1,3,3,1]: pad 2 before, 1 after -> 2H outputs
+    p0, p1 = (k + 1) // 2 + border, k // 2 - 1 + border  # [1,3,3,1]: pad 2 before, 1 after -> 2H outputs
     return fir_filter(up, kernel * 4, (p0, p1, p0, p1), naive)
 
 
-def fir_downsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False) -> torch.Tensor:
-    """[N, C, H, W] -> [N, C, H/2, W/2]: the low-pass filter, then every second pixel."""
+def fir_downsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False, border: int = 0) -> torch.Tensor:
+    """[N, C, H + 2 border, W + 2 border] -> [N, C, H/2, W/2]: the low-pass filter, then every
+    second pixel. border > 0: x carries `border` pixels beyond each edge of the H x W image
+    (a k x k conv computed with padding k // 2 + border), which the filter uses instead of
+    zero padding: upfirdn2d's downsampling conv exactly, edges included."""
     k = kernel.shape[0]
-    p = (k - 2) // 2  # [1,3,3,1]: pad 1 on each side -> H - 1 outputs, take the even ones
+    p = (k - 2) // 2 - border  # [1,3,3,1]: pad 1 on each side -> H - 1 outputs, take the even ones
+    if p < 0:
+        x = x[:, :, -p:x.shape[2] + p, -p:x.shape[3] + p]
+        p = 0
     y = fir_filter(x, kernel, (p, p, p, p), naive)
     return y[:, :, ::2, ::2]

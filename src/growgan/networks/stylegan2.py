@@ -16,6 +16,16 @@ Facts taken from the paper and from NVlabs/stylegan2-ada-pytorch (the code is ou
   Skip architecture: a modulated 1x1 toRGB (no demodulation) at every resolution, summed
   into the upsampled image. Upsampling is zero insertion and the [1, 3, 3, 1] FIR filter
   (`growgan.layers.fir_upsample2x`, whose custom backward keeps R1/path length fast).
+  The resampling convs compute conv2d_resample's linear map exactly, edges included: G's
+  up-conv filters the zero-inserted input one pixel past each edge and applies an unpadded
+  3x3 conv; D's down-conv computes a 3x3 conv one pixel past each edge, then the filter.
+  Before session 6 both zero-padded the intermediate instead, which changed the outer ring of
+  every resampled map (44 % of an 8x8 map). Networks loaded from such checkpoints keep that
+  math (a missing ``exact_edges`` buffer loads as 0). Our up-conv is a correlation where the
+  reference's transposed conv is a convolution, so our up-conv weights are the reference's
+  flipped in both spatial axes: the same N(0, 1) initial distribution.
+  tests/networks/test_stylegan2_reference.py checks G against an independent transcription
+  of stylegan2-ada's equations.
 - The generator mixes styles in training mode: with probability `style_mixing_prob` (0.9)
   the ws from a second latent replace those from a random crossover index on.
 - Noise: fresh N(0, 1) per call in training mode, fixed per-layer buffers in eval mode
@@ -135,14 +145,25 @@ class Conv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
         self.w_gain, self.act, self.down, self.clamp = 1 / math.sqrt(cin * k * k), act, down, clamp
         self.register_buffer("fir", fir_kernel(), persistent=False)
+        if down and k > 1:  # 1: exact edges (conv2d_resample); 0: checkpoints written before the fix
+            self.register_buffer("exact_edges", torch.tensor(1.0))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if hasattr(self, "exact_edges") and prefix + "exact_edges" not in state_dict \
+                and any(k.startswith(prefix) for k in state_dict):
+            state_dict[prefix + "exact_edges"] = torch.tensor(0.0)  # written before the edge fix: keep its math
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         k = self.weight.shape[-1]
         if self.down and k == 1:  # 1x1 skip: downsample first (they commute), 4x fewer FLOPs
             x = fir_downsample2x(x, self.fir)
-        x = F.conv2d(x, (self.weight * self.w_gain).to(x.dtype), padding=k // 2)
+        # a 3x3 conv before downsampling also computes its 1-pixel leak past each edge, which the
+        # filter uses (conv2d_resample's filter-then-strided-conv, edges included)
+        border = int(self.down and k > 1 and bool(self.exact_edges > 0))
+        x = F.conv2d(x, (self.weight * self.w_gain).to(x.dtype), padding=k // 2 + border)
         if self.down and k > 1:
-            x = fir_downsample2x(x, self.fir)
+            x = fir_downsample2x(x, self.fir, border=border)
         if self.bias is not None:
             x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
         if self.act:
@@ -196,11 +217,19 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.randn(1, 1, *size))
         self.register_buffer("fir", fir_kernel(), persistent=False)
         self.up, self.clamp = up, clamp
+        if up:  # 1: exact edges (conv2d_resample); 0: checkpoints written before (see _load_from_state_dict)
+            self.register_buffer("exact_edges", torch.tensor(1.0))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if self.up and prefix + "exact_edges" not in state_dict and any(k.startswith(prefix) for k in state_dict):
+            state_dict[prefix + "exact_edges"] = torch.tensor(0.0)  # written before the edge fix: keep its math
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
-        if self.up:
-            x = fir_upsample2x(x, self.fir)
-        x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, padding=1)  # [N, O, H, W]
+        border = int(self.up and bool(self.exact_edges > 0))
+        if self.up:  # upfirdn2d's up-conv: the filter's leak past the edges feeds the unpadded 3x3
+            x = fir_upsample2x(x, self.fir, border=border)  # [N, I, 2H + 2 border, 2W + 2 border]
+        x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, padding=1 - border)  # [N, O, H, W]
         if self.use_noise and noise_mode == "random":
             x = x + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype)
         elif self.use_noise and noise_mode == "const":
