@@ -135,6 +135,19 @@ class FC(nn.Module):
         return _lrelu(x) if self.act else x
 
 
+def _load_edges(module: nn.Module, resamples: bool, state_dict: dict, prefix: str) -> None:
+    """Before loading a resampling conv: a state dict written before the edge fix (no
+    `exact_edges` entry) gets 0 there, so the network keeps the math it was trained with;
+    the module's Python flag follows the loaded value."""
+    if not resamples:
+        return
+    key = prefix + "exact_edges"
+    if key not in state_dict and any(k.startswith(prefix) for k in state_dict):
+        state_dict[key] = torch.tensor(0.0)
+    if key in state_dict:
+        module.exact_edges_ = bool(float(state_dict[key]) > 0)
+
+
 class Conv(nn.Module):
     """Equalized-LR conv (D's layers) with optional FIR downsampling after it."""
 
@@ -145,13 +158,12 @@ class Conv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
         self.w_gain, self.act, self.down, self.clamp = 1 / math.sqrt(cin * k * k), act, down, clamp
         self.register_buffer("fir", fir_kernel(), persistent=False)
+        self.exact_edges_ = True  # mirrors the buffer as a Python bool (no tensor test in forward / tracing)
         if down and k > 1:  # 1: exact edges (conv2d_resample); 0: checkpoints written before the fix
             self.register_buffer("exact_edges", torch.tensor(1.0))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        if hasattr(self, "exact_edges") and prefix + "exact_edges" not in state_dict \
-                and any(k.startswith(prefix) for k in state_dict):
-            state_dict[prefix + "exact_edges"] = torch.tensor(0.0)  # written before the edge fix: keep its math
+        _load_edges(self, self.down and self.weight.shape[-1] > 1, state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
@@ -160,7 +172,7 @@ class Conv(nn.Module):
             x = fir_downsample2x(x, self.fir)
         # a 3x3 conv before downsampling also computes its 1-pixel leak past each edge, which the
         # filter uses (conv2d_resample's filter-then-strided-conv, edges included)
-        border = int(self.down and k > 1 and bool(self.exact_edges > 0))
+        border = int(self.down and k > 1 and self.exact_edges_)
         x = F.conv2d(x, (self.weight * self.w_gain).to(x.dtype), padding=k // 2 + border)
         if self.down and k > 1:
             x = fir_downsample2x(x, self.fir, border=border)
@@ -217,16 +229,16 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.randn(1, 1, *size))
         self.register_buffer("fir", fir_kernel(), persistent=False)
         self.up, self.clamp = up, clamp
+        self.exact_edges_ = True  # mirrors the buffer as a Python bool (no tensor test in forward / tracing)
         if up:  # 1: exact edges (conv2d_resample); 0: checkpoints written before (see _load_from_state_dict)
             self.register_buffer("exact_edges", torch.tensor(1.0))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        if self.up and prefix + "exact_edges" not in state_dict and any(k.startswith(prefix) for k in state_dict):
-            state_dict[prefix + "exact_edges"] = torch.tensor(0.0)  # written before the edge fix: keep its math
+        _load_edges(self, self.up, state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
-        border = int(self.up and bool(self.exact_edges > 0))
+        border = int(self.up and self.exact_edges_)
         if self.up:  # upfirdn2d's up-conv: the filter's leak past the edges feeds the unpadded 3x3
             x = fir_upsample2x(x, self.fir, border=border)  # [N, I, 2H + 2 border, 2W + 2 border]
         x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, padding=1 - border)  # [N, O, H, W]
