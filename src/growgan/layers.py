@@ -179,7 +179,6 @@ def fir_downsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False,
     k = kernel.shape[0]
     p = (k - 2) // 2 - border  # [1,3,3,1]: pad 1 on each side -> H - 1 outputs, take the even ones
     if p < 0:
-        x = x[:, :, -p:x.shape[2] + p, -p:x.shape[3] + p]
-        p = 0
+        raise ValueError(f"fir_downsample2x: border {border} exceeds the filter's own padding {(k - 2) // 2}")
     y = fir_filter(x, kernel, (p, p, p, p), naive)
     return y[:, :, ::2, ::2]
