@@ -1,8 +1,9 @@
-"""StyleGAN2's generator against an independent transcription of stylegan2-ada-pytorch's
-equations (networks.py: MappingNetwork, SynthesisLayer, ToRGBLayer, SynthesisBlock with
-architecture 'skip'; torch_utils/ops: upfirdn2d's reference path and conv2d_resample's
-transposed-convolution path for up=2), written here from those definitions with plain
-torch ops and none of growgan's layers.
+"""StyleGAN2's generator and discriminator against an independent transcription of
+stylegan2-ada-pytorch's equations (networks.py: MappingNetwork, SynthesisLayer, ToRGBLayer,
+SynthesisBlock with architecture 'skip', DiscriminatorBlock 'resnet' / 'orig',
+MinibatchStdLayer, DiscriminatorEpilogue; torch_utils/ops: upfirdn2d's reference path and
+conv2d_resample's paths for up=2 and down=2), written here from those definitions with plain
+torch ops and none of growgan's layers. Outputs and gradients are compared.
 
 It follows the reference's non-fused modulated convolution (modulate the input, convolve,
 scale by the demodulation coefficients) and its upsampling convolution (a stride-2
@@ -190,3 +191,116 @@ def test_checkpoints_written_before_the_edge_fix_keep_their_math():
         expected = fir_downsample2x(F.conv2d(x, conv.weight * conv.w_gain, padding=1), fir_kernel())
         torch.testing.assert_close(legacy_conv(x), expected + conv.bias.reshape(1, -1, 1, 1))
         assert (conv(x) - legacy_conv(x)).abs().max() > 1e-3
+
+
+def reference_discriminator(D, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    """stylegan2-ada's D(img, c) (networks.py: DiscriminatorBlock with architecture 'resnet'
+    or 'orig', MinibatchStdLayer with num_channels 1, DiscriminatorEpilogue, the mapping of
+    c to cmap) from D's parameters, with plain torch ops: every conv is conv2d_resample
+    (down=2: the filter with padding 2, or 1 for the 1x1 skip, then a stride-2 conv), and
+    Conv2dLayer's activation gain is sqrt(2) * gain with the clamp conv_clamp * gain."""
+    f = _filter(img.device).to(img.dtype)
+    sd = dict(D.named_parameters())
+    clamp = D.spec()["conv_clamp"]
+
+    def conv(x, p, act=True, down=False, gain=1.0, bias=True):
+        w = sd[p + "weight"]
+        w = w / math.sqrt(w[0].numel())
+        k = w.shape[-1]
+        if down:
+            x = F.conv2d(_upfirdn(x, f, 1, (k // 2 + 1, k // 2 + 1), 1.0), w, stride=2)
+        else:
+            x = F.conv2d(x, w, padding=k // 2)
+        if bias:
+            x = x + sd[p + "bias"].reshape(1, -1, 1, 1)
+        if act:
+            return (F.leaky_relu(x, 0.2) * SQRT2 * gain).clamp(-clamp * gain, clamp * gain)
+        return (x * gain).clamp(-clamp * gain, clamp * gain)
+
+    def fc(x, p, act=True):
+        w = sd[p + "weight"]
+        return _fc(x, w, sd[p + "bias"], 1.0, act)
+
+    x = conv(img, "fromrgb.")
+    for i in range(len(D.blocks)):
+        p = f"blocks.{i}."
+        if p + "skip.weight" in sd:  # resnet
+            y = conv(x, p + "skip.", act=False, down=True, gain=math.sqrt(0.5), bias=False)
+            x = conv(conv(x, p + "conv0."), p + "conv1.", down=True, gain=math.sqrt(0.5)) + y
+        else:  # orig
+            x = conv(conv(x, p + "conv0."), p + "conv1.", down=True)
+    # MinibatchStdLayer: x.reshape(G, -1, F, c, H, W): sample i is in group i mod (N / G)
+    n, ch, h, w = x.shape
+    g = min(D.spec()["mbstd_group_size"], n)
+    y = x.reshape(g, -1, 1, ch, h, w)
+    y = (y - y.mean(dim=0)).square().mean(dim=0)
+    y = (y + 1e-8).sqrt().mean(dim=[2, 3, 4]).reshape(-1, 1, 1, 1).repeat(g, 1, h, w)
+    x = conv(torch.cat([x, y], dim=1), "conv.")
+    x = fc(x.flatten(1), "fc.")
+    x = fc(x, "out.", act=False)
+    if c is None:
+        return x.reshape(n)
+    cmap = fc(F.one_hot(c, D.spec()["c_dim"]).to(x.dtype), "embed.", act=False)
+    cmap = cmap * (cmap.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
+    return (x * cmap).sum(dim=1) / math.sqrt(cmap.shape[1])
+
+
+def _discriminator(**kw):
+    from growgan.networks.stylegan2 import StyleGAN2Discriminator
+
+    torch.manual_seed(0)
+    spec = dict(img_channels=3, img_resolution=32, fmap_base=256, fmap_max=32, mbstd_group_size=4)
+    spec.update(kw)
+    D = StyleGAN2Discriminator(**spec).eval()
+    with torch.no_grad():
+        for p in D.parameters():  # biases off zero, weights off their N(0, 1) start
+            p.add_(0.1 * torch.randn_like(p) * (p.abs().mean() + 0.1))
+    return D
+
+
+def test_discriminator_matches_an_independent_transcription_of_stylegan2_ada():
+    """The whole D (resnet and orig blocks, minibatch-stddev groups, epilogue, the
+    conditional projection) equals the reference's equations on the same weights, with
+    their gradients with respect to the image (what R1 and G's loss see)."""
+    gen = torch.Generator().manual_seed(3)
+    for kw, c in (({}, None), ({"architecture": "orig", "mbstd_group_size": 8}, None),
+                  ({"c_dim": 5}, torch.tensor([0, 4, 2, 1, 3, 3, 0, 1]))):
+        D = _discriminator(**kw)
+        img = torch.randn(8, 3, 32, 32, generator=gen).requires_grad_(True)
+        ours = D(img, c)
+        ref = reference_discriminator(D, img, c)
+        assert ours.shape == ref.shape == (8,)
+        assert ref.std() > 1e-2  # logits that differ between samples
+        torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
+        (g_ours,) = torch.autograd.grad(ours.square().sum(), img)
+        (g_ref,) = torch.autograd.grad(ref.square().sum(), img)
+        torch.testing.assert_close(g_ours, g_ref, rtol=1e-4, atol=1e-6)
+
+
+def test_the_discriminator_comparison_sees_contiguous_mbstd_groups():
+    """The check is sharp about which samples share a minibatch-stddev group: grouping
+    consecutive samples instead (the other natural reading) changes the logits."""
+    D = _discriminator()
+    img = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        ref = reference_discriminator(D, img)
+        perm = torch.arange(8).reshape(2, 4).t().reshape(8)  # consecutive samples into the same group
+        swapped = D(img[perm])[perm.argsort()]
+    assert (swapped - ref).abs().max() > 1e-4
+
+
+def test_generator_gradients_match_the_transcription():
+    """G's parameter gradients (through the custom FIR backward) equal autograd's through the
+    reference's plain ops, for a loss that weighs every output pixel differently."""
+    G = _generator()
+    params = dict(G.named_parameters())
+    z = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
+    weights = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    loss = (G(z, noise_mode="none") * weights).sum()
+    ours = torch.autograd.grad(loss, list(params.values()))
+    G.state_dict = lambda *a, **k: {**dict(G.named_buffers()), **params}  # the transcription reads these
+    ref_loss = (reference_forward(G, z) * weights).sum()
+    ref = torch.autograd.grad(ref_loss, list(params.values()))
+    for name, a, b in zip(params, ours, ref):
+        assert b.abs().max() > 0, name
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * b.abs().max().item(), msg=name)
