@@ -252,3 +252,18 @@ def test_translation_metrics_on_a_generation_run_are_refused_at_config_time():
     for name in ("l1", "ms-ssim-paired", "cycle-error"):
         with pytest.raises(GrowganError, match=f"metrics: {name} scores a translation run"):
             tiny_config(metrics=[name]).validate()
+
+
+@pytest.mark.parametrize("preset", ["pix2pix-edges2fashion", "cyclegan-mnist2fashion"])
+def test_the_builtin_image_data_on_a_translation_preset_is_refused_with_the_prepare_command(tmp_path, run_cli, monkeypatch,
+                                                                                            preset):
+    """`--data builtin` is one image archive: a translation preset says so and names a prepare
+    command (instead of suggesting an archive to be created under the name 'builtin'), in one
+    line, exit 2, with nothing written."""
+    monkeypatch.chdir(tmp_path)
+    for extra in (["--dry-run"], ["--kimg", "0.01", "--out", "runs"]):
+        r = run_cli(["train", "--preset", preset, "--data", "builtin", *extra])
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "built-in data is one image archive" in r.stderr and "growgan dataset prepare " in r.stderr
+        assert "--out builtin" not in r.stderr
+    assert list(tmp_path.iterdir()) == []

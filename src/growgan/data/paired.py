@@ -91,8 +91,13 @@ def is_translation_archive(path: str | os.PathLike) -> bool:
 
 def _open_sides(folder: Path, paired: bool = False) -> tuple[Archive, Archive, dict[str, Any]]:
     if not folder.is_dir():
-        raise GrowganError(f"{folder}: no such {'paired' if paired else 'translation'} archive; create one with "
-                           f"`growgan dataset prepare ... --out {folder}`")
+        kind = "paired" if paired else "translation"
+        example = "edges2fashion --out data/edges2fashion" if paired else "mnist2fashion --from ../shared/data --out data/mnist2fashion"
+        if str(folder) == "builtin":  # the single-domain built-in data, accepted where one image archive is wanted
+            raise GrowganError(f"builtin: the built-in data is one image archive, not a {kind} archive; pack one, "
+                               f"e.g. `growgan dataset prepare {example}`")
+        raise GrowganError(f"{folder}: no such {kind} archive; create one with "
+                           f"`growgan dataset prepare ... --out {folder}` (e.g. `growgan dataset prepare {example}`)")
     meta = _read_meta(folder, "paired translation" if paired else "translation")
     if paired and meta is None:
         raise GrowganError(f"{folder}: is not a paired translation archive (no meta.json; two plain archives A/ and B/ "
