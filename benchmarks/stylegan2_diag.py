@@ -3,6 +3,7 @@
     python benchmarks/stylegan2_diag.py sensitivity CHECKPOINT...   # G's sensitivity to its latent
     python benchmarks/stylegan2_diag.py score --data ARCHIVE --classifier clf.pt RUN_OR_CHECKPOINT...
     python benchmarks/stylegan2_diag.py layers CHECKPOINT...          # where G stops using its styles
+    python benchmarks/stylegan2_diag.py torgb CHECKPOINT...           # each resolution's share of the image
 
 sensitivity: per checkpoint, raw G and G_ema: the std over 256 latents (seed 7) of each
 pixel, averaged over pixels (eval mode, constant noise; images in [-1, 1]), and the mean
@@ -14,6 +15,11 @@ layers (session 6): raw G of the checkpoint and an untrained G of the same spec 
 latents (seed 7), eval mode: per synthesis layer, the std over latents of its styles
 (averaged over channels) and, from a forward hook, the rms of its output, of the output's
 mean over latents (the part shared by all samples) and of the rest (the z-dependent part).
+torgb (session 7): the StyleGAN2 paper's Figure 8 measure. Raw G, eval mode, constant noise,
+256 latents (seed 7): each toRGB's output is upsampled to full resolution by the same FIR
+upsampling the skip sum applies (times 2 per doubling), and its std over latents and pixels
+(`std`), its z-dependent part's rms (`z_rms`, after subtracting the mean over latents) and
+its share of the sum of the stds (`share`) are reported per resolution.
 One thread; prints one JSON line per target.
 """
 
@@ -70,6 +76,28 @@ def layers(target: str) -> dict:
     return out
 
 
+def torgb(target: str) -> dict:
+    from growgan.layers import fir_upsample2x
+
+    G = load_generator(target, ema=False).eval()
+    z = torch.randn(256, G.z_dim, generator=torch.Generator().manual_seed(7))
+    outs: list[torch.Tensor] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: outs.append(o)) for m in G.torgb]
+    with torch.no_grad():
+        G.synthesis(G.mapping(z), noise_mode="const")
+        for h in hooks:
+            h.remove()
+        full, native = [], [list(o.shape[2:]) for o in outs]
+        for i, o in enumerate(outs):  # o: [N, C, res_i, res_i]; upsample to the last resolution
+            for _ in range(len(outs) - 1 - i):
+                o = fir_upsample2x(o, G.fir)
+            full.append(o)
+    stds = [o.std().item() for o in full]
+    return {"target": target, "torgb": [
+        {"res": r, "std": round(s, 4), "z_rms": round((o - o.mean(0)).square().mean().sqrt().item(), 4),
+         "share": round(s / sum(stds), 3)} for r, o, s in zip(native, full, stds)]}
+
+
 def score(target: str, data: str, classifier: str | None) -> dict:
     t0 = time.process_time()
     G = load_generator(target, ema=True)
@@ -99,14 +127,14 @@ def class_entropy(G, classifier: str, num: int = 1000) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("sensitivity", "score", "layers"))
+    ap.add_argument("what", choices=("sensitivity", "score", "layers", "torgb"))
     ap.add_argument("targets", nargs="+")
     ap.add_argument("--data")
     ap.add_argument("--classifier")
     args = ap.parse_args()
     torch.set_num_threads(1)
     for t in args.targets:
-        res = {"sensitivity": sensitivity, "layers": layers}[args.what](t) if args.what != "score" else score(t, args.data, args.classifier)
+        res = {"sensitivity": sensitivity, "layers": layers, "torgb": torgb}[args.what](t) if args.what != "score" else score(t, args.data, args.classifier)
         print(json.dumps(res), flush=True)
 
 
