@@ -115,3 +115,19 @@ def test_grows_through_the_progan_controller_and_resumes_exactly_mid_fade(blobs1
                            resume=ckpt["extra"], verbose=False)
     second.train_until(64)
     assert_same(state_to_dict(full.state), state_to_dict(second.state))
+
+
+def test_upsampling_is_the_official_nearest_then_121_blur():
+    """StyleGAN v1's official upsampling (nearest 2x, then the [1, 2, 1] blur) equals the zero
+    insertion + gain-4 [1, 3, 3, 1] filter the style block computes, border pixels included."""
+    import torch.nn.functional as F
+
+    from growgan.layers import fir_kernel, fir_upsample2x
+
+    x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    nearest = x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    blur = torch.outer(torch.tensor([1.0, 2.0, 1.0]), torch.tensor([1.0, 2.0, 1.0])) / 16
+    official = F.conv2d(nearest, blur[None, None].repeat(3, 1, 1, 1), padding=1, groups=3)
+    ours = fir_upsample2x(x, fir_kernel())
+    torch.testing.assert_close(ours, official)
+    assert official.std() > 0.3

@@ -4,10 +4,15 @@ Adversarial Networks"), growing progressively as ProGAN does.
 G: the mapping network of the stylegan2 family (`stylegan2.StyleMapping`: normalised z,
 `mapping_layers` equalized FC layers with lr multiplier 0.01, w_avg, truncation, style
 mixing), a learned 4x4 constant, and per stage (4x4, 8x8, ...) two "style blocks": [2x
-upsampling (nearest, then the [1, 3, 3, 1] FIR blur) +] equalized 3x3 conv, per-pixel noise
+upsampling +] equalized 3x3 conv, per-pixel noise
 with a learned per-channel strength, bias, leaky ReLU, instance normalisation, then AdaIN
 (Huang & Belongie 2017): x * (1 + y_s) + y_b with (y_s, y_b) an affine map of that layer's w
-(the official code's style scale is (y_s + 1), with y_s's bias initialised to 0). At 4x4
+(the official code's style scale is (y_s + 1), with y_s's bias initialised to 0). The
+official upsampling block is nearest 2x, conv, then the [1, 2, 1] blur; nearest 2x then that
+blur is zero insertion then the [1, 3, 3, 1] filter (gain 4), edges included
+(tests/networks/test_stylegan.py), which is what this computes, before the conv rather than
+after it: the blur is per channel, so the two orders differ only on the one-pixel border of
+each upsampled map, where the official code zero-pads the conv's output. At 4x4
 the first block starts from the constant (no conv). Each stage has its own equalized 1x1
 toRGB; num_ws = 2 * num_stages.
 
@@ -52,8 +57,8 @@ class StyleBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
         if self.up:
-            # nearest 2x then the FIR blur == zero insertion + the gain-4 FIR filter up to a shift;
-            # we use the latter (one op)
+            # nearest 2x then the [1, 2, 1] blur == zero insertion + the gain-4 [1, 3, 3, 1] filter
+            # up to a shift; we use the latter (one op)
             x = fir_upsample2x(x, self.fir)
         if self.conv is not None:
             x = self.conv(x)
