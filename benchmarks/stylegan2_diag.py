@@ -4,6 +4,7 @@
     python benchmarks/stylegan2_diag.py score --data ARCHIVE --classifier clf.pt RUN_OR_CHECKPOINT...
     python benchmarks/stylegan2_diag.py layers CHECKPOINT...          # where G stops using its styles
     python benchmarks/stylegan2_diag.py torgb CHECKPOINT...           # each resolution's share of the image
+    python benchmarks/stylegan2_diag.py spread --data ARCHIVE CHECKPOINT...  # does D reward spread?
 
 sensitivity: per checkpoint, raw G and G_ema: the std over 256 latents (seed 7) of each
 pixel, averaged over pixels (eval mode, constant noise; images in [-1, 1]), and the mean
@@ -20,6 +21,13 @@ torgb (session 7): the StyleGAN2 paper's Figure 8 measure. Raw G, eval mode, con
 upsampling the skip sum applies (times 2 per doubling), and its std over latents and pixels
 (`std`), its z-dependent part's rms (`z_rms`, after subtracting the mean over latents) and
 its share of the sum of the stds (`share`) are reported per resolution.
+spread (session 7): raw G and D of the checkpoint, eval mode. For 8 batches of 32 (fakes:
+latents of seed 5; reals from --data), every sample's deviation from its batch mean is
+scaled by (1 + e), and d mean D / d e at e = 0 is averaged (`fake`, `real`): > 0 when D
+prefers the batch more spread out, < 0 when it rewards samples for moving towards their
+batch mean (the pull of mode collapse). `..._mbstd_frozen`: the same with D's
+minibatch-stddev channel held at the unscaled batch's value, so the difference is that
+channel's part.
 One thread; prints one JSON line per target.
 """
 
@@ -98,6 +106,49 @@ def torgb(target: str) -> dict:
          "share": round(s / sum(stds), 3)} for r, o, s in zip(native, full, stds)]}
 
 
+def spread(target: str, data: str) -> dict:
+    import numpy as np
+
+    from growgan.data import open_archive
+    from growgan.networks.registry import build_networks
+    from growgan.training.checkpoint import load_checkpoint, resolve_checkpoint
+
+    st = load_checkpoint(resolve_checkpoint(target)[0])["state"]
+    G, D = build_networks(st["spec"])
+    G.load_state_dict(st["G"])
+    D.load_state_dict(st["D"])
+    G.eval(), D.eval()
+    images = open_archive(data).images
+    gen = torch.Generator().manual_seed(5)
+
+    def d_spread(x: torch.Tensor, freeze: bool) -> float:  # x [32, C, H, W] in [-1, 1]
+        e = torch.zeros([], requires_grad=True)
+        m = x.mean(0, keepdim=True)
+        hook = None
+        if freeze:
+            keep: list[torch.Tensor] = []
+            h0 = D.mbstd.register_forward_hook(lambda _m, _i, o: keep.append(o[:, -1:].detach()))
+            with torch.no_grad():
+                D(x)
+            h0.remove()
+            hook = D.mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], keep[0]], 1))
+        (g,) = torch.autograd.grad(D(m + (1 + e) * (x - m)).mean(), e)
+        if hook is not None:
+            hook.remove()
+        return g.item()
+
+    rows = []
+    for _ in range(8):
+        with torch.no_grad():
+            fake = G(torch.randn(32, G.z_dim, generator=gen))
+        idx = torch.randint(0, len(images), (32,), generator=gen).tolist()
+        real = torch.from_numpy(np.stack([np.asarray(images[i]) for i in idx])).float() / 127.5 - 1
+        rows.append([d_spread(fake, False), d_spread(fake, True), d_spread(real, False), d_spread(real, True)])
+    m = np.array(rows).mean(0)
+    return {"target": target, **{k: round(float(v), 3) for k, v in
+                                 zip(("fake", "fake_mbstd_frozen", "real", "real_mbstd_frozen"), m)}}
+
+
 def score(target: str, data: str, classifier: str | None) -> dict:
     t0 = time.process_time()
     G = load_generator(target, ema=True)
@@ -127,14 +178,19 @@ def class_entropy(G, classifier: str, num: int = 1000) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("sensitivity", "score", "layers", "torgb"))
+    ap.add_argument("what", choices=("sensitivity", "score", "layers", "torgb", "spread"))
     ap.add_argument("targets", nargs="+")
     ap.add_argument("--data")
     ap.add_argument("--classifier")
     args = ap.parse_args()
     torch.set_num_threads(1)
     for t in args.targets:
-        res = {"sensitivity": sensitivity, "layers": layers, "torgb": torgb}[args.what](t) if args.what != "score" else score(t, args.data, args.classifier)
+        if args.what == "score":
+            res = score(t, args.data, args.classifier)
+        elif args.what == "spread":
+            res = spread(t, args.data)
+        else:
+            res = {"sensitivity": sensitivity, "layers": layers, "torgb": torgb}[args.what](t)
         print(json.dumps(res), flush=True)
 
 

@@ -16,7 +16,11 @@ Every kimg, with latents of seed 7 (256 images, eval mode): the class histogram 
 trained MNIST classifier (--classifier, `growgan metrics train-classifier`), reported as its
 entropy / log(10) (1 = all ten digits equally often, 0 = one class: collapse; 256 real MNIST
 images score 0.99), the classifier's mean confidence, the pixel std over latents, and a grid
-NAME/gKKK.png. One thread. Writes NAME/log.jsonl under --out (runs/swap).
+NAME/gKKK.png. Also (session 7) D's preference for spread: d mean D / d e for batches whose
+samples' deviations from the batch mean are scaled by (1 + e) (`spread_fake`, `spread_real`;
+< 0: D rewards fakes for moving towards their batch mean, the pull of mode collapse), and
+the same with D's minibatch-stddev channel held at the unscaled value (`..._mbstd_frozen`).
+One thread. Writes NAME/log.jsonl under --out (runs/swap).
 
 Variants that change one thing of a network (diagnostics, not features):
   --G-set / --D-set JSON   spec keys for the constructor (e.g. '{"use_noise": false}')
@@ -170,7 +174,45 @@ def main() -> None:
     z_probe = torch.randn(256, G.z_dim, generator=torch.Generator().manual_seed(7))
     gen = torch.Generator().manual_seed(a.seed)
 
+    def spread(x: torch.Tensor, freeze_mbstd: bool = False) -> float:
+        """d mean D / d e of the batch x [32, 1, 32, 32] with every sample's deviation from the
+        batch mean scaled by (1 + e), at e = 0: > 0 when D prefers a wider spread. With
+        freeze_mbstd, D's minibatch-stddev channel keeps the unscaled batch's value, so the
+        difference is what that channel contributes."""
+        e = torch.zeros([], requires_grad=True)
+        m = x.mean(0, keepdim=True)
+        mbstd = getattr(D, "mbstd", None)
+        hook = None
+        if freeze_mbstd and mbstd is not None:
+            keep: list[torch.Tensor] = []
+            h0 = mbstd.register_forward_hook(lambda _m, _i, o: keep.append(o[:, -1:].detach()))
+            with torch.no_grad():
+                D(x)
+            h0.remove()
+            hook = mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], keep[0]], 1))
+        (g,) = torch.autograd.grad(D(m + (1 + e) * (x - m)).mean(), e)
+        if hook is not None:
+            hook.remove()
+        return g.item()
+
+    spread_z = torch.randn(8, 32, G.z_dim, generator=torch.Generator().manual_seed(11))
+    spread_reals = data[torch.randint(0, len(data), (8 * 32,), generator=torch.Generator().manual_seed(11))]
+
+    def spreads() -> dict:
+        """D's preference for spread, 8 batches of 32 fakes (raw G, train mode as G's steps see
+        it) and of 32 reals, averaged (session 7)."""
+        rows = []
+        for k in range(8):
+            with torch.no_grad():
+                f = G(spread_z[k])
+            r = spread_reals[32 * k:32 * (k + 1)].float() / 127.5 - 1
+            rows.append([spread(f), spread(f, True), spread(r), spread(r, True)])
+        m = np.array(rows).mean(0)
+        return {"spread_fake": round(float(m[0]), 3), "spread_fake_mbstd_frozen": round(float(m[1]), 3),
+                "spread_real": round(float(m[2]), 3), "spread_real_mbstd_frozen": round(float(m[3]), 3)}
+
     def probe(kimg: float) -> dict:
+        row = spreads()
         G.eval()
         with torch.no_grad():
             x = G(z_probe).clamp(-1, 1)  # [256, 1, 32, 32]
@@ -179,7 +221,7 @@ def main() -> None:
         hist = p.argmax(1).bincount(minlength=p.shape[1]).float() / len(p)
         nz = hist[hist > 0]
         save_grid(x[:64], os.path.join(out, f"g{kimg:05.1f}.png"))
-        return {"kimg": kimg, "cls_entropy": round(-(nz * nz.log()).sum().item() / math.log(p.shape[1]), 3),
+        return {**row, "kimg": kimg, "cls_entropy": round(-(nz * nz.log()).sum().item() / math.log(p.shape[1]), 3),
                 "cls_conf": round(p.max(1).values.mean().item(), 3), "pix_std": round(x.std(0).mean().item(), 3)}
 
     seen, step, next_probe, t0 = 0, 0, 1.0, time.process_time()

@@ -11,7 +11,7 @@ kimg and its ramp-up are the configs' own (`ema_kimg`, `ema_rampup`).
 The two CPU presets are small networks, not the paper's widths:
 - ``stylegan2-mnist-32``: 32x32 grayscale (MNIST), z = w = 128, 4 mapping layers, widths
   128-128-64-32 at 4-8-16-32 px (fmap_base 1024, fmap_max 128), batch 32, style mixing 0.9,
-  R1 gamma 0.01, no path-length regularisation (see below). It does not yet learn MNIST:
+  R1 gamma 0.01, no path-length regularisation (see below). It does not learn MNIST:
   runs collapse to one shape within 5-10 kimg (see below).
 - ``stylegan2-cifar10``: 32x32 colour, the `cifar` config shrunk: 2 mapping layers, no path
   length and no style mixing, the plain ('orig') D with minibatch-stddev over groups of 32
@@ -27,8 +27,10 @@ R1 gamma of the CPU presets: 0.01, stylegan2-ada's `cifar` value (its `auto` for
 pl_weight=2` turns it on; its running mean starts at 0 and pulls path lengths down for the
 first ~13 kimg at batch 32).
 
-Status of the CPU presets (benchmarks/stylegan2.md has every run): they do NOT yet learn
-MNIST. Runs collapse to one shape within 5-10 kimg and stay collapsed (25 kimg). Neither
+Status of the CPU presets (benchmarks/stylegan2.md has every run): they do NOT learn
+MNIST. Runs collapse to one shape within 5-10 kimg and stay collapsed (two seeds at 100
+kimg). G and D match an independent transcription of stylegan2-ada's equations, outputs and
+gradients (tests/networks/test_stylegan2_reference.py). Neither
 R1 gamma (0.01-10), path length, noise inputs, DiffAugment, losses, learning rates nor
 the `cifar` config's networks prevent it. Swapping networks in a minimal loop
 (benchmarks/stylegan2_swap.py) puts the cause in the generator: this D and recipe train a
