@@ -35,6 +35,7 @@ Variants that change one thing of a network (diagnostics, not features):
                            under demodulation, so lr is their relative step; DCGAN's start at std
                            0.02, so lr 0.0025 moves them 12 % per step)
   --G-act lrelu            dcgan G: LeakyReLU(0.2) (the Karras generators' activation) for its ReLUs
+  --D-mbstd-gain X         stylegan2 D: its minibatch-stddev channel scaled by X (session 7)
   --G-out tanh|linear      G's output squashed by tanh (stylegan2, progan: linear outputs), or
                            dcgan G's final tanh removed
 """
@@ -135,6 +136,7 @@ def main() -> None:
     ap.add_argument("--G-out", choices=("tanh", "linear"))
     ap.add_argument("--conv-lr", type=float)
     ap.add_argument("--G-act", choices=("lrelu",))
+    ap.add_argument("--D-mbstd-gain", type=float, help="stylegan2 D: its minibatch-stddev channel multiplied by this")
     ap.add_argument("--gamma", type=float, default=0.01)
     ap.add_argument("--lr", type=float, default=0.0025, help="G's (and D's unless --lr-D)")
     ap.add_argument("--lr-D", type=float)
@@ -153,6 +155,8 @@ def main() -> None:
             if isinstance(m, nn.BatchNorm2d):
                 G.main[i] = nn.Identity() if a.G_norm == "none" else PixelNorm()
     apply_variant(G, a.sg2)
+    if a.D_mbstd_gain:
+        D.mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], o[:, -1:] * a.D_mbstd_gain], 1))
     if a.G_act == "lrelu":
         for i, m in enumerate(G.main):
             if isinstance(m, nn.ReLU):

@@ -92,7 +92,8 @@ def is_translation_archive(path: str | os.PathLike) -> bool:
 def _open_sides(folder: Path, paired: bool = False) -> tuple[Archive, Archive, dict[str, Any]]:
     if not folder.is_dir():
         kind = "paired" if paired else "translation"
-        example = "edges2fashion --out data/edges2fashion" if paired else "mnist2fashion --from ../shared/data --out data/mnist2fashion"
+        example = ("edges2fashion --out data/edges2fashion" if paired
+                   else "mnist2fashion --from ../shared/data --out data/mnist2fashion")
         if str(folder) == "builtin":  # the single-domain built-in data, accepted where one image archive is wanted
             raise GrowganError(f"builtin: the built-in data is one image archive, not a {kind} archive; pack one, "
                                f"e.g. `growgan dataset prepare {example}`")

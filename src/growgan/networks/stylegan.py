@@ -57,8 +57,8 @@ class StyleBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
         if self.up:
-            # nearest 2x then the [1, 2, 1] blur == zero insertion + the gain-4 [1, 3, 3, 1] filter
-            # up to a shift; we use the latter (one op)
+            # nearest 2x then the [1, 2, 1] blur == zero insertion + the gain-4 [1, 3, 3, 1] filter,
+            # edges included; we use the latter (one op)
             x = fir_upsample2x(x, self.fir)
         if self.conv is not None:
             x = self.conv(x)
