@@ -106,6 +106,29 @@ def torgb(target: str) -> dict:
          "share": round(s / sum(stds), 3)} for r, o, s in zip(native, full, stds)]}
 
 
+def spread_derivative(D, x: torch.Tensor, freeze_mbstd: bool = False) -> float:
+    """d mean D(x') / d e at e = 0, where x' = m + (1 + e) (x - m) scales every sample's
+    deviation from the batch mean m (x [N, C, H, W] in [-1, 1]): > 0 when D rates the batch
+    higher as it spreads out. freeze_mbstd: D's minibatch-stddev channel (``D.mbstd``) keeps
+    the unscaled batch's value, so the difference is that channel's part."""
+    e = torch.zeros([], requires_grad=True)
+    m = x.mean(0, keepdim=True)
+    hook = None
+    if freeze_mbstd:
+        keep: list[torch.Tensor] = []
+        h0 = D.mbstd.register_forward_hook(lambda _m, _i, o: keep.append(o[:, -1:].detach()))
+        with torch.no_grad():
+            D(x)
+        h0.remove()
+        hook = D.mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], keep[0]], 1))
+    try:
+        (g,) = torch.autograd.grad(D(m + (1 + e) * (x - m)).mean(), e)
+    finally:
+        if hook is not None:
+            hook.remove()
+    return g.item()
+
+
 def spread(target: str, data: str) -> dict:
     import numpy as np
 
@@ -121,29 +144,13 @@ def spread(target: str, data: str) -> dict:
     images = open_archive(data).images
     gen = torch.Generator().manual_seed(5)
 
-    def d_spread(x: torch.Tensor, freeze: bool) -> float:  # x [32, C, H, W] in [-1, 1]
-        e = torch.zeros([], requires_grad=True)
-        m = x.mean(0, keepdim=True)
-        hook = None
-        if freeze:
-            keep: list[torch.Tensor] = []
-            h0 = D.mbstd.register_forward_hook(lambda _m, _i, o: keep.append(o[:, -1:].detach()))
-            with torch.no_grad():
-                D(x)
-            h0.remove()
-            hook = D.mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], keep[0]], 1))
-        (g,) = torch.autograd.grad(D(m + (1 + e) * (x - m)).mean(), e)
-        if hook is not None:
-            hook.remove()
-        return g.item()
-
     rows = []
     for _ in range(8):
         with torch.no_grad():
             fake = G(torch.randn(32, G.z_dim, generator=gen))
         idx = torch.randint(0, len(images), (32,), generator=gen).tolist()
         real = torch.from_numpy(np.stack([np.asarray(images[i]) for i in idx])).float() / 127.5 - 1
-        rows.append([d_spread(fake, False), d_spread(fake, True), d_spread(real, False), d_spread(real, True)])
+        rows.append([spread_derivative(D, x, frozen) for x in (fake, real) for frozen in (False, True)])
     m = np.array(rows).mean(0)
     return {"target": target, **{k: round(float(v), 3) for k, v in
                                  zip(("fake", "fake_mbstd_frozen", "real", "real_mbstd_frozen"), m)}}

@@ -31,6 +31,8 @@ Variants that change one thing of a network (diagnostics, not features):
   --sg2 rgb01              stylegan2 G: toRGB weights x0.1 at initialisation (small first output)
   --sg2 nobias             stylegan2 G: the synthesis layers' biases frozen at 0
   --sg2 frozen-input       stylegan2 G: nobias, and the constant input frozen at its initial value
+  --sg2 fadeK              stylegan2 G: the 8, 16, 32 px toRGB outputs fade into the skip sum one
+                           after another over K kimg each (coarse first; session 7)
   --conv-lr LR             stylegan2 G: Adam lr of the demodulated conv weights alone (scale-free
                            under demodulation, so lr is their relative step; DCGAN's start at std
                            0.02, so lr 0.0025 moves them 12 % per step)
@@ -60,6 +62,7 @@ from growgan.layers import PixelNorm
 from growgan.metrics.classifier import load_classifier
 from growgan.networks.registry import family_classes
 from growgan.utils.image import save_grid
+from stylegan2_diag import spread_derivative  # benchmarks/, this script's folder
 
 WIDTH_KEYS = {
     "stylegan2": ({"w_dim": 128, "mapping_layers": 4, "fmap_base": 1024, "fmap_max": 128}, {"fmap_base": 1024, "fmap_max": 128}),
@@ -98,8 +101,25 @@ def _synthesis_zinput(self, ws, noise_mode=None):
     return img
 
 
+def _synthesis_fade(self, ws, noise_mode=None):
+    """The skip sum with toRGB i (i >= 1) weighted by clamp(kimg / fade_kimg - (i - 1), 0, 1):
+    resolutions fade in one after another, coarse first, as progressive growing would."""
+    noise_mode = noise_mode or ("random" if self.training else "const")
+    x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
+    x = self.layers[0](x, ws[:, 0], noise_mode)
+    img = self.torgb[0](x, ws[:, 1])
+    for i in range(1, len(self.torgb)):
+        a = min(max(self.kimg_now / self.fade_kimg - (i - 1), 0.0), 1.0)
+        x = self.layers[2 * i](self.layers[2 * i - 1](x, ws[:, 2 * i - 1], noise_mode), ws[:, 2 * i], noise_mode)
+        img = sg2.fir_upsample2x(img, self.fir) + (self.torgb[i](x, ws[:, 2 * i + 1]) * a if a > 0 else 0)
+    return img
+
+
 def apply_variant(G: nn.Module, variant: str | None) -> None:
-    if variant == "noskip":
+    if variant is not None and variant.startswith("fade"):
+        G.fade_kimg, G.kimg_now = float(variant[4:] or 1.5), 0.0
+        G.synthesis = types.MethodType(_synthesis_fade, G)
+    elif variant == "noskip":
         G.synthesis = types.MethodType(_synthesis_noskip, G)
     elif variant == "zinput":
         c0, h0, w0 = G.const.shape
@@ -132,7 +152,7 @@ def main() -> None:
     ap.add_argument("--G-set", default="{}")
     ap.add_argument("--D-set", default="{}")
     ap.add_argument("--G-norm", choices=("none", "pixel"))
-    ap.add_argument("--sg2", choices=("noskip", "zinput", "nodemod", "rgb01", "nobias", "frozen-input"))
+    ap.add_argument("--sg2", help="noskip, zinput, nodemod, rgb01, nobias, frozen-input or fadeK")
     ap.add_argument("--G-out", choices=("tanh", "linear"))
     ap.add_argument("--conv-lr", type=float)
     ap.add_argument("--G-act", choices=("lrelu",))
@@ -178,27 +198,6 @@ def main() -> None:
     z_probe = torch.randn(256, G.z_dim, generator=torch.Generator().manual_seed(7))
     gen = torch.Generator().manual_seed(a.seed)
 
-    def spread(x: torch.Tensor, freeze_mbstd: bool = False) -> float:
-        """d mean D / d e of the batch x [32, 1, 32, 32] with every sample's deviation from the
-        batch mean scaled by (1 + e), at e = 0: > 0 when D prefers a wider spread. With
-        freeze_mbstd, D's minibatch-stddev channel keeps the unscaled batch's value, so the
-        difference is what that channel contributes."""
-        e = torch.zeros([], requires_grad=True)
-        m = x.mean(0, keepdim=True)
-        mbstd = getattr(D, "mbstd", None)
-        hook = None
-        if freeze_mbstd and mbstd is not None:
-            keep: list[torch.Tensor] = []
-            h0 = mbstd.register_forward_hook(lambda _m, _i, o: keep.append(o[:, -1:].detach()))
-            with torch.no_grad():
-                D(x)
-            h0.remove()
-            hook = mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], keep[0]], 1))
-        (g,) = torch.autograd.grad(D(m + (1 + e) * (x - m)).mean(), e)
-        if hook is not None:
-            hook.remove()
-        return g.item()
-
     spread_z = torch.randn(8, 32, G.z_dim, generator=torch.Generator().manual_seed(11))
     spread_reals = data[torch.randint(0, len(data), (8 * 32,), generator=torch.Generator().manual_seed(11))]
 
@@ -210,7 +209,7 @@ def main() -> None:
             with torch.no_grad():
                 f = G(spread_z[k])
             r = spread_reals[32 * k:32 * (k + 1)].float() / 127.5 - 1
-            rows.append([spread(f), spread(f, True), spread(r), spread(r, True)])
+            rows.append([spread_derivative(D, x, frozen) for x in (f, r) for frozen in (False, True)])
         m = np.array(rows).mean(0)
         return {"spread_fake": round(float(m[0]), 3), "spread_fake_mbstd_frozen": round(float(m[1]), 3),
                 "spread_real": round(float(m[2]), 3), "spread_real_mbstd_frozen": round(float(m[3]), 3)}
@@ -249,6 +248,8 @@ def main() -> None:
             opt_G.step()
             D.requires_grad_(True)
             seen, step = seen + a.batch, step + 1
+            if hasattr(G, "kimg_now"):
+                G.kimg_now = seen / 1000
             if seen >= next_probe * 1000:
                 row = probe(next_probe)
                 row.update(D_real=round(real_logits.mean().item(), 2), D_fake=round(fake_logits.mean().item(), 2),
