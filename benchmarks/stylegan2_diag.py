@@ -109,18 +109,22 @@ def torgb(target: str) -> dict:
 def spread_derivative(D, x: torch.Tensor, freeze_mbstd: bool = False) -> float:
     """d mean D(x') / d e at e = 0, where x' = m + (1 + e) (x - m) scales every sample's
     deviation from the batch mean m (x [N, C, H, W] in [-1, 1]): > 0 when D rates the batch
-    higher as it spreads out. freeze_mbstd: D's minibatch-stddev channel (``D.mbstd``) keeps
-    the unscaled batch's value, so the difference is that channel's part."""
+    higher as it spreads out. freeze_mbstd: D's (first) minibatch-stddev layer keeps the
+    unscaled batch's value in its output channel, so the difference is that channel's part;
+    a D without one gives the plain value."""
+    from growgan.layers import MinibatchStd
+
     e = torch.zeros([], requires_grad=True)
     m = x.mean(0, keepdim=True)
     hook = None
-    if freeze_mbstd:
+    mbstd = next((mod for mod in D.modules() if isinstance(mod, MinibatchStd)), None)
+    if freeze_mbstd and mbstd is not None:
         keep: list[torch.Tensor] = []
-        h0 = D.mbstd.register_forward_hook(lambda _m, _i, o: keep.append(o[:, -1:].detach()))
+        h0 = mbstd.register_forward_hook(lambda _m, _i, o: keep.append(o[:, -1:].detach()))
         with torch.no_grad():
             D(x)
         h0.remove()
-        hook = D.mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], keep[0]], 1))
+        hook = mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], keep[0]], 1))
     try:
         (g,) = torch.autograd.grad(D(m + (1 + e) * (x - m)).mean(), e)
     finally:

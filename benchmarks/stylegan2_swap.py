@@ -45,6 +45,7 @@ Variants that change one thing of a network (diagnostics, not features):
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -74,10 +75,13 @@ WIDTH_KEYS = {
 
 def build(family: str, part: str, extra: dict) -> nn.Module:
     """The registry's G or D of `family` for 1-channel 32x32 images at the widths above."""
+    cls = family_classes(family)[part == "D"]
     kw = {"z_dim": 128, "img_channels": 1, **WIDTH_KEYS[family][part == "D"], **extra}
     if family != "progan":
         kw["img_resolution"] = 32
-    return family_classes(family)[part == "D"](**kw)
+    if "z_dim" not in inspect.signature(cls).parameters:  # ProGAN's D takes no z_dim
+        del kw["z_dim"]
+    return cls(**kw)
 
 
 def _synthesis_noskip(self, ws, noise_mode=None):
