@@ -207,13 +207,16 @@ def main() -> None:
 
     def spreads() -> dict:
         """D's preference for spread, 8 batches of 32 fakes (raw G, train mode as G's steps see
-        it) and of 32 reals, averaged (session 7)."""
+        it) and of 32 reals, averaged (session 7). G's noise and style mixing draw from the
+        global RNG, which the training latents use too: the probe runs on a fork of it, so the
+        training run is the one it would be without the probe."""
         rows = []
-        for k in range(8):
-            with torch.no_grad():
-                f = G(spread_z[k])
-            r = spread_reals[32 * k:32 * (k + 1)].float() / 127.5 - 1
-            rows.append([spread_derivative(D, x, frozen) for x in (f, r) for frozen in (False, True)])
+        with torch.random.fork_rng(devices=[]):
+            for k in range(8):
+                with torch.no_grad():
+                    f = G(spread_z[k])
+                r = spread_reals[32 * k:32 * (k + 1)].float() / 127.5 - 1
+                rows.append([spread_derivative(D, x, frozen) for x in (f, r) for frozen in (False, True)])
         m = np.array(rows).mean(0)
         return {"spread_fake": round(float(m[0]), 3), "spread_fake_mbstd_frozen": round(float(m[1]), 3),
                 "spread_real": round(float(m[2]), 3), "spread_real_mbstd_frozen": round(float(m[3]), 3)}
