@@ -171,6 +171,13 @@ def score(target: str, data: str, classifier: str | None) -> dict:
     return {**out, "cpu_s": round(time.process_time() - t0, 1)}
 
 
+def normalized_entropy(counts: torch.Tensor) -> float:
+    """Entropy / log(K) of a K-bin histogram `counts` [K] (rounded to 3 places): 1 = uniform,
+    0 = one bin."""
+    p = counts[counts > 0].float() / counts.sum()
+    return round(-(p * p.log()).sum().item() / math.log(len(counts)), 3)
+
+
 def class_entropy(G, classifier: str, num: int = 1000) -> float:
     """Entropy / log(K) of the classifier's predicted-class histogram over `num` G_ema images
     (latent seed 2024, eval mode): 1 = every class equally often, 0 = one class (collapse).
@@ -183,8 +190,7 @@ def class_entropy(G, classifier: str, num: int = 1000) -> float:
             x = G.eval()(torch.randn(min(250, num - i), G.z_dim, generator=gen)).clamp(-1, 1)
             pred = clf(((x + 1) * 127.5).round().to(torch.uint8))["logits"].argmax(1)
             counts += pred.bincount(minlength=len(counts)).float()
-    p = counts[counts > 0] / counts.sum()
-    return round(-(p * p.log()).sum().item() / math.log(len(counts)), 3)
+    return normalized_entropy(counts)
 
 
 def main() -> None:

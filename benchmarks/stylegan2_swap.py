@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import math
 import os
 import time
 import types
@@ -63,7 +62,7 @@ from growgan.layers import PixelNorm
 from growgan.metrics.classifier import load_classifier
 from growgan.networks.registry import family_classes
 from growgan.utils.image import save_grid
-from stylegan2_diag import spread_derivative  # benchmarks/, this script's folder
+from stylegan2_diag import normalized_entropy, spread_derivative  # benchmarks/, this script's folder
 
 WIDTH_KEYS = {
     "stylegan2": ({"w_dim": 128, "mapping_layers": 4, "fmap_base": 1024, "fmap_max": 128}, {"fmap_base": 1024, "fmap_max": 128}),
@@ -228,10 +227,9 @@ def main() -> None:
             x = G(z_probe).clamp(-1, 1)  # [256, 1, 32, 32]
             p = clf(((x + 1) * 127.5).round().to(torch.uint8))["logits"].softmax(1)
         G.train()
-        hist = p.argmax(1).bincount(minlength=p.shape[1]).float() / len(p)
-        nz = hist[hist > 0]
+        counts = p.argmax(1).bincount(minlength=p.shape[1])
         save_grid(x[:64], os.path.join(out, f"g{kimg:05.1f}.png"))
-        return {**row, "kimg": kimg, "cls_entropy": round(-(nz * nz.log()).sum().item() / math.log(p.shape[1]), 3),
+        return {**row, "kimg": kimg, "cls_entropy": normalized_entropy(counts),
                 "cls_conf": round(p.max(1).values.mean().item(), 3), "pix_std": round(x.std(0).mean().item(), 3)}
 
     seen, step, next_probe, t0 = 0, 0, 1.0, time.process_time()

@@ -4,8 +4,8 @@ Adversarial Networks"), growing progressively as ProGAN does.
 G: the mapping network of the stylegan2 family (`stylegan2.StyleMapping`: normalised z,
 `mapping_layers` equalized FC layers with lr multiplier 0.01, w_avg, truncation, style
 mixing), a learned 4x4 constant, and per stage (4x4, 8x8, ...) two "style blocks": [2x
-upsampling +] equalized 3x3 conv, per-pixel noise
-with a learned per-channel strength, bias, leaky ReLU, instance normalisation, then AdaIN
+upsampling +] equalized 3x3 conv, per-pixel noise with a learned per-channel strength, bias,
+leaky ReLU, instance normalisation, then AdaIN
 (Huang & Belongie 2017): x * (1 + y_s) + y_b with (y_s, y_b) an affine map of that layer's w
 (the official code's style scale is (y_s + 1), with y_s's bias initialised to 0). The
 official upsampling block is nearest 2x, conv, then the [1, 2, 1] blur; nearest 2x then that

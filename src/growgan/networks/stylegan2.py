@@ -24,8 +24,8 @@ Facts taken from the paper and from NVlabs/stylegan2-ada-pytorch (the code is ou
   math (a missing ``exact_edges`` buffer loads as 0). Our up-conv is a correlation where the
   reference's transposed conv is a convolution, so our up-conv weights are the reference's
   flipped in both spatial axes: the same N(0, 1) initial distribution.
-  tests/networks/test_stylegan2_reference.py checks G against an independent transcription
-  of stylegan2-ada's equations.
+  tests/networks/test_stylegan2_reference.py checks G and D, outputs and gradients, against
+  an independent transcription of stylegan2-ada's equations.
 - The generator mixes styles in training mode: with probability `style_mixing_prob` (0.9)
   the ws from a second latent replace those from a random crossover index on.
 - Noise: fresh N(0, 1) per call in training mode, fixed per-layer buffers in eval mode
