@@ -99,8 +99,11 @@ class ProGrowth:
         if replaced:
             # New layers are drawn from a seed fixed by the schedule, not from the global RNG: every
             # rank of a multi-process run builds the same layers, and no RNG state shifts.
+            # Only the CPU generator is seeded (the layers are built on the CPU, then moved):
+            # torch.manual_seed would also reseed the CUDA generators, which fork_rng(devices=[])
+            # does not restore, so a CUDA run's noise stream would restart at every growth.
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed * 1_000_003 + int(state.images_seen))
+                torch.default_generator.manual_seed(self.seed * 1_000_003 + int(state.images_seen))
                 regrow(state, spec, reset_optimizers=self.cfg.reset_optimizers)
             history.append({"images_seen": int(state.images_seen), "resolution": ph.resolution, "fade_in": ph.fade_in})
         res = str(ph.resolution)

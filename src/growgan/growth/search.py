@@ -50,7 +50,9 @@ from growgan.training import distributed as dist_utils
 from growgan.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, restore_state, save_checkpoint
 from growgan.training.growth_config import DGGrowthConfig, SearchConfig
 from growgan.training.report import RunReporter
+from growgan.training.loop import default_device
 from growgan.training.rundir import write_config
+from growgan.utils.device import check_device, fork_rng
 from growgan.utils.units import kimg_to_images
 from growgan.utils.io import append_jsonl, atomic_write_json
 from growgan.utils.progress import bar
@@ -273,10 +275,10 @@ class Search:
         if parent is not None:
             ckpt_path = self._cand_dir(parent.id) / "checkpoint.pt"
             ckpt = load_checkpoint(ckpt_path)
-            state, resume = restore_state(ckpt, config, "cpu", ckpt_path), ckpt["extra"]
+            state, resume = restore_state(ckpt, config, search_device(config), ckpt_path), ckpt["extra"]
             before = {"flops": int(resume.get("flops", 0)), "train_s": float(resume.get("train_s", 0.0))}
         until = cand.images_seen + self.candidate_images
-        with torch.random.fork_rng(devices=[]):  # the resumed global RNG stays inside the candidate
+        with fork_rng(search_device(config)):  # the resumed global RNG stays inside the candidate
             # a function of the candidate alone; the engine then restores the parent's RNG states
             torch.manual_seed(zlib.crc32(f"{self.cfg.seed}/{cand.id}".encode()))
             state, extra = self.train_fn(config, self.archive, state, until, resume)
@@ -399,10 +401,11 @@ class Search:
         else:
             path = self._cand_dir(best.id) / "checkpoint.pt"
             ckpt = load_checkpoint(path)
-        state, resume = restore_state(ckpt, config, "cpu", path), ckpt["extra"]
+        device = search_device(config)
+        state, resume = restore_state(ckpt, config, device, path), ckpt["extra"]
         write_config(self.run_dir, config)
         trainer = build_trainer(config, self.archive, state=state, run_dir=self.run_dir, verbose=verbose,
-                                handle_signals=True, resume=resume, dist=dist_utils.DistInfo())
+                                handle_signals=True, resume=resume, dist=dist_utils.DistInfo(), device=device)
         if trainer.train_until(max(kimg_to_images(self.cfg.final_kimg), state.images_seen)) != "done":
             return None
         if not list_checkpoints(self.run_dir):  # already past the target: still leave a model behind
@@ -452,13 +455,25 @@ def _barrier() -> None:
 
 
 # --------------------------------------------------------------------------- engine adapters
+def search_device(config) -> torch.device:
+    """The device this process trains and scores candidates on: config.device, with auto and
+    cuda meaning this rank's GPU (cuda:LOCAL_RANK under torchrun). A fixed cuda:N is taken as
+    given on every rank (the search's ranks share no gradients, so they may share a GPU).
+    Candidates are restored from their parents' checkpoints onto it: the trainer refuses a
+    state on another device."""
+    name = str(config.device)
+    if name.startswith("cuda:"):
+        return check_device(name, "device")
+    return default_device(name, dist_utils.current())
+
+
 def engine_train(config, archive: Path, state, until: int, resume: dict | None = None):
     """Train with the growgan engine from `state` (None: fresh) and its checkpoint's `resume`
     extra until `until` images seen, in this process alone, without a run folder: under
     torchrun the search gives each rank its own candidates, so no gradients may be averaged
     across ranks (DistInfo() = rank 0 of 1). Returns (state, resume extra)."""
     trainer = build_trainer(config, archive, state=state, run_dir=None, verbose=False, dist=dist_utils.DistInfo(),
-                            resume=resume)
+                            resume=resume, device=search_device(config))
     trainer.train_until(until)
     return trainer.state, trainer.resume_extra()
 
@@ -483,5 +498,6 @@ def engine_score(G, archive: Path, cfg: SearchConfig, seed: int | None = None) -
     first evaluation seed), at the archive's resolution (lower-resolution G upsampled)."""
     seed = cfg.eval_seeds[0] if seed is None else seed
     size = tuple(open_archive(archive).resolution)
-    return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=seed,
+    device = next(G.parameters()).device  # generate and extract features where G is (a GPU during a CUDA search)
+    return evaluate_generator(_FullResolution(G, size), archive, [cfg.metric], cfg.eval_images, seed=seed, device=device,
                               classifier=cfg.classifier, inception_weights=cfg.inception_weights)

@@ -241,8 +241,8 @@ def orthogonal_regularization(net: nn.Module, beta: float = 1e-4) -> torch.Tenso
     regularised. Returns a scalar tensor (0 for a network without such weights)."""
     skip = {id(p) for m in net.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
     terms = [_offdiag_sq(p) for p in net.parameters() if p.ndim >= 2 and p.requires_grad and id(p) not in skip]
-    if not terms:
-        return torch.zeros(())
+    if not terms:  # on the network's device, like every other loss term
+        return torch.zeros((), device=next((p.device for p in net.parameters()), torch.device("cpu")))
     return beta * torch.stack(terms).sum()
 
 

@@ -22,7 +22,7 @@ from growgan.errors import GrowganError
 from growgan.networks.registry import build_generator, sample_inputs
 from growgan.training.ema import standing_stats
 from growgan.training.state import GrowthState, TrainState, state_from_dict, state_to_dict
-from growgan.utils.device import check_device
+from growgan.utils.device import check_device, fork_rng
 from growgan.utils.io import atomic_torch_save
 
 FORMAT = "growgan-checkpoint"
@@ -106,7 +106,7 @@ def generator_makes_finite_images(G: nn.Module, num: int = 4) -> bool:
     device = next(G.parameters()).device
     inputs = [None if t is None else t.to(device) for t in sample_inputs(G, num, torch.Generator().manual_seed(0))]
     was = G.training
-    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+    with fork_rng(device):
         G.eval()
         try:
             out = G(*inputs)

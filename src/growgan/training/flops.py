@@ -23,6 +23,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from growgan.utils.device import fork_rng
+
 _CACHE: dict[str, int] = {}
 
 
@@ -72,7 +74,10 @@ def step_flops(state, config, batch: int, device: torch.device | str = "cpu", r1
     from growgan.training.step import StepRunner
 
     cfg = config.copy(compile=False, channels_last=False)
-    with torch.random.fork_rng(devices=[]):  # building the copy draws init weights: keep the caller's RNG
+    # building the copy draws init weights, and the step draws noise and style-mixing latents from
+    # the global RNG of `device` (CUDA's on a GPU): keep the caller's streams, or a resumed run
+    # (whose FLOP cache starts empty) would draw a different stream from an uninterrupted one
+    with fork_rng(device):
         flops = _count_iteration(state, cfg, batch, torch.device(device), r1_now, clone_state, StepRunner)
     _CACHE[key] = flops
     return flops
@@ -134,7 +139,7 @@ def probe_iteration_flops(task, state, batch: dict[str, torch.Tensor],
 
     cfg = task.config.copy(compile=False, channels_last=False)
     dev = task.engine.device
-    with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+    with fork_rng(dev):
         copy_ = clone_state(state, cfg)
         probe = type(task)(cfg)
         probe.engine = SimpleNamespace(amp=None, device=dev, dist=SimpleNamespace(world_size=1))

@@ -47,7 +47,7 @@ from growgan.training.rundir import RunLogger
 from growgan.training.state import Growth, TrainState, build_state
 from growgan.training.task import Task, make_task
 from growgan.training.task_generation import _check_resolution, resolve_network  # noqa: F401 (re-exported)
-from growgan.utils.device import check_device
+from growgan.utils.device import check_device, concrete_device, fork_rng
 from growgan.utils.image import make_grid, save_grid
 from growgan.utils.progress import enabled as progress_enabled
 from growgan.utils.units import kimg_to_images
@@ -92,7 +92,7 @@ class Trainer:
         self.task: Task = make_task(config)  # what is trained, batch by batch (training/task.py)
         self.archive = self.task.open_data(data)
         self.config = config.copy(network=self.task.resolve_network(config.network, self.archive)) if state is None else config
-        self.device = torch.device(device) if device is not None else default_device(self.config.device, self.dist)
+        self.device = concrete_device(device) if device is not None else default_device(self.config.device, self.dist)
         self.writes = run_dir is not None  # on every rank: checkpoint saving is collective
         self.run_dir = Path(run_dir) if run_dir is not None and self.dist.is_main else None
         if self.run_dir is not None:
@@ -107,11 +107,17 @@ class Trainer:
         self.evaluator = evaluator
         self.reporter = reporter if self.config.report else None
         if state is None:
-            with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-                torch.manual_seed(self.config.seed)
+            # seeded init without touching the global RNG: the networks are built on the CPU (then
+            # moved), so only the CPU generator is seeded; torch.manual_seed would reseed CUDA's too
+            with torch.random.fork_rng(devices=[]):
+                torch.default_generator.manual_seed(self.config.seed)
                 state = build_state(self.config, self.device)
         else:
             self.task.resolve_network(state.spec, self.archive)  # the data must fit the networks being resumed
+            have = state.device
+            if have.type != self.device.type or (self.device.index is not None and have.index != self.device.index):
+                raise GrowganError(f"the given state's networks are on {have} but this trainer runs on {self.device}; "
+                                   f"restore the checkpoint on {self.device} (restore_state(ckpt, config, device))")
         self.state = state
         if self.dist.enabled and resume is None:
             for net in (state.G, state.D, state.G_ema):
@@ -267,7 +273,7 @@ class Trainer:
 
     def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
         for k, v in stats.items():
-            v = v.detach().float()
+            v = v.detach().float().to(self.device)  # one device for the tick's torch.stack
             self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
             self._counts[k] = self._counts.get(k, 0) + 1
 
@@ -288,8 +294,7 @@ class Trainer:
         """Train until state.images_seen >= images_seen. Returns "done", or "interrupted"
         after SIGINT/SIGTERM (with handle_signals; a checkpoint is saved first)."""
         target = int(images_seen)
-        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda):  # the caller's global RNG comes back unchanged
+        with fork_rng(self.device):  # the caller's global RNG comes back unchanged
             self._enter_stream()
             try:
                 if self.growth is not None:
@@ -427,7 +432,7 @@ class Trainer:
         if not self.dist.is_main:
             return {}
         cfg = self.config
-        with torch.random.fork_rng(devices=[self.device.index or 0] if self.device.type == "cuda" else []):
+        with fork_rng(self.device):
             results = self.task.evaluate(self.state, self.evaluator, list(cfg.metrics), cfg.metrics_num_images,
                                          seed=cfg.seed)
         scores: dict[str, float] = {}
@@ -464,7 +469,8 @@ class Trainer:
             return False
         if not self.dist.enabled:
             return self._stop_signal is not None
-        flag = torch.tensor([1.0 if self._stop_signal is not None else 0.0])
+        # on the training device: NCCL (the CUDA backend) reduces CUDA tensors only
+        flag = torch.tensor([1.0 if self._stop_signal is not None else 0.0], device=self.device)
         torch.distributed.all_reduce(flag)  # all ranks stop at the same step
         if flag.item() > 0 and self._stop_signal is None:
             self._stop_signal = signal.SIGTERM
@@ -495,10 +501,21 @@ def _crossed(before: int, after: int, every_kimg: float) -> bool:
 
 
 def default_device(name: str, info) -> torch.device:
-    """config.device -> torch.device; 'auto' is CUDA (this rank's GPU) when present, else CPU.
-    A device this machine lacks is a one-line GrowganError."""
+    """config.device -> torch.device, always with its index: 'auto' and 'cuda' are this rank's
+    GPU (cuda:LOCAL_RANK under torchrun, else the current CUDA device) when present ('auto'
+    falls back to the CPU). A device this machine lacks, or a fixed cuda:N under a torchrun of
+    several processes that N is not this process's GPU (they would all share one GPU, which
+    NCCL refuses), is a one-line GrowganError."""
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", info.local_rank)
-        return torch.device("cpu")
-    return check_device(name, "device")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        name = "cuda"
+    dev = check_device(name, "device")
+    if dev.type != "cuda":
+        return dev
+    if info.enabled:
+        if dev.index is not None and dev.index != info.local_rank:
+            raise GrowganError(f"device={name}: under torchrun each of the {info.world_size} processes trains on "
+                               f"the GPU of its LOCAL_RANK (this one: cuda:{info.local_rank}); use device=cuda or auto")
+        return torch.device("cuda", info.local_rank)
+    return concrete_device(dev)

@@ -30,3 +30,23 @@ def check_device(name: str | torch.device, key: str = "device") -> torch.device 
     elif dev.type != "cpu":
         raise GrowganError(f"{key}={name}: growgan trains on cpu, cuda or mps; use {key}=auto")
     return dev
+
+
+def concrete_device(device: str | torch.device) -> torch.device:
+    """`device` with its index filled in: "cuda" -> cuda:<the current CUDA device>, so that
+    comparisons with a tensor's device (always indexed) and per-device RNG forks name the GPU
+    the work really runs on. Other devices are returned as torch.device(device)."""
+    dev = torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return dev
+
+
+def fork_rng(device: str | torch.device | None):
+    """torch.random.fork_rng that also saves and restores the CUDA generator of `device`
+    (None or a non-CUDA device: the CPU generator alone). Code run inside it may seed or draw
+    from the global RNG of the device it works on without changing the caller's streams;
+    ``fork_rng(devices=[])`` alone restores only the CPU generator, while ``torch.manual_seed``
+    reseeds every CUDA generator too."""
+    dev = concrete_device(device) if device is not None else None
+    return torch.random.fork_rng(devices=[dev.index] if dev is not None and dev.type == "cuda" else [])
