@@ -194,6 +194,8 @@ def evaluate_generator(
     better for every key except "is", "pr_*" and "class_accuracy*". With grouped=True: {metric name: {key: value}}.
     """
     names = normalize_names(names)
+    if device is None:  # where G is: images, features and PPL's latents all on one device
+        device = next((p.device for p in G.parameters()), torch.device("cpu"))
     if getattr(G, "input_kind", "latent") == "image":  # image-to-image G: translate side A of a paired archive
         ctx = MetricContext(num_images=num_images, seed=seed, batch_size=batch_size,
                             device=torch.device(device) if device is not None else None,

@@ -131,7 +131,15 @@ def check_ppl(real: ImageSource, fake: ImageSource, ctx: MetricContext) -> None:
         raise GrowganError("PPL needs the LPIPS network: give --perceptual vgg16.pt (stylegan2-ada-pytorch's "
                            "LPIPS VGG16 TorchScript file; growgan cannot download it)")
     if "perceptual" not in ctx.memo:
-        ctx.memo["perceptual"] = load_perceptual(ctx.perceptual, ctx.device or "cpu")
+        ctx.memo["perceptual"] = load_perceptual(ctx.perceptual, _device(G, ctx))
+
+
+def _device(G: torch.nn.Module, ctx: MetricContext) -> torch.device:
+    """Where PPL runs: ctx.device, else where G's weights are (not the CPU for a G on a GPU:
+    its latents and the LPIPS network must be on G's device)."""
+    if ctx.device is not None:
+        return torch.device(ctx.device)
+    return next((p.device for p in G.parameters()), torch.device("cpu"))
 
 
 def ppl_metric(space: str, sampling: str):
@@ -143,7 +151,7 @@ def ppl_metric(space: str, sampling: str):
         num = ctx.num_images or PPL_NUM_SAMPLES
         value = perceptual_path_length(fake.generator, ctx.memo["perceptual"], num_samples=num, epsilon=PPL_EPSILON,
                                        space=space, sampling=sampling, batch_size=ctx.batch_size, seed=ctx.seed,
-                                       device=ctx.device or "cpu")
+                                       device=_device(fake.generator, ctx))
         return MetricResult({f"ppl_{space}_{sampling}": value},
                             [f"ppl-{space}-{sampling}: {num} samples, epsilon {PPL_EPSILON:g}, network {ctx.perceptual}"])
 
