@@ -9,7 +9,7 @@
 sensitivity: per checkpoint, raw G and G_ema: the std over 256 latents (seed 7) of each
 pixel, averaged over pixels (eval mode, constant noise; images in [-1, 1]), and the mean
 path length ||J_w^T y|| of 64 latents (y ~ N(0, I) / sqrt(H W), as StyleGAN2's regulariser).
-score: G_ema as benchmarks/dggan.md scored its arms: 5,000 generated images (latent seed
+score (`--device cuda` to run on a GPU): G_ema as benchmarks/dggan.md scored its arms: 5,000 generated images (latent seed
 2024) against 5,000 training images, SWD (x1e3) and fid-classifier with the given classifier;
 and (session 6) the class entropy of 1,000 G_ema images under that classifier (`class_entropy`).
 layers (session 6): raw G of the checkpoint and an untrained G of the same spec (seed 0), 256
@@ -160,14 +160,14 @@ def spread(target: str, data: str) -> dict:
                                  zip(("fake", "fake_mbstd_frozen", "real", "real_mbstd_frozen"), m)}}
 
 
-def score(target: str, data: str, classifier: str | None) -> dict:
+def score(target: str, data: str, classifier: str | None, device: str = "cpu") -> dict:
     t0 = time.process_time()
-    G = load_generator(target, ema=True)
+    G = load_generator(target, ema=True, device=device)
     names = ["swd"] + (["fid-classifier"] if classifier else [])
-    res = evaluate_generator(G, data, names, 5000, seed=2024, classifier=classifier)
+    res = evaluate_generator(G, data, names, 5000, seed=2024, classifier=classifier, device=device)
     out = {"target": target, **{k: round(float(v), 2) for k, v in res.items()}}
     if classifier:
-        out["class_entropy"] = class_entropy(G, classifier)
+        out["class_entropy"] = class_entropy(G, classifier, device=device)
     return {**out, "cpu_s": round(time.process_time() - t0, 1)}
 
 
@@ -178,18 +178,19 @@ def normalized_entropy(counts: torch.Tensor) -> float:
     return round(-(p * p.log()).sum().item() / math.log(len(counts)), 3)
 
 
-def class_entropy(G, classifier: str, num: int = 1000) -> float:
+def class_entropy(G, classifier: str, num: int = 1000, device: str = "cpu") -> float:
     """Entropy / log(K) of the classifier's predicted-class histogram over `num` G_ema images
     (latent seed 2024, eval mode): 1 = every class equally often, 0 = one class (collapse).
     Unconditional generators only (labels are not drawn)."""
-    clf = load_classifier(classifier)
-    gen = torch.Generator().manual_seed(2024)
+    clf = load_classifier(classifier).to(device)
+    gen = torch.Generator().manual_seed(2024)  # latents drawn on the CPU: the same on every device
     counts = torch.zeros(clf.spec.num_classes)
     with torch.no_grad():
         for i in range(0, num, 250):
-            x = G.eval()(torch.randn(min(250, num - i), G.z_dim, generator=gen)).clamp(-1, 1)
+            z = torch.randn(min(250, num - i), G.z_dim, generator=gen).to(device)
+            x = G.eval()(z).clamp(-1, 1)
             pred = clf(((x + 1) * 127.5).round().to(torch.uint8))["logits"].argmax(1)
-            counts += pred.bincount(minlength=len(counts)).float()
+            counts += pred.bincount(minlength=len(counts)).float().cpu()
     return normalized_entropy(counts)
 
 
@@ -199,11 +200,12 @@ def main() -> None:
     ap.add_argument("targets", nargs="+")
     ap.add_argument("--data")
     ap.add_argument("--classifier")
+    ap.add_argument("--device", default="cpu", help="score: where G and the metrics run (cpu, cuda)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     for t in args.targets:
         if args.what == "score":
-            res = score(t, args.data, args.classifier)
+            res = score(t, args.data, args.classifier, args.device)
         elif args.what == "spread":
             res = spread(t, args.data)
         else:
