@@ -116,3 +116,37 @@ def test_r1_double_backward_through_the_reduced_d():
         grads = [p.grad for name, p in D.named_parameters() if name != "out.bias"]
         assert all(g is not None and torch.isfinite(g).all() and g.dtype == torch.float32 for g in grads)
     assert r1s[0] > 0 and r1s[1] == pytest.approx(r1s[0], rel=0.05)
+
+
+def test_a_reduced_precision_network_has_its_non_finite_grads_cleaned_before_the_step():
+    """stylegan2-ada's training loop: nan_to_num(grad, nan=0, posinf=1e5, neginf=-1e5) before
+    each optimizer step (its fp16 blocks run without loss scaling). Expected weights from that
+    definition: an inf gradient moves a weight by lr * 1e5, a NaN one leaves it; a float32
+    network (num_fp16_res=0) is left to the non-finite checks, so its weights go non-finite."""
+    from types import SimpleNamespace
+
+    from growgan.training.task import backward_step
+
+    for num_fp16_res in (2, 0):
+        G, D = _nets(num_fp16_res)
+        for net in (G, D):
+            p, q = list(net.parameters())[:2]
+            p0, q0 = p.detach().clone(), q.detach().clone()
+            opt = torch.optim.SGD(net.parameters(), lr=0.1)
+            loss = p.sum() * float("inf") + (q * float("nan")).sum()  # grads: +inf on p, NaN on q
+            backward_step(SimpleNamespace(scaler=None), loss, opt, net, 1)
+            if num_fp16_res:
+                assert torch.allclose(p.detach(), p0 - 0.1 * 1e5) and torch.equal(q.detach(), q0)
+            else:
+                assert not torch.isfinite(p).any() and torch.isnan(q).all()
+
+
+def test_cleaning_leaves_finite_gradients_bit_for_bit():
+    from growgan.training.task import clean_reduced_precision_grads
+
+    G, _ = _nets(2)
+    grads = [torch.randn_like(p) * 10.0 ** torch.randint(-30, 30, p.shape) for p in G.parameters()]
+    for p, g in zip(G.parameters(), grads):
+        p.grad = g.clone()
+    assert clean_reduced_precision_grads(G)
+    assert all(torch.equal(p.grad, g) for p, g in zip(G.parameters(), grads))

@@ -44,7 +44,10 @@ Facts taken from the paper and from NVlabs/stylegan2-ada-pytorch (the code is ou
   keeps float16 activations finite. "Where the device supports it": only on CUDA, and only
   outside the engine's autocast (``amp=off``; under autocast, autocast decides). Everywhere
   else those blocks run in float32, so CPU runs are unchanged and bit-reproducible. See
-  `block_dtype`. Not validated on a GPU here (none was available).
+  `block_dtype`. As in stylegan2-ada there is no loss scaling for these blocks; the engine
+  instead replaces NaN/inf gradients of such a network before each step
+  (`growgan.training.task.clean_reduced_precision_grads`). Not validated on a GPU here (none
+  was available; benchmarks/gpu_session.sh is prepared for one).
 """
 
 from __future__ import annotations

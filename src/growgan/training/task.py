@@ -229,14 +229,34 @@ class Task:
 def backward_step(state: TrainState, loss: torch.Tensor, opt: torch.optim.Optimizer,
                   net: torch.nn.Module, world_size: int) -> None:
     """zero_grad, backward (scaled when ``state.scaler`` is set), gradient all-reduce over
-    `world_size` ranks, optimizer step (and scaler update)."""
+    `world_size` ranks, optimizer step (and scaler update).
+
+    Without a scaler, a network that computes some blocks in reduced precision (StyleGAN2's
+    ``num_fp16_res``: float16 activations on CUDA, no loss scaling) gets its gradients cleaned
+    before the step as stylegan2-ada-pytorch's training loop does: NaN -> 0, +-inf -> +-1e5
+    (`clean_reduced_precision_grads`). Finite gradients are left bit for bit as they are."""
     opt.zero_grad(set_to_none=True)
     if state.scaler is not None:
         state.scaler.scale(loss).backward()
         all_reduce_grads(net, world_size)
-        state.scaler.step(opt)
+        state.scaler.step(opt)  # the scaler skips a step with inf/NaN gradients itself
         state.scaler.update()
     else:
         loss.backward()
         all_reduce_grads(net, world_size)
+        clean_reduced_precision_grads(net)
         opt.step()
+
+
+def clean_reduced_precision_grads(net: torch.nn.Module) -> bool:
+    """If `net` has reduced-precision blocks switched on (a ``use_fp16`` list with a True entry,
+    as StyleGAN2's G and D with ``num_fp16_res`` > 0), replace NaN gradients of its parameters
+    by 0 and +-inf by +-1e5 in place (stylegan2-ada-pytorch, training_loop.py: nan_to_num
+    before each optimizer step), so that one float16 overflow does not write inf into the
+    weights. Returns whether it cleaned (False: a float32 network, gradients untouched)."""
+    if not any(getattr(net, "use_fp16", None) or ()):
+        return False
+    for p in net.parameters():
+        if p.grad is not None:
+            torch.nan_to_num(p.grad, nan=0.0, posinf=1e5, neginf=-1e5, out=p.grad)
+    return True
