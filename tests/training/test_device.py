@@ -74,3 +74,20 @@ def test_init_and_growth_seed_the_cpu_generator_only(tiny_archive, monkeypatch):
     tr.state.images_seen = 8  # past the 4x4 stage: the next apply builds the 8x8 layers
     assert tr.growth.apply(tr.state) and tr.state.spec != spec0
     assert calls == []
+
+
+def test_more_local_processes_than_gpus_is_one_line_before_any_process_group(two_gpus, monkeypatch):
+    from growgan.training import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "2")
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    made = []
+    monkeypatch.setattr(distributed.dist, "init_process_group", lambda *a, **k: made.append(a))
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: made.append(i))
+    with pytest.raises(GrowganError, match=r"LOCAL_RANK=2, but only 2 CUDA device.*--nproc_per_node 2"):
+        distributed.init_from_env("cuda")
+    assert made == []
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed.init_from_env("cuda").local_rank == 1 and made == [1, ("nccl",)]

@@ -22,6 +22,8 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
+from growgan.errors import GrowganError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -39,7 +41,9 @@ class DistInfo:
 
 
 def init_from_env(device_kind: str = "cpu") -> DistInfo:
-    """Join the torchrun process group if WORLD_SIZE > 1 (idempotent)."""
+    """Join the torchrun process group if WORLD_SIZE > 1 (idempotent). On CUDA each process
+    takes the GPU of its LOCAL_RANK; more local processes than visible GPUs is a one-line
+    GrowganError (before any process group is made)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
@@ -47,6 +51,10 @@ def init_from_env(device_kind: str = "cpu") -> DistInfo:
     if not dist.is_initialized():
         backend = "nccl" if device_kind == "cuda" else "gloo"
         if backend == "nccl":
+            count = torch.cuda.device_count()
+            if local >= count:
+                raise GrowganError(f"torchrun: LOCAL_RANK={local}, but only {count} CUDA device(s) are visible; "
+                                   f"use --nproc_per_node {count} or fewer (or device=cpu to train on gloo)")
             torch.cuda.set_device(local)
         dist.init_process_group(backend, timeout=datetime.timedelta(minutes=10))
     return DistInfo(rank=rank, world_size=world, local_rank=local)
