@@ -29,6 +29,7 @@ Variants that change one thing of a network (diagnostics, not features):
   --sg2 zinput             stylegan2 G: a learned projection of w added to the constant input
   --sg2 nodemod            stylegan2 G: modulation kept, demodulation replaced by a fixed scale
   --sg2 rgb01              stylegan2 G: toRGB weights x0.1 at initialisation (small first output)
+  --sg2 rgbmean            stylegan2 G: the last toRGB bias starts at the data's mean pixel (session 8)
   --sg2 nobias             stylegan2 G: the synthesis layers' biases frozen at 0
   --sg2 frozen-input       stylegan2 G: nobias, and the constant input frozen at its initial value
   --sg2 fadeK              stylegan2 G: the 8, 16, 32 px toRGB outputs fade into the skip sum one
@@ -118,7 +119,7 @@ def _synthesis_fade(self, ws, noise_mode=None):
     return img
 
 
-def apply_variant(G: nn.Module, variant: str | None) -> None:
+def apply_variant(G: nn.Module, variant: str | None, data_mean: float = 0.0) -> None:
     if variant is not None and variant.startswith("fade"):
         G.fade_kimg, G.kimg_now = float(variant[4:] or 1.5), 0.0
         G.synthesis = types.MethodType(_synthesis_fade, G)
@@ -144,6 +145,9 @@ def apply_variant(G: nn.Module, variant: str | None) -> None:
         with torch.no_grad():
             for m in G.torgb:
                 m.weight.mul_(0.1)
+    elif variant == "rgbmean":  # the last toRGB's bias starts at the data's mean pixel (MNIST: about -0.8)
+        with torch.no_grad():
+            G.torgb[-1].bias.fill_(data_mean)
 
 
 def main() -> None:
@@ -155,7 +159,7 @@ def main() -> None:
     ap.add_argument("--G-set", default="{}")
     ap.add_argument("--D-set", default="{}")
     ap.add_argument("--G-norm", choices=("none", "pixel"))
-    ap.add_argument("--sg2", help="noskip, zinput, nodemod, rgb01, nobias, frozen-input or fadeK")
+    ap.add_argument("--sg2", help="noskip, zinput, nodemod, rgb01, rgbmean, nobias, frozen-input or fadeK")
     ap.add_argument("--G-out", choices=("tanh", "linear"))
     ap.add_argument("--conv-lr", type=float)
     ap.add_argument("--G-act", choices=("lrelu",))
@@ -177,7 +181,7 @@ def main() -> None:
         for i, m in enumerate(G.main):
             if isinstance(m, nn.BatchNorm2d):
                 G.main[i] = nn.Identity() if a.G_norm == "none" else PixelNorm()
-    apply_variant(G, a.sg2)
+    apply_variant(G, a.sg2, data[:10000].float().mean().item() / 127.5 - 1)
     if a.D_mbstd_gain:
         D.mbstd.register_forward_hook(lambda _m, _i, o: torch.cat([o[:, :-1], o[:, -1:] * a.D_mbstd_gain], 1))
     if a.G_act == "lrelu":

@@ -31,8 +31,10 @@ Status of the CPU presets (benchmarks/stylegan2.md has every run): they do NOT l
 MNIST. Runs collapse to one shape within 5-10 kimg and stay collapsed (two seeds at 100
 kimg). G and D match an independent transcription of stylegan2-ada's equations, outputs and
 gradients (tests/networks/test_stylegan2_reference.py). Neither
-R1 gamma (0.01-10), path length, noise inputs, DiffAugment, losses, learning rates nor
-the `cifar` config's networks prevent it. Swapping networks in a minimal loop
+R1 gamma (0.01-10), path length, noise inputs, DiffAugment, losses, learning rates, the
+`cifar` config's networks, 128 channels at every resolution nor an output bias started at
+the data's mean prevent it (on Fashion-MNIST the same preset keeps more variety, then drifts
+the same way). Swapping networks in a minimal loop
 (benchmarks/stylegan2_swap.py) puts the cause in the generator: this D and recipe train a
 DCGAN G to all ten digits, while StyleGAN2's G collapses (and ProGAN's G without growth
 drifts towards one shape in a short run).
