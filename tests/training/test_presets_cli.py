@@ -29,6 +29,9 @@ def test_presets_lists_every_preset_with_family_resolution_purpose(capsys):
     # the purpose is the preset function's first sentence, abbreviations included
     assert "DCGAN (Radford et al. 2016) sized for a CPU" in rows["dcgan-32"]
     assert rows["progan-cifar10"].endswith("minibatch 16, 20M images.")
+    # every preset says what it is for (the stylegan2 CPU presets printed an empty purpose)
+    for name, line in rows.items():
+        assert len(line.split()) > 4, f"{name}: no purpose"
 
 
 def test_show_keys_lists_every_key_with_the_presets_values(capsys):

@@ -88,6 +88,9 @@ def stylegan2_config(network: dict, lr: float, batch_size: int, r1_gamma: float,
 # ---------------------------------------------------------------------------- CPU-sized
 @register_preset("stylegan2-mnist-32")
 def stylegan2_mnist_32() -> TrainConfig:
+    """CPU-sized StyleGAN2 for 32 px grayscale: z = w = 128, 4 mapping layers, widths 128-128-64-32,
+    batch 32, R1 gamma 0.01, no path length; it does not learn MNIST (collapses within 5-10 kimg,
+    benchmarks/stylegan2.md)."""
     net = stylegan2_network(z_dim=128, w_dim=128, mapping_layers=4, fmap_base=1024, fmap_max=128)
     # r1_gamma: the cifar config's 0.01 (auto formula: 0.0064); pl_weight 0 as the cifar config. Still
     # collapses within ~7 kimg: see the module doc
@@ -97,6 +100,8 @@ def stylegan2_mnist_32() -> TrainConfig:
 
 @register_preset("stylegan2-cifar10")
 def stylegan2_cifar10() -> TrainConfig:
+    """CPU-sized StyleGAN2 for 32 px colour: stylegan2-ada's cifar config shrunk (2 mapping layers, plain
+    D with minibatch-stddev groups of 32, no style mixing), widths 128-128-64-32, batch 32, x-flips."""
     net = stylegan2_network(z_dim=128, w_dim=128, mapping_layers=2, fmap_base=1024, fmap_max=128, style_mixing_prob=0.0,
                             mbstd_group_size=32, d_architecture="orig")
     return stylegan2_config(net, lr=0.0025, batch_size=32, r1_gamma=0.01, pl_weight=0.0, ema_kimg=10.0,
