@@ -107,6 +107,15 @@ def _error(capsys, argv) -> str:
 def test_generate_errors_are_one_line(sg_run, tmp_path, capsys, tiny_archive):
     assert "--trunc" in _error(capsys, ["generate", str(sg_run), "--trunc", "-1", "--out", str(tmp_path / "x.png")])
     assert "psi of a style-based" in _error(capsys, ["generate", str(sg_run), "--trunc", "3", "--out", str(tmp_path / "x.png")])
+    # NaN passed both range checks and wrote a grid of NaN images with exit status 0
+    assert "--trunc nan" in _error(capsys, ["generate", str(sg_run), "--trunc", "nan", "--out", str(tmp_path / "x.png")])
+    # interpolate's psi has generate's range (5 and NaN were taken), and --class needs a conditional G
+    for psi in ("nan", "5", "-0.5"):
+        assert f"--trunc {float(psi)}" in _error(capsys, ["interpolate", str(sg_run), "--out", str(tmp_path / "w.gif"),
+                                                          "--frames", "2", "--trunc", psi])
+    assert "--class 5" in _error(capsys, ["interpolate", str(sg_run), "--out", str(tmp_path / "w.gif"), "--frames", "2",
+                                          "--class", "5"])
+    assert not list(tmp_path.glob("*.gif")) and not (tmp_path / "x.png").exists()
     assert "mix-cutoff" in _error(capsys, ["generate", str(sg_run), "--style-mix", "--mix-cutoff", "0", "--out", str(tmp_path / "x.png")])
     assert ".png" in _error(capsys, ["generate", str(sg_run), "--style-mix", "--out", str(tmp_path / "folder")])
     # a generator that is not style-based

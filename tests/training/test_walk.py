@@ -59,7 +59,10 @@ def test_mp4_walk(progan_run, tmp_path):
 def test_walk_mistakes_are_one_line(progan_run, tmp_path, capsys):
     for argv, says in ((["--out", str(tmp_path / "w.avi")], "a .gif or .mp4"),
                        (["--out", str(tmp_path / "w.gif"), "--frames", "1"], "at least 2 frames"),
-                       (["--out", str(tmp_path / "w.gif"), "--fps", "0"], "must be > 0")):
+                       (["--out", str(tmp_path / "w.gif"), "--fps", "0"], "must be > 0"),
+                       # NaN was a ValueError traceback from the GIF writer, inf a GIF of 0 s frames
+                       (["--out", str(tmp_path / "w.gif"), "--fps", "nan", "--frames", "2"], "must be > 0"),
+                       (["--out", str(tmp_path / "w.gif"), "--fps", "inf", "--frames", "2"], "must be > 0")):
         assert main(["interpolate", str(progan_run), *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert says in err and "\n" not in err, err

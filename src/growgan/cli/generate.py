@@ -68,7 +68,7 @@ def cmd_generate(args) -> int:
         args.num = 6 if args.style_mix else 64
     if args.num < 1:
         raise GrowganError("--num must be at least 1")
-    if args.trunc is not None and args.trunc < 0:
+    if args.trunc is not None and not args.trunc >= 0:  # NaN too (a style-based G drew NaN images)
         raise GrowganError(f"--trunc {args.trunc}: must be >= 0 (psi of a style-based G, at most 2; > 0 otherwise)")
     if args.truncation_cutoff is not None and args.truncation_cutoff < 1:
         raise GrowganError("--trunc-cutoff must be at least 1")
@@ -93,7 +93,7 @@ def cmd_generate(args) -> int:
         raise GrowganError(f"--class {args.class_index}: the generator has classes 0..{c_dim - 1}")
     kw, z_trunc = {}, args.trunc
     if is_style_based(G):
-        if args.trunc is not None and args.trunc > 2:
+        if args.trunc is not None and not args.trunc <= 2:
             raise GrowganError(f"--trunc {args.trunc}: psi of a style-based generator must be in [0, 2] (1 = off, e.g. 0.7)")
         kw = {"truncation_psi": 1.0 if args.trunc is None else args.trunc, "truncation_cutoff": args.truncation_cutoff}
         z_trunc = None  # psi acts on w, not on z

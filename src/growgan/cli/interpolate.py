@@ -11,6 +11,7 @@ otherwise (--space auto); see growgan.training.walk.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from growgan.errors import GrowganError
@@ -35,7 +36,8 @@ def register(subparsers) -> None:
                    help="auto (default): linear in W for a style-based G (stylegan2, stylegan), else slerp in Z")
     p.add_argument("--trunc", type=float, default=1.0, metavar="PSI",
                    help="truncation psi of W walks (default 1: none)")
-    p.add_argument("--class", dest="class_index", type=int, default=0, help="label for a conditional generator")
+    p.add_argument("--class", dest="class_index", type=int, default=None,
+                   help="label for a conditional generator (default 0)")
     p.add_argument("--raw", action="store_true", help="walk the raw generator instead of G_ema")
     add_threads_argument(p)
     p.set_defaults(func=cmd_interpolate)
@@ -49,7 +51,7 @@ def cmd_interpolate(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise GrowganError(f"--out {out}: give a .gif or .mp4 file name")
-    if args.fps <= 0:
+    if not 0 < args.fps < math.inf:  # NaN made a traceback in the GIF writer
         raise GrowganError(f"--fps {args.fps}: must be > 0")
     if args.upscale is not None and args.upscale < 1:
         raise GrowganError(f"--upscale {args.upscale}: must be >= 1")

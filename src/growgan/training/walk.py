@@ -68,21 +68,31 @@ def walk_space(G: nn.Module, space: str = "auto") -> str:
 
 
 @torch.no_grad()
-def walk_frames(G: nn.Module, frames: int = 60, num: int = 1, seed: int = 0, class_index: int = 0,
+def walk_frames(G: nn.Module, frames: int = 60, num: int = 1, seed: int = 0, class_index: int | None = None,
                 upscale: int = 1, space: str = "auto", truncation_psi: float = 1.0) -> np.ndarray:
     """uint8 frames [frames, H', W', C] (C = 1 or 3) of `num` walks side by side (a grid when
     num > 1), each image magnified `upscale` times (nearest), walked in `space` ("auto": W for
     a style-based G, else Z; see the module doc). truncation_psi < 1 needs W. G is run in eval
-    mode on the CPU."""
+    mode on the CPU. class_index: the label of a conditional G (default 0); given for an
+    unconditional G it is refused. truncation_psi must lie in [0, 2] (1 = off), as `generate`'s.
+
+    Raises:
+        GrowganError: a bad frame count, walk count, space, psi (NaN included) or class.
+    """
     if frames < 2:
         raise GrowganError(f"--frames {frames}: a walk needs at least 2 frames")
     if num < 1:
         raise GrowganError(f"--num {num}: give at least 1 walk")
     space = walk_space(G, space)
+    if not 0 <= truncation_psi <= 2:  # also NaN, which made NaN frames
+        raise GrowganError(f"--trunc {truncation_psi}: psi of a W walk must be in [0, 2] (1 = off, e.g. 0.7)")
     if truncation_psi != 1 and space != "w":
         raise GrowganError(f"--trunc {truncation_psi}: truncation applies to W walks of a style-based generator")
     z0, z1 = walk_latents(G.z_dim, num, seed)
     c_dim = int(getattr(G, "c_dim", 0) or 0)
+    if class_index is not None and not c_dim:
+        raise GrowganError(f"--class {class_index}: the generator is unconditional; drop --class")
+    class_index = 0 if class_index is None else class_index
     if c_dim and not 0 <= class_index < c_dim:
         raise GrowganError(f"--class {class_index}: the generator has classes 0..{c_dim - 1}")
     c = torch.full((num,), class_index, dtype=torch.long) if c_dim else None
