@@ -43,6 +43,25 @@ def test_every_plain_key_of_every_family_refuses_a_wrong_type(family):
                 assert f"{key}={wrong!r}" in msg and f"network spec {part}" in msg and "\n" not in msg
 
 
+@pytest.mark.parametrize("family", registry.family_names())
+def test_every_float_key_of_every_family_refuses_nan_and_inf(family):
+    """NaN passes a range check written `x < 0` (stylegan2's conv_clamp and mapping_lr_mul built
+    a network with NaN in it); every float key of every family refuses NaN and infinity."""
+    spec = registry.example_spec(family)
+    for part, build, cls in (("G", registry.build_generator, registry.family_classes(family)[0]),
+                             ("D", registry.build_discriminator, registry.family_classes(family)[1])):
+        for key, hint in _plain_keys(cls):
+            if hint is not float:
+                continue
+            for wrong in (float("nan"), float("inf"), -float("inf")):
+                bad = copy.deepcopy(spec)
+                bad[part][key] = wrong
+                with pytest.raises(GrowganError) as e:
+                    build(bad)
+                msg = str(e.value)
+                assert f"{key}={wrong!r}" in msg and "finite" in msg and "\n" not in msg
+
+
 def test_structured_annotations():
     fits = registry._value_fits
     assert fits([32, 32], Sequence[int]) and fits((4, 8), Sequence[int])

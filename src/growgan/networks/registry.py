@@ -29,6 +29,7 @@ import collections.abc
 import copy
 import importlib
 import inspect
+import math
 import types
 import typing
 from typing import Any, Callable
@@ -182,6 +183,17 @@ def _hint_name(hint: Any) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
+def _has_nonfinite(value) -> bool:
+    """Whether `value` is, or holds (in lists, tuples, dicts), a float NaN or infinity."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_has_nonfinite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nonfinite(v) for v in value.values())
+    return False
+
+
 def _check_types(cls: type, kwargs: dict, part: str, family: str) -> None:
     """GrowganError naming the first spec value whose type does not match `cls.__init__`'s
     annotation (e.g. `spectral_norm: "maybe"`, `mapping_lr_mul: "abc"`), before anything is
@@ -191,6 +203,9 @@ def _check_types(cls: type, kwargs: dict, part: str, family: str) -> None:
     except (NameError, TypeError):  # an annotation that cannot be resolved: no type check
         return
     for key, value in kwargs.items():
+        if _has_nonfinite(value):  # NaN slips past every `x < 0` range check and builds a NaN network
+            raise GrowganError(f"network spec {part}: {key}={value!r} is not a finite number (the {family} family); "
+                               "give a finite value")
         if key in hints and not _value_fits(value, hints[key]):
             raise GrowganError(f"network spec {part}: {key}={value!r} is not {_hint_name(hints[key])} "
                                f"(the {family} family); give a value of that type")
