@@ -162,3 +162,18 @@ def test_cuda_on_a_torch_without_cuda_is_one_line(run16, tiny_archive, tmp_path,
     assert "device=cuda" in _error(capsys, ["train", "--resume", str(run), "--quiet", "--set", "device=cuda"])
     assert "cuda" in _error(capsys, ["generate", str(run), "--device", "cuda", "--out", str(tmp_path / "g.png")])
     assert "cuda" in _error(capsys, ["metrics", str(run), "--data", str(tiny_archive), "--device", "cuda:0"])
+
+
+def test_resume_or_generate_of_a_folder_of_runs_or_an_archive_names_what_it_is(run16, tiny_archive, tmp_path, capsys):
+    """`--resume runs` (the parent) or an archive folder said 'no checkpoints in this run folder;
+    train longer', which sends the user the wrong way; they name what the folder is instead."""
+    parent = run16.parent
+    for cmd in (["train", "--resume", str(parent), "--kimg", "1"], ["generate", str(parent), "--out", str(tmp_path / "g.png")]):
+        err = _error(capsys, cmd)
+        assert "a folder of runs" in err and str(run16) in err, err
+    err = _error(capsys, ["train", "--resume", str(tiny_archive), "--kimg", "1"])
+    assert "a dataset archive, not a run folder" in err, err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no checkpoints" in _error(capsys, ["train", "--resume", str(empty), "--kimg", "1"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # nothing written

@@ -219,6 +219,12 @@ def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict]:
     is damaged (e.g. a disk that filled up)."""
     paths = list_checkpoints(run_dir)
     if not paths:
+        runs = sorted(p for p in Path(run_dir).glob("*/checkpoints") if list_checkpoints(p.parent))
+        if runs:  # e.g. --resume runs: the parent of the run folders
+            raise GrowganError(f"{run_dir}: a folder of runs, not a run folder; give one of them, e.g. "
+                               f"{runs[-1].parent}")
+        if (Path(run_dir) / "meta.json").is_file() and (Path(run_dir) / "images.npy").exists():
+            raise GrowganError(f"{run_dir}: a dataset archive, not a run folder; give a folder made by growgan train")
         raise GrowganError(f"{run_dir}: no checkpoints/checkpoint-*.pt in this run folder; "
                            "train longer than checkpoint_kimg or give another run")
     errors = []
