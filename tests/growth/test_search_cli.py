@@ -121,3 +121,25 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_failed_write_before_the_search_starts_leaves_no_folder(archive, tmp_path, monkeypatch, capsys):
+    """The search folder's config and run info were written outside the clean-up: a full disk
+    there (or Ctrl-C) left a folder holding only the lock and part of the files."""
+    from growgan.errors import GrowganError
+    from growgan.utils import io
+
+    real = io.atomic_write_json
+
+    def write(path, obj, *a, **kw):
+        if path.name == "run.json":
+            raise GrowganError(f"{path}: no space left on device; free space")
+        return real(path, obj, *a, **kw)
+
+    monkeypatch.setattr(io, "atomic_write_json", write)
+    args = ["search", "--preset", "dggan-mnist-32", "--data", str(archive), "--out", str(tmp_path / "s"), "--quiet"]
+    for s in SETS:
+        args += ["--set", s]
+    assert main(args) == 2
+    assert "run.json" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())

@@ -120,34 +120,34 @@ def run_search(args) -> int:
         check_out_dir(args.out)
     run_dir = _run_dir(args, config, dist)
     log = (lambda s: None) if args.quiet else _echo
-    with locked(run_dir if dist.is_main else None):  # one writer per search folder
-        if args.resume and (run_dir / "final.json").is_file():  # every rank sees the same folder
+    try:  # from the folder's creation on: Ctrl-C or an error before a candidate finished leaves no folder
+        with locked(run_dir if dist.is_main else None):  # one writer per search folder
+            if args.resume and (run_dir / "final.json").is_file():  # every rank sees the same folder
+                if dist.is_main:
+                    final = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
+                    print(f"{run_dir}: nothing to do: the search and the final training are finished (best "
+                          f"{final.get('candidate')}, {final.get('images_seen', 0) / 1000:g} kimg; scores in final.json)")
+                return 0
             if dist.is_main:
-                final = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
-                print(f"{run_dir}: nothing to do: the search and the final training are finished (best "
-                      f"{final.get('candidate')}, {final.get('images_seen', 0) / 1000:g} kimg; scores in final.json)")
-            return 0
-        if dist.is_main:
-            atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
-            atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
-            log(f"search in {run_dir} ({dist.world_size} process(es))")
-        try:
+                atomic_write_json(run_dir / SEARCH_CONFIG, config.to_dict())
+                atomic_write_json(run_dir / RUN_INFO, {"data": str(archive), "command": " ".join(shlex.quote(a) for a in sys.argv)})
+                log(f"search in {run_dir} ({dist.world_size} process(es))")
             search = Search(config, archive, run_dir, rank=dist.rank, world_size=dist.world_size, log=log)
             best = search.run()
-        except BaseException:
-            if not args.resume and dist.is_main and not any(run_dir.rglob("result.json")):
-                discard_unstarted_run(run_dir)  # no candidate finished: leave no folder behind
-            raise
-        if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
-            torch.distributed.barrier()
-            torch.distributed.destroy_process_group()
-        if dist.is_main:
-            log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
-            final = search.train_final(best, verbose=not args.quiet)
-            if final is None:
-                raise KeyboardInterrupt
-            log("final " + " ".join(f"{k}={v:.4g}" for k, v in final["scores"].items()))
-            log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
+            if dist.enabled:  # the final training is rank 0's alone; its checkpoints must not wait on other ranks
+                torch.distributed.barrier()
+                torch.distributed.destroy_process_group()
+            if dist.is_main:
+                log(f"best: {best.id} score {best.score} -> {run_dir / 'best_spec.json'}; training it on")
+                final = search.train_final(best, verbose=not args.quiet)
+                if final is None:
+                    raise KeyboardInterrupt
+                log("final " + " ".join(f"{k}={v:.4g}" for k, v in final["scores"].items()))
+                log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
+    except BaseException:
+        if not args.resume and dist.is_main and not any(run_dir.rglob("result.json")):
+            discard_unstarted_run(run_dir)  # no candidate finished: leave no folder behind
+        raise
     return 0
 
 

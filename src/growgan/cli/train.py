@@ -107,9 +107,18 @@ def cmd_train(args) -> int:
     data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
     _resolved_network(config, data)  # refuse a misfit (e.g. conditional, unlabelled) before the run folder
     run_dir = _new_run(args, config, data) if info.is_main else None
-    run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
-    with locked(Path(run_dir) if info.is_main else None):
-        return _train(config, data, Path(run_dir), args, state=None, resume=None)
+    entered = False
+    try:  # Ctrl-C or an error before _train takes the folder over leaves no half-made run
+        run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
+        with locked(Path(run_dir) if info.is_main else None):
+            entered = True
+            return _train(config, data, Path(run_dir), args, state=None, resume=None)
+    except BaseException:
+        if not entered and info.is_main and run_dir is not None:
+            from growgan.training.rundir import discard_unstarted_run
+
+            discard_unstarted_run(Path(run_dir))
+        raise
 
 
 def _show_keys(args) -> int:
@@ -128,24 +137,31 @@ def _show_keys(args) -> int:
 
 
 def _new_run(args, config, data: Path) -> Path:
-    from growgan.training.rundir import new_run_dir, write_config
+    from growgan.training.rundir import discard_unstarted_run, new_run_dir, write_config
     from growgan.utils.io import atomic_write_json
 
     run_dir = new_run_dir(args.out, config.name)
-    write_config(run_dir, config)
-    atomic_write_json(run_dir / "run.json", {"data": str(data), "command": " ".join(shlex.quote(a) for a in sys.argv)})
+    try:
+        write_config(run_dir, config)
+        atomic_write_json(run_dir / "run.json", {"data": str(data), "command": " ".join(shlex.quote(a) for a in sys.argv)})
+    except BaseException:  # a full disk or Ctrl-C here: no folder without its config
+        discard_unstarted_run(run_dir)
+        raise
     return run_dir
 
 
 def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
-    from growgan.growth import build_trainer
     from growgan.training import distributed as dist_utils
     from growgan.training.rundir import discard_unstarted_run, write_config
-    from growgan.utils.threads import applied
-    from growgan.utils.units import kimg_to_images
 
     trainer = None
     try:
+        # inside the try: these imports take seconds, and a Ctrl-C during them left a run
+        # folder with only config.json, run.json and the lock
+        from growgan.growth import build_trainer
+        from growgan.utils.threads import applied
+        from growgan.utils.units import kimg_to_images
+
         trainer = build_trainer(config, data, state=state, run_dir=run_dir, verbose=not args.quiet,
                                 handle_signals=True, resume=resume)
         if trainer.dist.is_main:

@@ -1,0 +1,67 @@
+"""A `growgan train` stopped (Ctrl-C, an error) after its run folder is made but before
+training takes it over leaves no half-made folder (config.json, run.json and the lock alone):
+the window was the seconds of importing the training engine, and the writes of _new_run.
+The search's folder likewise."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from engine_helpers import tiny_config
+
+from growgan.cli import main
+
+
+def _argv(tmp_path, archive) -> list[str]:
+    f = tmp_path / "cfg.json"
+    f.write_text(json.dumps(tiny_config(tensorboard=False).to_dict()))
+    return ["train", "--config", str(f), "--data", str(archive), "--kimg", "0.016", "--out", str(tmp_path / "runs"),
+            "--quiet"]
+
+
+def _runs(tmp_path) -> list[str]:
+    out = tmp_path / "runs"
+    return sorted(p.name for p in out.iterdir()) if out.exists() else []
+
+
+def test_interrupt_while_the_engine_imports_leaves_no_run_folder(tiny_archive, tmp_path, monkeypatch):
+    # an import that fails stands for Ctrl-C during it: both left runs/00000-<name> behind
+    monkeypatch.delitem(sys.modules, "growgan.growth", raising=False)
+    monkeypatch.setitem(sys.modules, "growgan.growth", None)
+    with pytest.raises(ImportError):
+        main(_argv(tmp_path, tiny_archive))
+    assert _runs(tmp_path) == []
+
+
+def test_interrupt_between_folder_and_training_leaves_no_run_folder(tiny_archive, tmp_path, monkeypatch):
+    from growgan.training import distributed
+
+    real, calls = distributed.gather_objects, []
+
+    def gather(obj):  # the second call is the run folder's, after it is made
+        calls.append(obj)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(obj)
+
+    monkeypatch.setattr(distributed, "gather_objects", gather)
+    assert main(_argv(tmp_path, tiny_archive)) == 130  # "growgan: interrupted"
+    assert len(calls) == 2 and _runs(tmp_path) == []
+
+
+def test_failed_write_of_run_json_leaves_no_run_folder(tiny_archive, tmp_path, monkeypatch, capsys):
+    from growgan.errors import GrowganError
+    from growgan.utils import io
+
+    real = io.atomic_write_json
+
+    def write(path, obj, *a, **kw):
+        if str(path).endswith("run.json"):
+            raise GrowganError(f"{path}: no space left on device; free space")
+        return real(path, obj, *a, **kw)
+
+    monkeypatch.setattr(io, "atomic_write_json", write)
+    assert main(_argv(tmp_path, tiny_archive)) == 2
+    assert "run.json" in capsys.readouterr().err and _runs(tmp_path) == []
