@@ -284,6 +284,9 @@ def test_read_only_output_folders(tiny_archive, cfg_file, run32, tmp_path, capsy
     assert "not writable" in _one_line(capsys, ["train", "--resume", str(run), "--kimg", "0.096", "--quiet"])
     assert "not writable" in _one_line(capsys, ["generate", str(run32), "--out", str(ro / "grid.png")])
     assert "not writable" in _one_line(capsys, ["generate", str(run32), "--out", str(ro / "pngs")])
+    # metrics append to the run folder: it computed first and failed at the append (hours of FID lost)
+    assert "not writable" in _one_line(capsys, ["metrics", str(run), "--data", str(tiny_archive), "--metrics", "swd",
+                                                "--num", "16"])
     assert sorted(str(p) for p in ro.rglob("*")) == before
 
 

@@ -150,6 +150,7 @@ def _sources(args, ctx):
     from growgan.metrics.ppl import PPL_NUM_SAMPLES
     from growgan.metrics.sources import generator_source, open_source
     from growgan.training.checkpoint import load_generator, resolve_checkpoint
+    from growgan.utils.io import check_writable_dir
 
     if args.target is None:
         if not (args.real and args.fake):
@@ -181,6 +182,9 @@ def _sources(args, ctx):
     extra = {"checkpoint": str(ckpt_path), "images_seen": images_seen,
              "data": str(args.data) if args.data else None, "num_images": num, "seed": args.seed, "ema": not args.raw_g}
     run_dir = target if target.is_dir() else ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+    # each result is appended to run_dir/metric-<name>.jsonl: a read-only run failed only after
+    # the (maybe hours of) computing; copy the run (or its checkpoint) somewhere writable
+    check_writable_dir(run_dir, "run folder")
     return real, fake, run_dir, extra
 
 
