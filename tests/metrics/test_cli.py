@@ -37,8 +37,11 @@ def test_user_errors_are_one_line(two_archives, tmp_path, capsys):
     assert main(["metrics", str(tmp_path / "nope"), "--data", str(a)]) == 2
     assert main(["metrics", "--real", str(a), "--fake", str(tmp_path), "--metrics", "swd"]) == 2  # empty folder
     assert main(["metrics", "--real", str(a), "--fake", str(a), "--metrics", "fidd"]) == 2
+    for empty in ("", " , "):  # no metric named: computed nothing and exited 0
+        assert main(["metrics", "--real", str(a), "--fake", str(a), "--metrics", empty]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 4 and all(line.startswith("growgan: error: ") for line in err)
+    assert len(err) == 6 and all(line.startswith("growgan: error: ") for line in err)
+    assert "no metric named" in err[-1] and "swd" in err[-1]
     assert "Traceback" not in "".join(err)
 
 

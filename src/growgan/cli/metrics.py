@@ -109,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.save_stats or args.out:
         return _save_stats(args, ctx)
+    from growgan.metrics.api import metric_names, normalize_names
+
+    if not normalize_names(args.metrics):  # `--metrics ""` computed nothing and exited 0
+        raise GrowganError(f"--metrics {args.metrics!r}: no metric named; give one or more of {', '.join(metric_names())}")
     real, fake, run_dir, extra = _sources(args, ctx)
     t0 = time.time()
 
