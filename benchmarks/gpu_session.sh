@@ -15,8 +15,13 @@
 set -u
 export PYTHONPATH=src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # ~9 processes share 16 cores in phase B
 PY=${PY:-python3}
-R=${R:-/tmp/gpu}
+R=${R:-$(mktemp -d /tmp/gpu.XXXXXX)}  # fresh each time: a rerun on a warm machine must not read the last run's folders
 OUT=${OUT:-/tmp/gpu-out}
+if [ -n "$(ls -A "$R" 2>/dev/null)" ]; then
+  # the resume check compares $R/resume/0000{0,1,2}-* and phase C scores every $R/runs/*: old runs would be mixed in
+  echo "gpu_session.sh: R=$R is not empty; give a new or empty folder as R (or leave R unset)" >&2
+  exit 2
+fi
 TRAIN_S=${TRAIN_S:-210}
 DEV=${DEV:-cuda}  # DEV=cpu TRAIN_S=20: a dry run of the plumbing on a CPU
 mkdir -p "$R" "$OUT"
