@@ -168,3 +168,23 @@ def test_yaml_integer_keys_of_resolution_tables_become_strings(tmp_path):
     y.write_text("growth:\n  kind: progan\n  target_resolution: 8\n  batch_sizes: {4: 16, 8: 8}\n")
     cfg = load_config_file(y, base=get_preset("progan-mnist-32"))
     assert cfg.growth["batch_sizes"] == {"4": 16, "8": 8}
+
+
+@pytest.mark.parametrize("value", ["3", '"abc"', "[1]", "null"])
+@pytest.mark.parametrize("part", ["G", "D"])
+def test_network_parts_that_are_not_mappings_are_one_line(part, value, tmp_path, capsys):
+    """`--set network.G=3` reached resolve_network and was an AttributeError traceback; an
+    --arch file with "G": 3 and the registry's own builders likewise."""
+    from growgan.networks.registry import build_discriminator, build_generator
+
+    msg = _one_line_error(apply_overrides, get_preset("dcgan-32"), [f"network.{part}={value}"])
+    assert f"network.{part}=" in msg and "mapping" in msg
+    spec = get_preset("dcgan-32").network
+    bad = {**spec, part: json.loads(value)}
+    arch = tmp_path / "arch.json"
+    arch.write_text(json.dumps(bad))
+    assert main(["train", "--arch", str(arch), "--data", "builtin", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("growgan: error: ") and "\n" not in err and str(arch) in err and "mapping" in err
+    for build in (build_generator, build_discriminator):
+        assert "mapping" in _one_line_error(build, bad)

@@ -134,6 +134,9 @@ def _family(name: str) -> tuple[type, type]:
 def _check_spec(spec: dict) -> None:
     if not isinstance(spec, dict) or "family" not in spec or "G" not in spec or "D" not in spec:
         raise GrowganError('a network spec needs the keys "family", "G" and "D"')
+    for part in ("G", "D"):
+        if not isinstance(spec[part], dict):
+            raise GrowganError(f"network spec {part}: {spec[part]!r:.60} is not a mapping of {part}'s keys")
 
 
 def _value_fits(value: Any, hint: Any) -> bool:

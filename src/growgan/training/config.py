@@ -129,6 +129,10 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
     net = values.get("network")
     if net and not {"family", "G", "D"} <= set(net):
         raise GrowganError(f'{source}: network needs the keys "family", "G" and "D" (a network spec), got {sorted(net)}')
+    for part in ("G", "D") if net else ():
+        if not isinstance(net[part], dict):  # `--set network.G=3` was an AttributeError traceback
+            raise GrowganError(f"{source}: network.{part}={net[part]!r:.60} is not valid; network.{part} needs a mapping "
+                               f"of {part}'s keys (e.g. --set network.{part}.z_dim=64)")
     if net:
         values["network"] = canonical_spec(net)  # old spec key names -> current ones
     if "diffaug_policy" in values:

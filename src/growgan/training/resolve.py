@@ -63,4 +63,7 @@ def read_spec(path: str | Path) -> dict:
     spec = read_json(p, "network spec file not found", "give a network spec {'family','G','D'}")
     if not isinstance(spec, dict) or not {"family", "G", "D"} <= set(spec):
         raise GrowganError(f'{p}: a network spec needs the keys "family", "G" and "D"')
+    for part in ("G", "D"):
+        if not isinstance(spec[part], dict):
+            raise GrowganError(f'{p}: "{part}" is {spec[part]!r:.60}; a network spec\'s "{part}" is a mapping of its keys')
     return spec
