@@ -49,3 +49,25 @@ def test_truncation_never_samples_beyond_the_threshold():
         assert z.shape == (2000, 16) and z.abs().max() <= t
         assert z.abs().max() > 0.9 * t  # not squashed: the range is still filled
     assert truncated_normal(10000, 1, None, generator=g).abs().max() > 2.0
+
+
+def test_truncation_keeps_the_rejection_draws_and_a_tiny_threshold_does_not_hang():
+    """`growgan generate --trunc 1e-6` redrew for hours (acceptance ~8e-7 per value). Thresholds
+    in BigGAN's range give exactly the plain rejection draws; a tiny one ends at once with values
+    of the same law (N(0, 1) restricted to [-t, t]: nearly uniform there, mean |z| ~ t/2)."""
+    import time
+
+    def rejection(n, d, t, g):  # the definition, written independently
+        z = torch.randn(n, d, generator=g)
+        while (bad := z.abs() > t).any():
+            z[bad] = torch.randn(int(bad.sum()), generator=g)
+        return z
+
+    for t in (0.04, 0.5):
+        a = truncated_normal(64, 128, t, generator=torch.Generator().manual_seed(3))
+        assert torch.equal(a, rejection(64, 128, t, torch.Generator().manual_seed(3)))
+    t0 = time.perf_counter()
+    z = truncated_normal(64, 128, 1e-6, generator=torch.Generator().manual_seed(0))
+    assert time.perf_counter() - t0 < 5
+    assert z.abs().max() <= 1e-6 * (1 + 1e-6) and abs(z.abs().mean().item() / 1e-6 - 0.5) < 0.02
+    assert abs(z.mean().item()) < 0.02 * 1e-6 * 8  # symmetric
