@@ -202,3 +202,16 @@ def test_interpolate_walks_linearly_in_w_by_default_and_slerps_in_z_on_request(s
     # truncation applies to W walks only
     assert "--trunc" in _error(capsys, ["interpolate", str(sg_run), "--out", str(tmp_path / "t.gif"), "--space", "z",
                                         "--trunc", "0.5"])
+
+
+@pytest.mark.parametrize("key", ["network.G.num_fp16_res=-1", "network.D.conv_clamp=-1",
+                                 "network.G.style_mixing_prob=1.5"])
+def test_dry_run_refuses_what_the_run_refuses(key, tmp_path, capsys):
+    """`--dry-run --data` printed the config for values the real run then refused (the ranges
+    live in the constructors); it now builds G and D on the meta device, so both say the same."""
+    data = make_archive(tmp_path / "blobs16", n=8, channels=1, res=16, labels=False)
+    argv = ["train", "--preset", "stylegan2-mnist-32", "--data", str(data), "--set", key]
+    err = _error(capsys, argv + ["--dry-run"])
+    assert _error(capsys, argv + ["--out", str(tmp_path / "runs"), "--kimg", "0.008"]) == err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+    assert main(["train", "--preset", "stylegan2-mnist-32", "--data", str(data), "--dry-run"]) == 0

@@ -96,6 +96,8 @@ def cmd_train(args) -> int:
             from growgan.networks.registry import check_network_spec
 
             check_network_spec(config.network)  # what a real run would refuse, refused here too
+        if args.data and config.network:
+            _build_on_meta(config.network)  # and the value ranges the constructors check
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
     if not args.data:
@@ -119,6 +121,21 @@ def cmd_train(args) -> int:
 
             discard_unstarted_run(Path(run_dir))
         raise
+
+
+def _build_on_meta(network: dict) -> None:
+    """Build G and D of a resolved spec on PyTorch's meta device (no memory, no compute), so a
+    dry run refuses what the constructors refuse (num_fp16_res=-1, style_mixing_prob=1.5,
+    conv_clamp=-1 ...), as the real run would. An op the meta device lacks is no error here."""
+    import torch
+
+    from growgan.networks.registry import build_networks
+
+    try:
+        with torch.device("meta"):
+            build_networks(network)
+    except (NotImplementedError, RuntimeError):
+        pass
 
 
 def _show_keys(args) -> int:
