@@ -214,4 +214,5 @@ def test_dry_run_refuses_what_the_run_refuses(key, tmp_path, capsys):
     err = _error(capsys, argv + ["--dry-run"])
     assert _error(capsys, argv + ["--out", str(tmp_path / "runs"), "--kimg", "0.008"]) == err
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+    assert key.split(".")[-1] in err  # the key that is wrong is named (style_mixing_prob's error named three)
     assert main(["train", "--preset", "stylegan2-mnist-32", "--data", str(data), "--dry-run"]) == 0

@@ -278,9 +278,12 @@ class StyleMapping(nn.Module):
 
     def _build_mapping(self, z_dim: int, c_dim: int, w_dim: int, mapping_layers: int, mapping_lr_mul: float,
                        style_mixing_prob: float, w_avg_beta: float) -> None:
-        if not 0 <= style_mixing_prob <= 1 or not 0 <= w_avg_beta < 1 or mapping_lr_mul <= 0:
-            raise GrowganError(f"{self.family or 'stylegan'} network spec: style_mixing_prob needs [0, 1], "
-                               "w_avg_beta [0, 1) and mapping_lr_mul > 0")
+        for key, value, ok, needs in (("style_mixing_prob", style_mixing_prob, 0 <= style_mixing_prob <= 1, "in [0, 1]"),
+                                      ("w_avg_beta", w_avg_beta, 0 <= w_avg_beta < 1, "in [0, 1)"),
+                                      ("mapping_lr_mul", mapping_lr_mul, mapping_lr_mul > 0, "> 0")):
+            if not ok:  # name the key that is wrong, not all three
+                raise GrowganError(f"{self.family or 'stylegan'} network spec: {key}={value!r} is not valid; "
+                                   f"{key} needs a number {needs}")
         self.w_dim, self.style_mixing_prob, self.w_avg_beta = w_dim, float(style_mixing_prob), float(w_avg_beta)
         self.embed = FC(c_dim, w_dim, act=False) if c_dim > 0 else None
         dims = [z_dim + (w_dim if c_dim > 0 else 0)] + [w_dim] * mapping_layers
