@@ -416,7 +416,8 @@ class StyleGAN2Generator(Network, StyleMapping):
 def check_precision(conv_clamp: float, num_fp16_res: int) -> None:
     """One-line errors for the precision keys of a stylegan2 spec."""
     if conv_clamp < 0:
-        raise GrowganError("stylegan2 network spec: conv_clamp needs a number >= 0 (0 = off)")
+        raise GrowganError(f"stylegan2 network spec: conv_clamp={conv_clamp!r} is not valid; conv_clamp needs a number "
+                           ">= 0 (0 = off)")
     if isinstance(num_fp16_res, bool) or not isinstance(num_fp16_res, int) or num_fp16_res < 0:
         raise GrowganError(f"stylegan2 network spec: num_fp16_res={num_fp16_res!r} needs a whole number >= 0 "
                            "(the top resolutions computed in float16 on CUDA; 0 = off)")
