@@ -34,6 +34,8 @@ Variants that change one thing of a network (diagnostics, not features):
   --sg2 frozen-input       stylegan2 G: nobias, and the constant input frozen at its initial value
   --sg2 fadeK              stylegan2 G: the 8, 16, 32 px toRGB outputs fade into the skip sum one
                            after another over K kimg each (coarse first; session 7)
+  --affine-lr LR           stylegan2 G: Adam lr of the style affine layers (weights and biases) alone
+                           (session 8; not with --conv-lr)
   --conv-lr LR             stylegan2 G: Adam lr of the demodulated conv weights alone (scale-free
                            under demodulation, so lr is their relative step; DCGAN's start at std
                            0.02, so lr 0.0025 moves them 12 % per step)
@@ -172,6 +174,7 @@ def main() -> None:
     ap.add_argument("--G-eqlr", action="store_true", help="dcgan G: equalized-LR storage of its conv weights")
     ap.add_argument("--G-depth", type=int, choices=(1, 2), default=1, help="dcgan G: 2 = a 3x3 conv after every hidden block")
     ap.add_argument("--conv-lr", type=float)
+    ap.add_argument("--affine-lr", type=float, help="stylegan2 G: Adam lr of the style affine layers alone")
     ap.add_argument("--G-act", choices=("lrelu",))
     ap.add_argument("--D-mbstd-gain", type=float, help="stylegan2 D: its minibatch-stddev channel multiplied by this")
     ap.add_argument("--gamma", type=float, default=0.01)
@@ -241,6 +244,10 @@ def main() -> None:
         conv = [m.weight for m in G.layers]
         ids = {id(p) for p in conv}
         groups = [{"params": [p for p in G.parameters() if id(p) not in ids]}, {"params": conv, "lr": a.conv_lr}]
+    if a.affine_lr:  # the style affines (w -> styles): the path by which z reaches the synthesis
+        aff = [p for m in list(G.layers) + list(G.torgb) for p in m.affine.parameters()]
+        ids = {id(p) for p in aff}
+        groups = [{"params": [p for p in G.parameters() if id(p) not in ids]}, {"params": aff, "lr": a.affine_lr}]
     opt_G = torch.optim.Adam(groups, lr=a.lr, betas=(0.0, 0.99), eps=1e-8)
     opt_D = torch.optim.Adam(D.parameters(), lr=a.lr_D or a.lr, betas=(0.0, 0.99), eps=1e-8)
     clf = load_classifier(a.classifier)
