@@ -34,10 +34,19 @@ Variants that change one thing of a network (diagnostics, not features):
   --sg2 frozen-input       stylegan2 G: nobias, and the constant input frozen at its initial value
   --sg2 fadeK              stylegan2 G: the 8, 16, 32 px toRGB outputs fade into the skip sum one
                            after another over K kimg each (coarse first; session 7)
+  --affine-lr LR           stylegan2 G: Adam lr of the style affine layers (weights and biases) alone
+                           (session 8; not with --conv-lr)
   --conv-lr LR             stylegan2 G: Adam lr of the demodulated conv weights alone (scale-free
                            under demodulation, so lr is their relative step; DCGAN's start at std
                            0.02, so lr 0.0025 moves them 12 % per step)
   --G-act lrelu            dcgan G: LeakyReLU(0.2) (the Karras generators' activation) for its ReLUs
+  --G-up nearest           dcgan G: each stride-2 transposed conv replaced by nearest 2x upsampling
+                           and a 3x3 conv, as ProGAN's generator upsamples (session 8)
+  --G-eqlr                 dcgan G: conv weights stored N(0, 1) and multiplied by 0.02 at run time
+                           (the same forward at init; Adam then moves them 0.25 % per step at lr
+                           0.0025, as an equalized-LR generator's, not 12 %) (session 8)
+  --G-depth 2              dcgan G: a 3x3 conv + BatchNorm + ReLU after each hidden block, so two
+                           convs per resolution as the Karras generators (session 8)
   --D-mbstd-gain X         stylegan2 D: its minibatch-stddev channel scaled by X (session 7)
   --G-out tanh|linear      G's output squashed by tanh (stylegan2, progan: linear outputs), or
                            dcgan G's final tanh removed
@@ -161,7 +170,11 @@ def main() -> None:
     ap.add_argument("--G-norm", choices=("none", "pixel"))
     ap.add_argument("--sg2", help="noskip, zinput, nodemod, rgb01, rgbmean, nobias, frozen-input or fadeK")
     ap.add_argument("--G-out", choices=("tanh", "linear"))
+    ap.add_argument("--G-up", choices=("nearest",), help="dcgan G: nearest upsampling + 3x3 conv for its transposed convs")
+    ap.add_argument("--G-eqlr", action="store_true", help="dcgan G: equalized-LR storage of its conv weights")
+    ap.add_argument("--G-depth", type=int, choices=(1, 2), default=1, help="dcgan G: 2 = a 3x3 conv after every hidden block")
     ap.add_argument("--conv-lr", type=float)
+    ap.add_argument("--affine-lr", type=float, help="stylegan2 G: Adam lr of the style affine layers alone")
     ap.add_argument("--G-act", choices=("lrelu",))
     ap.add_argument("--D-mbstd-gain", type=float, help="stylegan2 D: its minibatch-stddev channel multiplied by this")
     ap.add_argument("--gamma", type=float, default=0.01)
@@ -177,6 +190,40 @@ def main() -> None:
     torch.manual_seed(a.seed)
     data = torch.from_numpy(np.array(open_archive(a.data).images))  # uint8 [N, 1, 32, 32]
     G, D = build(a.G, "G", json.loads(a.G_set)), build(a.D, "D", json.loads(a.D_set))
+    if a.G_up == "nearest":  # dcgan G: each stride-2 transposed conv -> nearest 2x upsampling + 3x3 conv
+        for i, m in enumerate(G.main):
+            if isinstance(m, nn.ConvTranspose2d) and m.stride == (2, 2):
+                conv = nn.Conv2d(m.in_channels, m.out_channels, 3, 1, 1, bias=m.bias is not None)
+                with torch.no_grad():
+                    conv.weight.normal_(0.0, 0.02)
+                    if conv.bias is not None:
+                        conv.bias.zero_()
+                G.main[i] = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv)
+    if a.G_depth == 2:  # dcgan G: a 3x3 conv + BN + ReLU after every hidden block (two convs per resolution)
+        deeper = []
+        for m in G.main:
+            deeper.append(m)
+            if isinstance(m, nn.ReLU):
+                c = deeper[-3].out_channels
+                conv = nn.Conv2d(c, c, 3, 1, 1, bias=False)
+                bn = nn.BatchNorm2d(c)
+                with torch.no_grad():
+                    conv.weight.normal_(0.0, 0.02)
+                    bn.weight.normal_(1.0, 0.02)
+                deeper += [conv, bn, nn.ReLU(True)]
+        G.main = nn.Sequential(*deeper)
+    if a.G_eqlr:  # dcgan G: conv weights stored N(0, 1) and scaled by 0.02 at run time (same forward at init)
+        from torch.nn.utils import parametrize
+
+        class _Scale(nn.Module):
+            def forward(self, w):
+                return w * 0.02
+
+        for m in G.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                with torch.no_grad():
+                    m.weight.div_(0.02)
+                parametrize.register_parametrization(m, "weight", _Scale())
     if a.G_norm:
         for i, m in enumerate(G.main):
             if isinstance(m, nn.BatchNorm2d):
@@ -197,6 +244,10 @@ def main() -> None:
         conv = [m.weight for m in G.layers]
         ids = {id(p) for p in conv}
         groups = [{"params": [p for p in G.parameters() if id(p) not in ids]}, {"params": conv, "lr": a.conv_lr}]
+    if a.affine_lr:  # the style affines (w -> styles): the path by which z reaches the synthesis
+        aff = [p for m in list(G.layers) + list(G.torgb) for p in m.affine.parameters()]
+        ids = {id(p) for p in aff}
+        groups = [{"params": [p for p in G.parameters() if id(p) not in ids]}, {"params": aff, "lr": a.affine_lr}]
     opt_G = torch.optim.Adam(groups, lr=a.lr, betas=(0.0, 0.99), eps=1e-8)
     opt_D = torch.optim.Adam(D.parameters(), lr=a.lr_D or a.lr, betas=(0.0, 0.99), eps=1e-8)
     clf = load_classifier(a.classifier)
