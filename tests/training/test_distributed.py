@@ -78,3 +78,22 @@ def test_two_processes_train_translation_tasks_to_identical_weights(tmp_path):
                 moved = [n for n, t in r0["state"][k].items() if n.startswith(sub) and t.is_floating_point()
                          and not torch.equal(t, r0["initial"][k][n])]
                 assert moved, f"{task} {k} {sub}: no weight changed"
+
+
+def test_a_bad_input_seen_by_rank_0_is_one_line_from_every_rank(tmp_path):
+    """Rank 0 alone resolves --data and makes the run folder. Its one-line error used to leave
+    rank 1 waiting in a collective, which then printed a gloo traceback ('Connection closed by
+    peer'); now rank 1 stops with status 2 and says nothing, so growgan prints one line (the
+    launcher's own failure report follows, which is torchrun's)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    missing = tmp_path / "no-such-archive"
+    r = subprocess.run(TORCHRUN + ["-m", "growgan", "train", "--preset", "dcgan-32", "--data", str(missing),
+                                   "--out", str(tmp_path / "runs"), "--quiet"],
+                       env=env, capture_output=True, text=True, timeout=150, start_new_session=True)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert [line for line in out.splitlines() if line.startswith("growgan: error:")] == \
+        [f"growgan: error: {missing}: no such archive; create one with `growgan dataset prepare SOURCE --out {missing}`"]
+    assert "[rank1]" not in out and "Connection closed" not in out, out[-3000:]
+    assert "exitcode  : 2" in out  # both ranks exit with the user-error status
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())

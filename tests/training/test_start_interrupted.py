@@ -38,15 +38,15 @@ def test_interrupt_while_the_engine_imports_leaves_no_run_folder(tiny_archive, t
 def test_interrupt_between_folder_and_training_leaves_no_run_folder(tiny_archive, tmp_path, monkeypatch):
     from growgan.training import distributed
 
-    real, calls = distributed.gather_objects, []
+    real, calls = distributed.share_from_main, []
 
-    def gather(obj):  # the second call is the run folder's, after it is made
-        calls.append(obj)
+    def share(value, error=None):  # the second call shares the run folder, after it is made
+        calls.append(value)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(obj)
+        return real(value, error)
 
-    monkeypatch.setattr(distributed, "gather_objects", gather)
+    monkeypatch.setattr(distributed, "share_from_main", share)
     assert main(_argv(tmp_path, tiny_archive)) == 130  # "growgan: interrupted"
     assert len(calls) == 2 and _runs(tmp_path) == []
 

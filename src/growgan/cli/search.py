@@ -96,8 +96,7 @@ def _run_dir(args, config, info) -> Path:
 
     if args.resume:
         return Path(args.resume)
-    run_dir = new_run_dir(args.out, config.name) if info.is_main else None
-    return Path(dist_utils.gather_objects(str(run_dir) if run_dir else None)[0])
+    return Path(str(dist_utils.on_main(new_run_dir, args.out, config.name)))
 
 
 def run_search(args) -> int:
@@ -114,10 +113,10 @@ def run_search(args) -> int:
     config, info = _resolve_config(args)
     archive = _archive_path(args, info)
     config = config.copy(network=resolve_network(config.network, open_archive(archive)))
-    if dist.is_main and args.resume:
-        check_writable_dir(args.resume, "search folder")
-    elif dist.is_main:
-        check_out_dir(args.out)
+    if args.resume:  # rank 0's one-line error stops the other ranks too (dist_utils.on_main)
+        dist_utils.on_main(check_writable_dir, args.resume, "search folder")
+    else:
+        dist_utils.on_main(check_out_dir, args.out)
     run_dir = _run_dir(args, config, dist)
     log = (lambda s: None) if args.quiet else _echo
     try:  # from the folder's creation on: Ctrl-C or an error before a candidate finished leaves no folder

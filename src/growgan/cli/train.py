@@ -105,13 +105,19 @@ def cmd_train(args) -> int:
     check_device(config.device)  # before anything is created
     check_out_dir(args.out)
     info = dist_utils.init_from_env(_device_kind(config.device))
-    data = _resolve_data(args.data, config) if info.is_main else None
-    data = Path(dist_utils.gather_objects(str(data) if data else None)[0])
+    # rank 0 alone reads the data name (it may unpack 'builtin') and makes the run folder; its
+    # one-line error stops the other ranks too (dist_utils.share_from_main)
+    data = Path(str(dist_utils.on_main(_resolve_data, args.data, config)))
     _resolved_network(config, data)  # refuse a misfit (e.g. conditional, unlabelled) before the run folder
-    run_dir = _new_run(args, config, data) if info.is_main else None
+    run_dir, error = None, None
+    if info.is_main:
+        try:
+            run_dir = _new_run(args, config, data)
+        except GrowganError as exc:
+            error = exc
     entered = False
     try:  # Ctrl-C or an error before _train takes the folder over leaves no half-made run
-        run_dir = dist_utils.gather_objects(str(run_dir) if run_dir else None)[0]
+        run_dir = dist_utils.share_from_main(str(run_dir) if run_dir else None, error)
         with locked(Path(run_dir) if info.is_main else None):
             entered = True
             return _train(config, data, Path(run_dir), args, state=None, resume=None)
@@ -231,8 +237,7 @@ def _resume(args) -> int:
     check_device(config.device)
     data_arg = args.data or read_run_info(run_dir, need_data=True).get("data")
     info = dist_utils.init_from_env(_device_kind(config.device))
-    if info.is_main:
-        check_writable_dir(run_dir, "run folder")
+    dist_utils.on_main(check_writable_dir, run_dir, "run folder")
     data = _resolve_data(data_arg, config)
     device = default_device(config.device, info)
     state = restore_state(ckpt, config, device, path)

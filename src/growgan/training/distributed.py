@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -94,6 +95,37 @@ def gather_objects(obj) -> list:
     out = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def share_from_main(value, error: GrowganError | None = None):
+    """Rank 0's `value` on every rank; when rank 0 passes the GrowganError it stopped with, rank 0
+    raises it and every other rank exits with status 2 and says nothing (rank 0's one line is
+    the message). Without it the other ranks waited in a collective for a rank that had exited
+    and printed a gloo traceback ('Connection closed by peer'). Without a group: raise or return."""
+    info = current()
+    if info.world_size <= 1 or not (dist.is_available() and dist.is_initialized()):
+        if error is not None:
+            raise error
+        return value
+    shared, message = gather_objects((value, None if error is None else str(error)) if info.is_main else None)[0]
+    if message is not None:
+        if info.is_main:
+            raise error
+        time.sleep(0.5)  # let rank 0 print its line before torchrun, seeing this exit, stops it
+        raise SystemExit(2)
+    return shared
+
+
+def on_main(fn, *args, **kwargs):
+    """fn(*args, **kwargs) on rank 0 only (a check or a write), its result on every rank; a
+    GrowganError of rank 0 stops every rank (see `share_from_main`)."""
+    value, error = None, None
+    if current().is_main:
+        try:
+            value = fn(*args, **kwargs)
+        except GrowganError as exc:
+            error = exc
+    return share_from_main(value, error)
 
 
 def barrier() -> None:
