@@ -14,6 +14,7 @@ batch_size * world_size, and images seen count the global batch.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import time
@@ -109,6 +110,10 @@ def share_from_main(value, error: GrowganError | None = None):
         return value
     shared, message = gather_objects((value, None if error is None else str(error)) if info.is_main else None)[0]
     if message is not None:
+        # every rank leaves the group before exiting: a gloo group alive at interpreter exit can
+        # abort the process ("terminate called without an active exception", SIGABRT)
+        with contextlib.suppress(Exception):
+            dist.destroy_process_group()
         if info.is_main:
             raise error
         time.sleep(0.5)  # let rank 0 print its line before torchrun, seeing this exit, stops it
