@@ -154,7 +154,7 @@ def apply_variant(G: nn.Module, variant: str | None, data_mean: float = 0.0) -> 
         with torch.no_grad():
             for m in G.torgb:
                 m.weight.mul_(0.1)
-    elif variant == "rgbmean":  # the last toRGB's bias starts at the data's mean pixel (MNIST: about -0.8)
+    elif variant == "rgbmean":  # the last toRGB's bias starts at the data's mean pixel (MNIST: -0.74)
         with torch.no_grad():
             G.torgb[-1].bias.fill_(data_mean)
 
@@ -204,7 +204,7 @@ def main() -> None:
         for m in G.main:
             deeper.append(m)
             if isinstance(m, nn.ReLU):
-                c = deeper[-3].out_channels
+                c = deeper[-2].num_features  # the BatchNorm before this ReLU
                 conv = nn.Conv2d(c, c, 3, 1, 1, bias=False)
                 bn = nn.BatchNorm2d(c)
                 with torch.no_grad():
