@@ -143,3 +143,24 @@ def test_failed_write_before_the_search_starts_leaves_no_folder(archive, tmp_pat
     assert main(args) == 2
     assert "run.json" in capsys.readouterr().err
     assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())
+
+
+def test_an_interrupted_search_says_how_to_continue_it(archive, tmp_path, monkeypatch, capsys):
+    """Ctrl-C after a candidate finished keeps the folder; the console (also with --quiet) names
+    the --resume command, not only 'interrupted'."""
+    from growgan.growth import search as search_mod
+
+    def run(self):  # one finished candidate, then Ctrl-C
+        (self.run_dir / "cand").mkdir()
+        (self.run_dir / "cand" / "result.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search_mod.Search, "run", run)
+    args = ["search", "--preset", "dggan-mnist-32", "--data", str(archive), "--out", str(tmp_path), "--quiet"]
+    for s in SETS:
+        args += ["--set", s]
+    assert main(args) == 130
+    run_dir = next(tmp_path.glob("00000-*"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"search folder {run_dir} kept; continue it with `growgan search --resume {run_dir}`",
+                   "growgan: interrupted"]

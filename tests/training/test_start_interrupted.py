@@ -65,3 +65,26 @@ def test_failed_write_of_run_json_leaves_no_run_folder(tiny_archive, tmp_path, m
     monkeypatch.setattr(io, "atomic_write_json", write)
     assert main(_argv(tmp_path, tiny_archive)) == 2
     assert "run.json" in capsys.readouterr().err and _runs(tmp_path) == []
+
+
+def test_an_interrupted_quiet_run_still_says_where_its_checkpoint_is(tiny_archive, tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    from growgan.training.loop import Trainer
+
+    real = Trainer.step
+
+    def step_then_signal(self, *a, **kw):
+        out = real(self, *a, **kw)
+        if self.state.step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a scheduler would stop it
+        return out
+
+    monkeypatch.setattr(Trainer, "step", step_then_signal)
+    argv = _argv(tmp_path, tiny_archive)
+    argv[argv.index("0.016")] = "0.8"
+    assert main(argv) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err.strip().splitlines()
+    ckpt = tmp_path / "runs" / _runs(tmp_path)[0] / "checkpoints" / "checkpoint-000000016.pt"
+    assert err == [f"interrupted at kimg 0.016; checkpoint {ckpt}"] and ckpt.exists()

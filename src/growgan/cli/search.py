@@ -143,9 +143,12 @@ def run_search(args) -> int:
                     raise KeyboardInterrupt
                 log("final " + " ".join(f"{k}={v:.4g}" for k, v in final["scores"].items()))
                 log(f"done: {run_dir} (growgan generate {run_dir} --out grid.png)")
-    except BaseException:
+    except BaseException as exc:
         if not args.resume and dist.is_main and not any(run_dir.rglob("result.json")):
             discard_unstarted_run(run_dir)  # no candidate finished: leave no folder behind
+        elif isinstance(exc, KeyboardInterrupt) and dist.is_main:  # --quiet or not: where the work is
+            print(f"search folder {run_dir} kept; continue it with `growgan search --resume {run_dir}`",
+                  file=sys.stderr)
         raise
     return 0
 

@@ -202,7 +202,10 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
     trainer.log.close()
     if trainer.dist.is_main:
         where = trainer.last_checkpoint or run_dir
-        trainer.log.line(f"{status} at kimg {trainer.state.kimg:.3f}; checkpoint {where}")
+        line = f"{status} at kimg {trainer.state.kimg:.3f}; checkpoint {where}"
+        trainer.log.line(line)
+        if status == "interrupted" and args.quiet:  # --quiet silences the log, not where the work was saved
+            print(line, file=sys.stderr)
     dist_utils.barrier()
     if status == "interrupted":
         return 128 + int(trainer.stop_signal or 15)
