@@ -72,9 +72,21 @@ def test_export_mistakes_are_one_line(progan_run, tmp_path, capsys):
         (["export", str(progan_run), "--format", "pickle", "--out", str(tmp_path / "g.pkl")], "choose from torchscript"),
         (["export", str(tmp_path / "nope"), "--format", "onnx", "--out", str(tmp_path / "g.onnx")], "checkpoint not found"),
         (["export", str(progan_run), "--format", "onnx", "--out", str(tmp_path)], "is a folder"),
+        (["export", str(progan_run), "--format", "onnx", "--out", str(tmp_path / "g.pt")], "name the file g.onnx"),
+        (["export", str(progan_run), "--out", str(tmp_path / "g.bin")], "give --format"),
     ]
     for argv, says in cases:
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert says in err and "\n" not in err, err
     assert not list(tmp_path.glob("g.*"))
+
+
+def test_the_format_follows_the_out_suffix(progan_run, tmp_path, capsys):
+    out = tmp_path / "g.safetensors"
+    assert main(["export", str(progan_run), "--out", str(out)]) == 0
+    assert "as safetensors" in capsys.readouterr().out
+    from safetensors import safe_open
+
+    with safe_open(str(out), "pt") as f:  # a real safetensors file, not another format under that name
+        assert list(f.keys())

@@ -2,4 +2,5 @@
 (`growgan --help`) can list them without importing torch (tests/test_cli_imports.py)."""
 
 EXPORT_FORMATS = ("torchscript", "onnx", "safetensors")  # growgan export --format (growgan.training.export)
+EXPORT_SUFFIXES = {".pt": "torchscript", ".onnx": "onnx", ".safetensors": "safetensors"}  # --out suffix -> format
 VIDEO_FORMATS = (".gif", ".mp4")  # growgan interpolate --out suffixes (growgan.training.walk)
