@@ -19,8 +19,17 @@ from growgan.utils.io import is_write_error, write_error
 COMMAND_MODULES = (dataset, train, generate, translate, metrics, search, export, report, interpolate, presets)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (exit status 2), as every other growgan error: the
+    mistake and where the options are listed, not the whole usage block. Sub-command parsers
+    are made from the same class (argparse's add_subparsers default)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="growgan",
         description="Train, grow and evaluate GANs (DGGAN, Progressive GAN, DCGAN, ...).",
     )
