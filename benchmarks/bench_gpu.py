@@ -27,6 +27,7 @@ Prints one JSON line per result.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -75,7 +76,7 @@ def speed(args) -> None:
         cfg = apply_overrides(get_preset(preset), sets + [f"device=\"{args.device}\"", "tensorboard=false",
                                                            "report=false", "xflip=false"])
         t = Trainer(cfg, data[which], verbose=False)
-        with (_NaiveFIR() if name.endswith("naivefir") else _Null()):
+        with (_NaiveFIR() if name.endswith("naivefir") else contextlib.nullcontext()):
             t.train_until(17 * cfg.batch_size)  # warm-up: cudnn's choices, one R1 step
         _sync(device)
         trainers[name], rates[name], peaks[name] = t, [], 0
@@ -84,7 +85,7 @@ def speed(args) -> None:
         for name, t in trainers.items():
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
-            with (_NaiveFIR() if name.endswith("naivefir") else _Null()):
+            with (_NaiveFIR() if name.endswith("naivefir") else contextlib.nullcontext()):
                 _sync(device)
                 t0 = time.perf_counter()
                 t.train_until(t.state.images_seen + 32 * t.config.batch_size)
@@ -102,24 +103,14 @@ def speed(args) -> None:
               flush=True)
 
 
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-
 def fp16(args) -> None:
     from growgan.losses import r1_penalty
     from growgan.networks.registry import build_networks
 
     device = torch.device(args.device)
-    res = {"family": "stylegan2", "img_channels": 3, "img_resolution": [32, 32], "fmap_base": 16384, "fmap_max": 512,
-           "num_fp16_res": 4}
+    res = {"img_channels": 3, "img_resolution": [32, 32], "fmap_base": 16384, "fmap_max": 512, "num_fp16_res": 4}
     spec = {"family": "stylegan2", "G": {**res, "z_dim": 512, "w_dim": 512, "mapping_layers": 2},
             "D": {**res, "z_dim": 512, "mbstd_group_size": 32}}
-    del spec["G"]["family"], spec["D"]["family"]
     torch.manual_seed(0)
     G, D = (m.to(device).eval() for m in build_networks(spec))
     z = torch.randn(64, 512, device=device, generator=torch.Generator(device).manual_seed(0))

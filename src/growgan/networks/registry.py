@@ -131,12 +131,16 @@ def _family(name: str) -> tuple[type, type]:
     return _FAMILIES[name]
 
 
-def _check_spec(spec: dict) -> None:
-    if not isinstance(spec, dict) or "family" not in spec or "G" not in spec or "D" not in spec:
-        raise GrowganError('a network spec needs the keys "family", "G" and "D"')
+def check_spec_shape(spec: Any, where: str = "network spec") -> None:
+    """A network spec's outline: a mapping with "family", "G" and "D", where G and D are
+    mappings of their keys. `where` (a config source, a file) starts the one-line GrowganError."""
+    if not isinstance(spec, dict) or not {"family", "G", "D"} <= set(spec):
+        got = f", got {sorted(spec)}" if isinstance(spec, dict) else ""
+        raise GrowganError(f'{where}: a network spec needs the keys "family", "G" and "D"{got}')
     for part in ("G", "D"):
-        if not isinstance(spec[part], dict):
-            raise GrowganError(f"network spec {part}: {spec[part]!r:.60} is not a mapping of {part}'s keys")
+        if not isinstance(spec[part], dict):  # `--set network.G=3`, an --arch file with "G": 3
+            raise GrowganError(f"{where}: network.{part}={spec[part]!r:.60} is not a mapping of {part}'s keys "
+                               f"(e.g. network.{part}.z_dim=64)")
 
 
 def _value_fits(value: Any, hint: Any) -> bool:
@@ -239,7 +243,7 @@ def check_network_spec(spec: dict) -> None:
     Raises:
         GrowganError: the first problem, in one line naming the part and key.
     """
-    _check_spec(spec)
+    check_spec_shape(spec)
     G_cls, D_cls = _family(spec["family"])
     spec = canonical_spec(spec)
     for part, cls in (("G", G_cls), ("D", D_cls)):
@@ -248,12 +252,12 @@ def check_network_spec(spec: dict) -> None:
 
 
 def build_generator(spec: dict) -> nn.Module:
-    _check_spec(spec)
+    check_spec_shape(spec)
     return _construct(_family(spec["family"])[0], canonical_spec(spec)["G"], "G", spec["family"])
 
 
 def build_discriminator(spec: dict) -> nn.Module:
-    _check_spec(spec)
+    check_spec_shape(spec)
     return _construct(_family(spec["family"])[1], canonical_spec(spec)["D"], "D", spec["family"])
 
 

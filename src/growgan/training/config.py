@@ -23,7 +23,7 @@ import yaml
 from growgan.augment import AUGMENT_KINDS, DIFFAUG_POLICIES, check_policy
 from growgan.errors import GrowganError
 from growgan.losses import LOSS_KINDS
-from growgan.networks.registry import canonical_spec, family_classes
+from growgan.networks.registry import canonical_spec, check_spec_shape, family_classes
 from growgan.training.growth_config import GROWTH_KINDS, parse_growth
 from growgan.training.task_config import TASK_KINDS, check_task_needs, parse_task
 from growgan.utils.typed import parse_section, section_keys, setting
@@ -127,13 +127,8 @@ def parse_config(d: Any, source: str = "config") -> TrainConfig:
     if "task" in values:
         values["task"] = parse_task(values["task"], source)
     net = values.get("network")
-    if net and not {"family", "G", "D"} <= set(net):
-        raise GrowganError(f'{source}: network needs the keys "family", "G" and "D" (a network spec), got {sorted(net)}')
-    for part in ("G", "D") if net else ():
-        if not isinstance(net[part], dict):  # `--set network.G=3` was an AttributeError traceback
-            raise GrowganError(f"{source}: network.{part}={net[part]!r:.60} is not valid; network.{part} needs a mapping "
-                               f"of {part}'s keys (e.g. --set network.{part}.z_dim=64)")
     if net:
+        check_spec_shape(net, source)
         values["network"] = canonical_spec(net)  # old spec key names -> current ones
     if "diffaug_policy" in values:
         check_policy(values["diffaug_policy"], f"{source}: diffaug_policy")

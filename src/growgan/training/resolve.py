@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from growgan.errors import GrowganError
+from growgan.networks.registry import check_spec_shape
 from growgan.training.config import TrainConfig, apply_overrides, load_config_file
 from growgan.training.presets import get_preset
 from growgan.training.zoo_config import config_from_zoo_json
@@ -61,9 +62,5 @@ def read_spec(path: str | Path) -> dict:
     """A network spec JSON file ({"family", "G", "D"}, e.g. a search's best_spec.json)."""
     p = Path(path)
     spec = read_json(p, "network spec file not found", "give a network spec {'family','G','D'}")
-    if not isinstance(spec, dict) or not {"family", "G", "D"} <= set(spec):
-        raise GrowganError(f'{p}: a network spec needs the keys "family", "G" and "D"')
-    for part in ("G", "D"):
-        if not isinstance(spec[part], dict):
-            raise GrowganError(f'{p}: "{part}" is {spec[part]!r:.60}; a network spec\'s "{part}" is a mapping of its keys')
+    check_spec_shape(spec, str(p))
     return spec
