@@ -50,6 +50,10 @@ Variants that change one thing of a network (diagnostics, not features):
   --D-mbstd-gain X         stylegan2 D: its minibatch-stddev channel scaled by X (session 7)
   --G-out tanh|linear      G's output squashed by tanh (stylegan2, progan: linear outputs), or
                            dcgan G's final tanh removed
+The loop itself (session 9):
+  --phases ref             stylegan2-ada-pytorch's training-loop phases instead: G's step on fresh
+                           latents, D's step on other fresh fakes, and every 16th iteration R1 as
+                           its own D step (gain 16), D's Adam at lr x 16/17 and beta2 ** (16/17)
 """
 
 from __future__ import annotations
@@ -141,8 +145,8 @@ def apply_variant(G: nn.Module, variant: str | None, data_mean: float = 0.0) -> 
     elif variant == "nodemod":
         plain = sg2.modulated_conv2d
 
-        def fixed_scale(x, weight, styles, demodulate=True, padding=0, eps=1e-8):
-            y = plain(x, weight, styles, demodulate=False, padding=padding)
+        def fixed_scale(x, weight, styles, demodulate=True, padding=0, eps=1e-8, up=False, fused=None):
+            y = plain(x, weight, styles, demodulate=False, padding=padding, up=up, fused=fused)
             return y * weight.square().sum(dim=(1, 2, 3)).rsqrt().reshape(1, -1, 1, 1) if demodulate else y
 
         sg2.modulated_conv2d = fixed_scale
@@ -157,6 +161,56 @@ def apply_variant(G: nn.Module, variant: str | None, data_mean: float = 0.0) -> 
     elif variant == "rgbmean":  # the last toRGB's bias starts at the data's mean pixel (MNIST: -0.74)
         with torch.no_grad():
             G.torgb[-1].bias.fill_(data_mean)
+
+
+def joint_step(G, D, opt_G, opt_D, reals, step, a):
+    """One iteration of the default loop: D's step (R1 added every 16th iteration, from the
+    first), then G's step on the same fakes. Returns D's logits (real, fake)."""
+    fakes = G(torch.randn(a.batch, G.z_dim))
+    real_logits, fake_logits = D(reals), D(fakes.detach())
+    loss_D = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+    if a.gamma > 0 and step % 16 == 0:  # lazy R1 (Mescheder et al. 2018; StyleGAN2 appendix B)
+        r = reals.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(r).sum(), r, create_graph=True)
+        loss_D = loss_D + grad.square().sum((1, 2, 3)).mean() * (a.gamma / 2) * 16
+    opt_D.zero_grad(set_to_none=True)
+    loss_D.backward()
+    opt_D.step()
+    D.requires_grad_(False)
+    loss_G = F.softplus(-D(fakes)).mean()
+    opt_G.zero_grad(set_to_none=True)
+    loss_G.backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    return real_logits.detach(), fake_logits.detach()
+
+
+def ref_phases(G, D, opt_G, opt_D, reals, step, a):
+    """One iteration as stylegan2-ada-pytorch's training loop runs it (path length off):
+    'Gboth' (non-saturating loss on fresh latents), 'Dmain' (logistic loss on fresh fakes and
+    the reals), and every 16th iteration from the first 'Dreg': R1 alone, as its own Adam step
+    with the gain 16. Returns the Dmain logits (real, fake)."""
+    D.requires_grad_(False)
+    loss_G = F.softplus(-D(G(torch.randn(a.batch, G.z_dim)))).mean()
+    opt_G.zero_grad(set_to_none=True)
+    loss_G.backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    with torch.no_grad():
+        fakes = G(torch.randn(a.batch, G.z_dim))
+    real_logits, fake_logits = D(reals), D(fakes)
+    loss_D = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+    opt_D.zero_grad(set_to_none=True)
+    loss_D.backward()
+    opt_D.step()
+    if a.gamma > 0 and step % 16 == 0:
+        r = reals.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(r).sum(), r, create_graph=True)
+        loss_r1 = grad.square().sum((1, 2, 3)).mean() * (a.gamma / 2) * 16
+        opt_D.zero_grad(set_to_none=True)
+        loss_r1.backward()
+        opt_D.step()
+    return real_logits.detach(), fake_logits.detach()
 
 
 def main() -> None:
@@ -181,6 +235,10 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.0025, help="G's (and D's unless --lr-D)")
     ap.add_argument("--lr-D", type=float)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--phases", choices=("joint", "ref"), default="joint",
+                    help="joint: one D step with R1 added every 16th, then G on the same fakes; ref: "
+                         "stylegan2-ada's phases (G, D, then R1 as its own D step every 16th, fresh latents "
+                         "for each, D's Adam lr x 16/17 and beta2 ** (16/17))")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", required=True, help="an MNIST 32x32 archive (growgan dataset prepare mnist ...)")
     ap.add_argument("--classifier", required=True, help="growgan metrics train-classifier --data ARCHIVE --out clf.pt")
@@ -249,7 +307,8 @@ def main() -> None:
         ids = {id(p) for p in aff}
         groups = [{"params": [p for p in G.parameters() if id(p) not in ids]}, {"params": aff, "lr": a.affine_lr}]
     opt_G = torch.optim.Adam(groups, lr=a.lr, betas=(0.0, 0.99), eps=1e-8)
-    opt_D = torch.optim.Adam(D.parameters(), lr=a.lr_D or a.lr, betas=(0.0, 0.99), eps=1e-8)
+    ratio = 16 / 17 if a.phases == "ref" else 1.0  # stylegan2-ada's lazy-regularisation correction (mb_ratio)
+    opt_D = torch.optim.Adam(D.parameters(), lr=(a.lr_D or a.lr) * ratio, betas=(0.0, 0.99 ** ratio), eps=1e-8)
     clf = load_classifier(a.classifier)
     out = os.path.join(a.out, a.name)
     os.makedirs(out, exist_ok=True)
@@ -291,22 +350,10 @@ def main() -> None:
     with open(os.path.join(out, "log.jsonl"), "w") as log:
         while seen < a.kimg * 1000:
             reals = data[torch.randint(0, len(data), (a.batch,), generator=gen)].float() / 127.5 - 1
-            fakes = G(torch.randn(a.batch, G.z_dim))
-            real_logits, fake_logits = D(reals), D(fakes.detach())
-            loss_D = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
-            if a.gamma > 0 and step % 16 == 0:  # lazy R1 (Mescheder et al. 2018; StyleGAN2 appendix B)
-                r = reals.detach().requires_grad_(True)
-                (grad,) = torch.autograd.grad(D(r).sum(), r, create_graph=True)
-                loss_D = loss_D + grad.square().sum((1, 2, 3)).mean() * (a.gamma / 2) * 16
-            opt_D.zero_grad(set_to_none=True)
-            loss_D.backward()
-            opt_D.step()
-            D.requires_grad_(False)
-            loss_G = F.softplus(-D(fakes)).mean()
-            opt_G.zero_grad(set_to_none=True)
-            loss_G.backward()
-            opt_G.step()
-            D.requires_grad_(True)
+            if a.phases == "ref":
+                real_logits, fake_logits = ref_phases(G, D, opt_G, opt_D, reals, step, a)
+            else:
+                real_logits, fake_logits = joint_step(G, D, opt_G, opt_D, reals, step, a)
             seen, step = seen + a.batch, step + 1
             if hasattr(G, "kimg_now"):
                 G.kimg_now = seen / 1000
@@ -316,7 +363,6 @@ def main() -> None:
                            cpu_s=round(time.process_time() - t0))
                 print(json.dumps(row), file=log, flush=True)
                 next_probe += 1.0
-
 
 if __name__ == "__main__":
     main()

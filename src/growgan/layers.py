@@ -171,14 +171,11 @@ def fir_upsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False, b
     return fir_filter(up, kernel * 4, (p0, p1, p0, p1), naive)
 
 
-def fir_downsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False, border: int = 0) -> torch.Tensor:
-    """[N, C, H + 2 border, W + 2 border] -> [N, C, H/2, W/2]: the low-pass filter, then every
-    second pixel. border > 0: x carries `border` pixels beyond each edge of the H x W image
-    (a k x k conv computed with padding k // 2 + border), which the filter uses instead of
-    zero padding: upfirdn2d's downsampling conv exactly, edges included."""
+def fir_downsample2x(x: torch.Tensor, kernel: torch.Tensor, naive: bool = False) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, H/2, W/2]: the low-pass filter (zero padding), then every second
+    pixel. (StyleGAN2's downsampling conv pads by the conv's reach instead and filters before
+    a stride-2 conv: `growgan.networks.stylegan2.Conv`.)"""
     k = kernel.shape[0]
-    p = (k - 2) // 2 - border  # [1,3,3,1]: pad 1 on each side -> H - 1 outputs, take the even ones
-    if p < 0:
-        raise ValueError(f"fir_downsample2x: border {border} exceeds the filter's own padding {(k - 2) // 2}")
+    p = (k - 2) // 2  # [1,3,3,1]: pad 1 on each side -> H - 1 outputs, take the even ones
     y = fir_filter(x, kernel, (p, p, p, p), naive)
     return y[:, :, ::2, ::2]

@@ -81,6 +81,30 @@ def test_demodulation_keeps_unit_variance():
     assert torch.allclose(y[0:1], F.conv2d(x[0:1], w0), atol=1e-4)
 
 
+@pytest.mark.parametrize("up", [False, True])
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("demodulate", [False, True])
+def test_both_modulated_conv_formulations_equal_the_per_sample_definition(up, fused, demodulate):
+    """Grouped (fused) and batched (modulate, conv, scale) forms, plain and upsampling, against
+    one conv per sample with w'' built by the paper's eqs. 1-3; the up form followed by the
+    up-filter is the correlation of the zero-inserted, filtered input (fir_upsample2x with
+    the conv's one-pixel reach past each edge) with w''."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 5, 6, 6, dtype=torch.float64, generator=g)
+    weight = torch.randn(4, 5, 3, 3, dtype=torch.float64, generator=g)
+    styles = torch.rand(3, 5, dtype=torch.float64, generator=g) * 2 - 0.5  # signs too
+    k = fir_kernel().double()
+    y = modulated_conv2d(x, weight, styles, demodulate=demodulate, padding=1, up=up, fused=fused)
+    if up:
+        y = fir_filter(y, k * 4, (1, 1, 1, 1))
+    for n in range(3):
+        wn = weight * styles[n].reshape(1, -1, 1, 1)  # eq. 1
+        if demodulate:
+            wn = wn / (wn.square().sum(dim=(1, 2, 3), keepdim=True) + 1e-8).sqrt()  # eqs. 2-3
+        xn = fir_upsample2x(x[n:n + 1], k, border=1) if up else F.pad(x[n:n + 1], (1, 1, 1, 1))
+        assert torch.allclose(y[n:n + 1], F.conv2d(xn, wn), atol=1e-10)
+
+
 def test_truncation_psi_zero_maps_every_z_to_w_avg():
     G, _ = build_networks(_spec())
     G.train()

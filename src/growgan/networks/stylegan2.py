@@ -16,14 +16,17 @@ Facts taken from the paper and from NVlabs/stylegan2-ada-pytorch (the code is ou
   Skip architecture: a modulated 1x1 toRGB (no demodulation) at every resolution, summed
   into the upsampled image. Upsampling is zero insertion and the [1, 3, 3, 1] FIR filter
   (`growgan.layers.fir_upsample2x`, whose custom backward keeps R1/path length fast).
-  The resampling convs compute conv2d_resample's linear map exactly, edges included: G's
-  up-conv filters the zero-inserted input one pixel past each edge and applies an unpadded
-  3x3 conv; D's down-conv computes a 3x3 conv one pixel past each edge, then the filter.
+  The resampling convs compute conv2d_resample's linear map exactly, edges included, and
+  in its order, so the 3x3 conv runs at the low resolution (4x fewer multiply-adds than
+  convolving the upsampled map or convolving before subsampling): G's up-conv is a stride-2
+  transposed conv followed by the filter (gain 4, one pixel of padding per side); D's
+  down-conv is the filter (two pixels of padding per side) followed by a stride-2 3x3 conv.
   Before session 6 both zero-padded the intermediate instead, which changed the outer ring of
   every resampled map (44 % of an 8x8 map). Networks loaded from such checkpoints keep that
-  math (a missing ``exact_edges`` buffer loads as 0). Our up-conv is a correlation where the
-  reference's transposed conv is a convolution, so our up-conv weights are the reference's
-  flipped in both spatial axes: the same N(0, 1) initial distribution.
+  math (a missing ``exact_edges`` buffer loads as 0). Our up-conv weight is stored as a
+  correlation kernel (the 3x3 conv that follows upsampling) where the reference's transposed
+  conv takes a convolution kernel, so our up-conv weights are the reference's flipped in both
+  spatial axes: the same N(0, 1) initial distribution.
   tests/networks/test_stylegan2_reference.py checks G and D, outputs and gradients, against
   an independent transcription of stylegan2-ada's equations.
 - The generator mixes styles in training mode: with probability `style_mixing_prob` (0.9)
@@ -61,6 +64,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from growgan.errors import GrowganError
+from growgan import layers as growgan_layers  # fir_filter through the module: benchmarks swap in its naive gradient
 from growgan.layers import MinibatchStd, fir_downsample2x, fir_kernel, fir_upsample2x
 from growgan.networks.common import check_labels, check_sizes
 from growgan.networks.registry import Network, register_family
@@ -171,14 +175,19 @@ class Conv(nn.Module):
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         k = self.weight.shape[-1]
+        weight = (self.weight * self.w_gain).to(x.dtype)
         if self.down and k == 1:  # 1x1 skip: downsample first (they commute), 4x fewer FLOPs
-            x = fir_downsample2x(x, self.fir)
-        # a 3x3 conv before downsampling also computes its 1-pixel leak past each edge, which the
-        # filter uses (conv2d_resample's filter-then-strided-conv, edges included)
-        border = int(self.down and k > 1 and self.exact_edges_)
-        x = F.conv2d(x, (self.weight * self.w_gain).to(x.dtype), padding=k // 2 + border)
-        if self.down and k > 1:
-            x = fir_downsample2x(x, self.fir, border=border)
+            x = F.conv2d(fir_downsample2x(x, self.fir), weight)
+        elif self.down and self.exact_edges_:
+            # conv2d_resample's order: the filter over the input padded by the conv's reach
+            # plus the filter's own, then a stride-2 conv (edges included; 4x fewer FLOPs
+            # than a full-resolution conv followed by subsampling)
+            p = k // 2 + (self.fir.shape[0] - 1) // 2
+            x = F.conv2d(growgan_layers.fir_filter(x, self.fir, (p, p, p, p)), weight, stride=2)
+        elif self.down:  # checkpoints written before the edge fix: conv, then zero-padded filter
+            x = fir_downsample2x(F.conv2d(x, weight, padding=k // 2), self.fir)
+        else:
+            x = F.conv2d(x, weight, padding=k // 2)
         if self.bias is not None:
             x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
         if self.act:
@@ -189,30 +198,51 @@ class Conv(nn.Module):
 
 # ---------------------------------------------------------------------------- modulated convolution
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
-                     padding: int = 0, eps: float = 1e-8) -> torch.Tensor:
-    """StyleGAN2's modulated convolution as one grouped convolution (one group per sample).
+                     padding: int = 0, eps: float = 1e-8, up: bool = False, fused: bool | None = None) -> torch.Tensor:
+    """StyleGAN2's modulated convolution (the paper's eqs. 1-3).
 
     x [N, I, H, W], weight [O, I, K, K], styles [N, I] -> [N, O, H', W'].
-    w'_nijk = s_ni * w_ojk; with demodulation w''_n = w'_n / sqrt(sum_ijk w'^2 + eps) per
-    output channel, so for unit-variance, independent inputs the outputs keep unit variance
-    (the paper's eq. 3). Under torch.jit.trace (export) the same function is computed without
-    groups (modulate x, convolve, scale the outputs: stylegan2-ada's non-fused path), so the
-    traced graph does not fix the batch size. The modulated weights and demodulation
-    coefficients are computed in the dtype of weight and styles (float32); only the
-    convolution runs in x's dtype (float16 in the fp16 blocks)."""
+    w'_noik = s_ni * w_oik; with demodulation w''_no = w'_no / sqrt(sum_ik w'^2 + eps) per
+    output channel, so for unit-variance, independent inputs the outputs keep unit variance.
+    The demodulation coefficients are computed without forming w' as
+    rsqrt(styles^2 @ (sum_k w^2)^T + eps), [N, O].
+    up=True: a stride-2 transposed convolution instead, with the spatially flipped weight
+    (so that, followed by the up-filter, it equals the correlation of the zero-inserted,
+    filtered input with `weight`): [N, O, 2H + K - 2, 2W + K - 2]; `padding` is ignored.
+
+    Two formulations of the same map, as stylegan2-ada-pytorch has:
+    - fused=True: one grouped convolution (one group per sample) with the per-sample weights
+      w'' formed in the dtype of weight and styles (float32); only the convolution runs in
+      x's dtype. The default for reduced-precision x (the fp16 blocks), where scaling x by
+      the styles first could overflow float16.
+    - fused=False: modulate x, one ordinary batched convolution with the shared weight,
+      scale the outputs by the coefficients (stylegan2-ada's training path). The default for
+      float32 x: 2-3x faster on CPU, where a grouped convolution of N groups is slow. Also
+      what torch.jit.trace records (export), so the traced graph does not fix the batch size.
+    """
     n, cin, h, w = x.shape
     cout = weight.shape[0]
-    if torch.jit.is_tracing():
-        y = F.conv2d(x * styles.to(x.dtype).reshape(n, cin, 1, 1), weight.to(x.dtype), padding=padding)
-        if demodulate:
-            d = ((weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)).square().sum(dim=(2, 3, 4)) + eps).rsqrt()
-            y = y * d.to(x.dtype).reshape(n, cout, 1, 1)
-        return y
+    if up:
+        weight = weight.flip(2, 3)  # correlation kernel -> the transposed conv's convolution kernel
+    d = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps).rsqrt() if demodulate else None  # [N, O]
+    if fused is None:
+        fused = x.dtype != torch.float32
+    if torch.jit.is_tracing() or not fused:
+        xs = x * styles.to(x.dtype).reshape(n, cin, 1, 1)
+        if up:
+            y = F.conv_transpose2d(xs, weight.transpose(0, 1).to(x.dtype), stride=2)
+        else:
+            y = F.conv2d(xs, weight.to(x.dtype), padding=padding)
+        return y * d.to(x.dtype).reshape(n, cout, 1, 1) if demodulate else y
     wt = weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)  # [N, O, I, K, K]
     if demodulate:
-        wt = wt * (wt.square().sum(dim=(2, 3, 4), keepdim=True) + eps).rsqrt()
-    wt = wt.to(x.dtype).reshape(n * cout, cin, *weight.shape[2:])
-    y = F.conv2d(x.reshape(1, n * cin, h, w), wt, padding=padding, groups=n)
+        wt = wt * d.reshape(n, cout, 1, 1, 1)
+    if up:  # [N, O, I, K, K] -> [N * I, O, K, K]: grouped transposed conv
+        wt = wt.transpose(1, 2).to(x.dtype).reshape(n * cin, cout, *weight.shape[2:])
+        y = F.conv_transpose2d(x.reshape(1, n * cin, h, w), wt, stride=2, groups=n)
+    else:
+        wt = wt.to(x.dtype).reshape(n * cout, cin, *weight.shape[2:])
+        y = F.conv2d(x.reshape(1, n * cin, h, w), wt, padding=padding, groups=n)
     return y.reshape(n, cout, *y.shape[2:])
 
 
@@ -241,10 +271,14 @@ class SynthesisLayer(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
-        border = int(self.up and self.exact_edges_)
-        if self.up:  # upfirdn2d's up-conv: the filter's leak past the edges feeds the unpadded 3x3
-            x = fir_upsample2x(x, self.fir, border=border)  # [N, I, 2H + 2 border, 2W + 2 border]
-        x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, padding=1 - border)  # [N, O, H, W]
+        styles = self.affine(w)
+        if self.up and self.exact_edges_:  # conv2d_resample's up-conv: transposed conv, then the filter
+            x = modulated_conv2d(x, self.weight, styles, demodulate=True, up=True)  # [N, O, 2H + 1, 2W + 1]
+            x = growgan_layers.fir_filter(x, self.fir * 4, (1, 1, 1, 1))  # [N, O, 2H, 2W]
+        elif self.up:  # checkpoints written before the edge fix: zero-padded upsampling, padded conv
+            x = modulated_conv2d(fir_upsample2x(x, self.fir), self.weight, styles, demodulate=True, padding=1)
+        else:
+            x = modulated_conv2d(x, self.weight, styles, demodulate=True, padding=1)  # [N, O, H, W]
         if self.use_noise and noise_mode == "random":
             x = x + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype)
         elif self.use_noise and noise_mode == "const":
