@@ -279,6 +279,14 @@ def test_generate_and_metrics_cli_on_the_device(data, tmp_path):
     a = np.asarray(Image.open(tmp_path / f"{DEVICE}.png"), dtype=np.int16)
     b = np.asarray(Image.open(tmp_path / "cpu.png"), dtype=np.int16)
     assert a.shape == b.shape and np.abs(a - b).max() <= 1  # uint8 rounding of equal floats
+    import imageio.v3 as iio
+
+    with _NoTF32():  # interpolate --device: the same W walk on the GPU as on the CPU
+        for dev in (str(DEVICE), "cpu"):
+            assert main(["interpolate", str(run), "--out", str(tmp_path / f"{dev}.gif"), "--frames", "3",
+                         "--device", dev]) == 0
+    a, b = (iio.imread(tmp_path / f"{dev}.gif", index=None).astype(np.int16) for dev in (str(DEVICE), "cpu"))
+    assert a.shape == b.shape and a.shape[0] == 3 and np.abs(a - b).max() <= 1
     assert main(["metrics", str(run), "--data", str(data["latent"]), "--metrics", "swd,ms-ssim", "--num", "32",
                  "--device", str(DEVICE)]) == 0
 

@@ -210,6 +210,55 @@ def test_resume_and_generate_check_the_device(run32, tmp_path, capsys, monkeypat
     assert not (tmp_path / "g.png").exists()
 
 
+# every command that runs a network on a chosen device: growgan.utils.device.add_device_argument
+DEVICE_COMMANDS = {"generate": ["generate"], "translate": ["translate"], "interpolate": ["interpolate"],
+                   "metrics": ["metrics"], "metrics train-classifier": ["metrics-train-classifier"]}
+
+
+def _subparsers() -> dict:
+    import argparse
+
+    from growgan.cli import build_parser
+
+    (action,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_every_command_that_runs_a_network_has_the_same_device_option():
+    # interpolate had none (always the CPU); metrics' said "default: cpu" but held None,
+    # generate's and translate's had no help
+    from growgan.utils.device import DEVICE_HELP
+
+    parsers = _subparsers()
+    for name, (key,) in DEVICE_COMMANDS.items():
+        (opt,) = [a for a in parsers[key]._actions if "--device" in a.option_strings]
+        assert (opt.default, opt.help) == ("cpu", DEVICE_HELP), name
+    # the others: train and search take the config key `device` (--set device=cuda); export
+    # writes a device-free file (made on the CPU); report's candidate previews are CPU pictures
+    without = {k for k, p in parsers.items() if not any("--device" in a.option_strings for a in p._actions)}
+    assert without == {"dataset", "train", "search", "export", "report", "presets"}
+
+
+def test_device_cuda_without_cuda_is_the_same_one_line_in_every_command(run32, tiny_archive, tmp_path, capsys,
+                                                                        monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a CPU-only torch
+    out = tmp_path / "out"
+    argvs = {"generate": ["generate", str(run32), "--out", str(out / "g.png")],
+             "translate": ["translate", str(run32), "--input", str(tiny_archive), "--out", str(out / "t")],
+             "interpolate": ["interpolate", str(run32), "--out", str(out / "w.gif")],
+             "metrics": ["metrics", str(run32), "--data", str(tiny_archive), "--num", "8"],
+             "metrics train-classifier": ["metrics", "train-classifier", "--data", str(tiny_archive),
+                                          "--out", str(out / "clf.pt")]}
+    assert set(argvs) == set(DEVICE_COMMANDS)
+    before = sorted(p.name for p in run32.iterdir())
+    for name, argv in argvs.items():
+        err = _one_line(capsys, [*argv, "--device", "cuda"])
+        assert err.startswith("growgan: error: --device=cuda: ") and "use --device=cpu" in err, (name, err)
+        assert err == _one_line(capsys, [*argvs["generate"], "--device", "cuda"]), name  # word for word
+        assert not out.exists(), name
+    assert sorted(p.name for p in run32.iterdir()) == before  # metrics appended no metric file
+
+
 @pytest.mark.parametrize("damage", ["truncated", "not-object", "data-number", "missing"])
 def test_damaged_run_json_is_one_line(run32, tmp_path, capsys, damage, tiny_archive):
     run = tmp_path / "run"

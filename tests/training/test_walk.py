@@ -69,6 +69,16 @@ def test_walk_mistakes_are_one_line(progan_run, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+def test_walk_device_auto_without_a_gpu_is_the_cpu_walk(progan_run, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for dev in ("cpu", "auto"):
+        assert main(["interpolate", str(progan_run), "--out", str(tmp_path / f"{dev}.gif"), "--frames", "3",
+                     "--device", dev]) == 0
+    assert (tmp_path / "auto.gif").read_bytes() == (tmp_path / "cpu.gif").read_bytes()
+
+
 def test_w_walk_needs_a_mapping_network(progan_run, tmp_path, capsys):
     assert main(["interpolate", str(progan_run), "--out", str(tmp_path / "w.gif"), "--space", "w"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

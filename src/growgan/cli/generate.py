@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.device import add_device_argument
 from growgan.utils.threads import add_threads_argument
 
 # torch and the library are imported in cmd_generate: `growgan --help` stays fast.
@@ -40,7 +41,7 @@ def register(subparsers) -> None:
     g.add_argument("--style-mix", action="store_true", help="write a style mixing grid (a .png file) instead")
     g.add_argument("--mix-cutoff", type=int, default=None,
                    help="crossover index for --style-mix: row styles below it, column styles from it (default: num_ws // 2)")
-    g.add_argument("--device", default="cpu")
+    add_device_argument(g)
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     add_threads_argument(g)
     g.set_defaults(func=cmd_generate)
@@ -58,7 +59,7 @@ def cmd_generate(args) -> int:
 
     from growgan.networks.registry import is_style_based
     from growgan.training.checkpoint import load_generator
-    from growgan.utils.device import check_device
+    from growgan.utils.device import device_argument
     from growgan.utils.image import save_grid, save_image, to_uint8
     from growgan.utils.io import check_out_file, check_writable_dir
     from growgan.utils.latent import truncated_normal
@@ -74,7 +75,7 @@ def cmd_generate(args) -> int:
         raise GrowganError("--trunc-cutoff must be at least 1")
     if args.style_mix and Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise GrowganError(f"{args.out}: --style-mix writes one grid; give a .png or .jpg file for --out")
-    check_device(args.device, "--device")
+    args.device = device_argument(args)
     out = Path(args.out)
     if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
         check_out_file(out, "--out")

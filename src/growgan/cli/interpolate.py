@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.device import add_device_argument
 from growgan.utils.formats import VIDEO_FORMATS as FORMATS
 from growgan.utils.threads import add_threads_argument
 
@@ -39,6 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--class", dest="class_index", type=int, default=None,
                    help="label for a conditional generator (default 0)")
     p.add_argument("--raw", action="store_true", help="walk the raw generator instead of G_ema")
+    add_device_argument(p)
     add_threads_argument(p)
     p.set_defaults(func=cmd_interpolate)
 
@@ -46,6 +48,7 @@ def register(subparsers) -> None:
 def cmd_interpolate(args) -> int:
     from growgan.training.checkpoint import load_generator
     from growgan.training.walk import walk_frames, walk_space, write_video
+    from growgan.utils.device import device_argument
     from growgan.utils.io import check_out_file
 
     out = Path(args.out)
@@ -55,13 +58,15 @@ def cmd_interpolate(args) -> int:
         raise GrowganError(f"--fps {args.fps}: must be > 0")
     if args.upscale is not None and args.upscale < 1:
         raise GrowganError(f"--upscale {args.upscale}: must be >= 1")
+    args.device = device_argument(args)
     check_out_file(out, "--out")
-    G = load_generator(args.source, ema=not args.raw, device="cpu")
+    G = load_generator(args.source, ema=not args.raw, device=args.device)
     width = int(G.img_resolution[1] if not isinstance(G.img_resolution, int) else G.img_resolution)
     upscale = args.upscale or max(1, 256 // max(width * max(1, round(args.num ** 0.5)), 1))
     space = walk_space(G, args.space)
     frames = walk_frames(G, frames=args.frames, num=args.num, seed=args.seed, class_index=args.class_index,
-                         upscale=upscale, space=space, truncation_psi=args.trunc)
+                         upscale=upscale, space=space, truncation_psi=args.trunc,
+                         device=args.device)
     write_video(frames, out, fps=args.fps)
     how = "linear in W" if space == "w" else "slerp in Z"
     print(f"wrote {len(frames)} frames ({frames.shape[2]}x{frames.shape[1]}, {how}) to {out}")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.device import add_device_argument
 from growgan.utils.threads import add_threads_argument
 
 # torch and the metrics are imported inside the functions that run the command, so that
@@ -62,7 +63,7 @@ def register(subparsers) -> None:
     p.add_argument("--pairs", type=int, default=10_000, help="MS-SSIM: random pairs (default 10000)")
     p.add_argument("--background", default="white", metavar="COLOUR",
                    help="image folders: transparent pixels are composited onto it (default white, as dataset prepare)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
+    add_device_argument(p)
     p.add_argument("--raw-g", action="store_true", help="evaluate the raw generator instead of the EMA one")
     p.add_argument("--inception-weights", default=None, help="pt_inception-2015-12-05-6726825d.pth "
                    "(else $GROWGAN_INCEPTION_WEIGHTS, the cache folder, or a download)")
@@ -81,7 +82,7 @@ def register(subparsers) -> None:
     t.add_argument("--epochs", type=int, default=3, help="epochs (default 3)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
+    add_device_argument(t)
     add_threads_argument(t)
     t.set_defaults(func=_train_classifier)
 
@@ -98,12 +99,14 @@ def _num_reals(v: str | None) -> int | str | None:
 def run(args: argparse.Namespace) -> int:
     if args.target == "train-classifier":  # reached only through main() without routing
         raise GrowganError("use: growgan metrics train-classifier --data LABELLED_ARCHIVE --out FILE.pt")
+    import torch
+
     from growgan.metrics.api import MetricContext, compute
-    from growgan.utils.device import check_device
+    from growgan.utils.device import device_argument
 
     ctx = MetricContext(
         num_images=args.num, num_reals=_num_reals(args.num_reals), seed=args.seed, batch_size=args.batch_size,
-        device=check_device(args.device, "--device") if args.device else None,  # one line for a missing device
+        device=torch.device(device_argument(args)),  # one line for a missing device, before any work
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, ms_ssim_pairs=args.pairs,
         inception_weights=args.inception_weights, classifier=args.classifier, perceptual=args.perceptual,
     )
@@ -241,10 +244,9 @@ def _append(run_dir: Path, results, extra: dict) -> None:
 
 def _train_classifier(args) -> int:
     from growgan.metrics.classifier import train_classifier
-    from growgan.utils.device import check_device
+    from growgan.utils.device import device_argument
 
-    if args.device:
-        check_device(args.device, "--device")
+    device = device_argument(args)
     train_classifier(args.data, args.out, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-                     device=args.device or "cpu", log=print)
+                     device=device, log=print)
     return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.device import add_device_argument
 from growgan.utils.threads import add_threads_argument
 
 # torch and the library are imported in cmd_translate: `growgan --help` stays fast.
@@ -31,7 +32,7 @@ def register(subparsers) -> None:
     t.add_argument("--metrics", default="", metavar="NAMES",
                    help="paired-archive input: score outputs against the other side (e.g. l1,ms-ssim-paired,swd)")
     t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--device", default="cpu")
+    add_device_argument(t)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     add_threads_argument(t)
     t.set_defaults(func=cmd_translate)
@@ -41,12 +42,12 @@ def cmd_translate(args) -> int:
     import json
 
     from growgan.training.translate import load_translator, read_inputs, translate_inputs, write_outputs
-    from growgan.utils.device import check_device
+    from growgan.utils.device import device_argument
     from growgan.utils.io import atomic_write_json, check_writable_dir
 
     if args.batch_size < 1:
         raise GrowganError("--batch-size must be at least 1")
-    check_device(args.device, "--device")
+    args.device = device_argument(args)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GrowganError(f"{out}: is a file; --out names a folder for one PNG per image")

@@ -69,11 +69,13 @@ def walk_space(G: nn.Module, space: str = "auto") -> str:
 
 @torch.no_grad()
 def walk_frames(G: nn.Module, frames: int = 60, num: int = 1, seed: int = 0, class_index: int | None = None,
-                upscale: int = 1, space: str = "auto", truncation_psi: float = 1.0) -> np.ndarray:
+                upscale: int = 1, space: str = "auto", truncation_psi: float = 1.0,
+                device: str | torch.device = "cpu") -> np.ndarray:
     """uint8 frames [frames, H', W', C] (C = 1 or 3) of `num` walks side by side (a grid when
     num > 1), each image magnified `upscale` times (nearest), walked in `space` ("auto": W for
-    a style-based G, else Z; see the module doc). truncation_psi < 1 needs W. G is run in eval
-    mode on the CPU. class_index: the label of a conditional G (default 0); given for an
+    a style-based G, else Z; see the module doc). truncation_psi < 1 needs W. G is moved to
+    `device` (default the CPU) and run there in eval mode; the latents are drawn on the CPU
+    (the same walk on every device) and moved there. class_index: the label of a conditional G (default 0); given for an
     unconditional G it is refused. truncation_psi must lie in [0, 2] (1 = off), as `generate`'s.
 
     Raises:
@@ -95,8 +97,9 @@ def walk_frames(G: nn.Module, frames: int = 60, num: int = 1, seed: int = 0, cla
     class_index = 0 if class_index is None else class_index
     if c_dim and not 0 <= class_index < c_dim:
         raise GrowganError(f"--class {class_index}: the generator has classes 0..{c_dim - 1}")
-    c = torch.full((num,), class_index, dtype=torch.long) if c_dim else None
-    G = G.cpu().eval()
+    c = torch.full((num,), class_index, dtype=torch.long, device=device) if c_dim else None
+    z0, z1 = z0.to(device), z1.to(device)
+    G = G.to(device).eval()
     if space == "w":
         ws0, ws1 = (G.mapping(z, c, truncation_psi=truncation_psi) for z in (z0, z1))  # [num, num_ws, w_dim]
     out = []
@@ -106,7 +109,7 @@ def walk_frames(G: nn.Module, frames: int = 60, num: int = 1, seed: int = 0, cla
             imgs = G.synthesis(torch.lerp(ws0, ws1, t), noise_mode="const")
         else:
             imgs = G(slerp(z0, z1, t), c)
-        imgs = to_uint8(imgs.float())  # [num, C, H, W]
+        imgs = to_uint8(imgs.float().cpu())  # [num, C, H, W]
         grid = imgs[0] if num == 1 else make_grid(imgs, ncols=math.ceil(math.sqrt(num)))
         frame = grid.permute(1, 2, 0).numpy()  # [H, W, C]
         if upscale > 1:

@@ -1,16 +1,43 @@
-"""Checking a device name before any work: one line for a device this torch cannot use."""
+"""Checking a device name before any work: one line for a device this torch cannot use; and the
+one ``--device`` option of every command that runs a network on a chosen device.
+
+torch is imported inside the functions: the command modules add ``--device`` when the parser is
+built, and `growgan --help` must not import torch (tests/test_cli_imports.py).
+"""
 
 from __future__ import annotations
 
-import torch
-
 from growgan.errors import GrowganError
+
+DEVICE_HELP = "cpu, cuda, cuda:N, mps or auto (a CUDA GPU when present, else cpu); default cpu"
+
+
+def add_device_argument(parser) -> None:
+    """Add ``--device DEVICE`` (default "cpu") to a command's argparse parser: the same name,
+    default and help for generate, translate, interpolate, metrics and metrics train-classifier.
+    The command checks it with `device_argument` before it creates anything."""
+    parser.add_argument("--device", default="cpu", metavar="DEVICE", help=DEVICE_HELP)
+
+
+def device_argument(args, key: str = "--device") -> str:
+    """The device name a parsed ``--device`` (`add_device_argument`) stands for ("auto": "cuda"
+    when a CUDA GPU is visible, else "cpu", as the training config's device=auto), or a one-line
+    GrowganError (exit status 2) for a name this torch cannot use, e.g. ``--device cuda`` on a
+    machine without CUDA (see `check_device`). Call it before anything is created."""
+    import torch
+
+    if args.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    check_device(args.device, key)
+    return args.device
 
 
 def check_device(name: str | torch.device, key: str = "device") -> torch.device | None:
     """Fail with one line, before anything is created, if `name` (auto, cpu, cuda, cuda:N,
     mps, or a torch.device) is not a device this torch can use. `key` names the option in
     the message. Returns the torch.device (None for "auto", which the caller resolves)."""
+    import torch
+
     if isinstance(name, str) and name == "auto":
         return None
     try:
@@ -36,6 +63,8 @@ def concrete_device(device: str | torch.device) -> torch.device:
     """`device` with its index filled in: "cuda" -> cuda:<the current CUDA device>, so that
     comparisons with a tensor's device (always indexed) and per-device RNG forks name the GPU
     the work really runs on. Other devices are returned as torch.device(device)."""
+    import torch
+
     dev = torch.device(device)
     if dev.type == "cuda" and dev.index is None:
         return torch.device("cuda", torch.cuda.current_device())
@@ -48,5 +77,7 @@ def fork_rng(device: str | torch.device | None):
     from the global RNG of the device it works on without changing the caller's streams;
     ``fork_rng(devices=[])`` alone restores only the CPU generator, while ``torch.manual_seed``
     reseeds every CUDA generator too."""
+    import torch
+
     dev = concrete_device(device) if device is not None else None
     return torch.random.fork_rng(devices=[dev.index] if dev is not None and dev.type == "cuda" else [])
