@@ -88,3 +88,77 @@ def test_an_interrupted_quiet_run_still_says_where_its_checkpoint_is(tiny_archiv
     err = capsys.readouterr().err.strip().splitlines()
     ckpt = tmp_path / "runs" / _runs(tmp_path)[0] / "checkpoints" / "checkpoint-000000016.pt"
     assert err == [f"interrupted at kimg 0.016; checkpoint {ckpt}"] and ckpt.exists()
+
+
+# ---------------------------------------------------------------------------- any error before the first checkpoint
+def _failing_step(monkeypatch, at_step: int, error: BaseException) -> list[int]:
+    """Make Trainer.step raise `error` when called at state.step == at_step (the steps before
+    it are real); -> the steps at which it was called."""
+    from growgan.training.loop import Trainer
+
+    real, calls = Trainer.step, []
+
+    def step(self, *a, **kw):
+        calls.append(self.state.step)
+        if self.state.step == at_step:
+            raise error
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Trainer, "step", step)
+    return calls
+
+
+def _long_argv(tmp_path, archive) -> list[str]:
+    """A run of 8 steps of 8 images; its first checkpoint (and grid) comes after step 4."""
+    argv = _argv(tmp_path, archive)
+    argv[argv.index("0.016")] = "0.064"
+    return argv
+
+
+@pytest.mark.parametrize("at_step", [0, 3])
+def test_out_of_memory_before_the_first_checkpoint_leaves_no_run_folder(tiny_archive, tmp_path, monkeypatch,
+                                                                        at_step):
+    # at step 3 the folder held config.json, run.json, log.txt and stats.jsonl, but no
+    # checkpoint: nothing to resume, yet it stayed (only a failure at step 0 removed it)
+    calls = _failing_step(monkeypatch, at_step, RuntimeError("CUDA out of memory. Tried to allocate 40.00 GiB"))
+    with pytest.raises(RuntimeError, match="out of memory"):  # the error still reaches the user, as it was
+        main(_long_argv(tmp_path, tiny_archive))
+    assert calls[-1] == at_step and _runs(tmp_path) == []
+
+
+def test_memory_error_and_one_line_errors_before_the_first_checkpoint_leave_no_run_folder(tiny_archive, tmp_path,
+                                                                                         monkeypatch, capsys):
+    from growgan.errors import GrowganError
+
+    _failing_step(monkeypatch, 2, MemoryError())
+    with pytest.raises(MemoryError):
+        main(_long_argv(tmp_path, tiny_archive))
+    assert _runs(tmp_path) == []
+    _failing_step(monkeypatch, 2, GrowganError("batch: something the user can fix; the fix"))
+    assert main(_long_argv(tmp_path, tiny_archive)) == 2  # still one line, exit status 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "growgan: error: batch: something the user can fix; the fix"
+    assert _runs(tmp_path) == []
+
+
+def test_an_error_after_the_first_checkpoint_keeps_the_run_folder(tiny_archive, tmp_path, monkeypatch):
+    _failing_step(monkeypatch, 5, RuntimeError("out of memory"))  # after the checkpoint at 32 images (step 4)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        main(_long_argv(tmp_path, tiny_archive))
+    (name,) = _runs(tmp_path)
+    assert (tmp_path / "runs" / name / "checkpoints" / "checkpoint-000000032.pt").is_file()
+
+
+def test_a_failing_resume_never_removes_the_run_folder(tiny_archive, tmp_path, monkeypatch):
+    assert main(_argv(tmp_path, tiny_archive)) == 0  # 2 steps, checkpoint at 16 images
+    (name,) = _runs(tmp_path)
+    run = tmp_path / "runs" / name
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    ckpt = run / "checkpoints" / "checkpoint-000000016.pt"
+    saved = ckpt.read_bytes()
+    for at_step in (2, 4):  # the resumed run's first step, and a later one (before its next checkpoint)
+        calls = _failing_step(monkeypatch, at_step, RuntimeError("out of memory"))
+        with pytest.raises(RuntimeError, match="out of memory"):
+            main(["train", "--resume", str(run), "--kimg", "0.064", "--quiet", "--set", "checkpoint_kimg=0.064"])
+        monkeypatch.undo()
+        assert calls[-1] == at_step
+        assert all((run / p).exists() for p in before) and ckpt.read_bytes() == saved

@@ -194,10 +194,15 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
                 trainer.log.line(f"threads: {choice.threads} ({choice.reason})")
         status = trainer.train_until(kimg_to_images(trainer.config.kimg))
     except BaseException:
-        if resume is None and dist_utils.current().is_main and (trainer is None or trainer.state.step == 0):
+        # any error before this new run's first checkpoint (an out-of-memory RuntimeError or a
+        # MemoryError at step 3, not only at step 0) leaves no half-made folder: without a
+        # checkpoint there is nothing to --resume. A resumed run's folder, or one holding a
+        # checkpoint, is never removed (discard_unstarted_run checks the disk as well). The
+        # error is re-raised: one line for a GrowganError, a traceback for the others, as before.
+        if resume is None and dist_utils.current().is_main and (trainer is None or trainer.last_checkpoint is None):
             if trainer is not None:
                 trainer.log.close()
-            discard_unstarted_run(run_dir)  # a run that failed to start leaves no folder
+            discard_unstarted_run(run_dir)
         raise
     trainer.log.close()
     if trainer.dist.is_main:

@@ -167,8 +167,11 @@ def read_run_info(run_dir: str | Path, need_data: bool = False) -> dict:
 
 
 def discard_unstarted_run(run_dir: Path) -> None:
-    """Remove a run folder this process just created when the run failed to start (before its
-    first training step): an error should not leave an empty NNNNN-<name> folder behind."""
+    """Remove a run folder this process just created when the run failed before its first
+    checkpoint (while starting, or at any training step before it): an error should not leave a
+    half-made NNNNN-<name> folder behind (config.json, log.txt, stats, grids but nothing to
+    resume). A folder holding a checkpoint is kept. Never call it for a folder that existed
+    before this process (a resumed run)."""
     run_dir = Path(run_dir)
     if run_dir.is_dir() and not any((run_dir / "checkpoints").glob("checkpoint-*.pt")):
         shutil.rmtree(run_dir, ignore_errors=True)
