@@ -197,9 +197,13 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
         # any error before this new run's first checkpoint (an out-of-memory RuntimeError or a
         # MemoryError at step 3, not only at step 0) leaves no half-made folder: without a
         # checkpoint there is nothing to --resume. A resumed run's folder, or one holding a
-        # checkpoint, is never removed (discard_unstarted_run checks the disk as well). The
+        # checkpoint, is never removed (discard_unstarted_run checks the disk as well). A run
+        # that diverged keeps its folder: its log and stats are what explain the divergence. The
         # error is re-raised: one line for a GrowganError, a traceback for the others, as before.
-        if resume is None and dist_utils.current().is_main and (trainer is None or trainer.last_checkpoint is None):
+        from growgan.training.loop import NonFiniteLossError
+
+        diverged = isinstance(sys.exc_info()[1], NonFiniteLossError)
+        if resume is None and not diverged and dist_utils.current().is_main and (trainer is None or trainer.last_checkpoint is None):
             if trainer is not None:
                 trainer.log.close()
             discard_unstarted_run(run_dir)
