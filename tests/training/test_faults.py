@@ -317,6 +317,26 @@ def test_out_that_is_a_file_or_a_folder(tiny_archive, cfg_file, run32, tmp_path,
     assert list((tmp_path / "grid.png").iterdir()) == []
 
 
+def test_an_output_folder_named_like_a_file_is_one_line_and_nothing_is_made(tiny_archive, cfg_file, run32, tmp_path,
+                                                                              capsys):
+    """generate --out g.jpgx (a mistyped grid) made a folder of PNGs named g.jpgx; train, search
+    and dataset prepare --out runs.png / mnist.npz made folders of those names too."""
+    err = _one_line(capsys, ["generate", str(run32), "--out", str(tmp_path / "g.jpgx")])
+    assert "g.jpgx" in err and "not an image suffix" in err
+    err = _one_line(capsys, ["train", "--config", str(cfg_file), "--data", str(tiny_archive), "--out",
+                             str(tmp_path / "runs.png")])
+    assert "runs.png" in err and "file suffix" in err
+    err = _one_line(capsys, ["search", "--preset", "dggan-mnist-32", "--data", str(tiny_archive), "--out",
+                             str(tmp_path / "search.json")])
+    assert "search.json" in err and "file suffix" in err
+    err = _one_line(capsys, ["dataset", "prepare", str(tiny_archive), "--out", str(tmp_path / "copy.npz")])
+    assert "copy.npz" in err and "file suffix" in err
+    assert list(tmp_path.iterdir()) == []  # nothing made
+    (tmp_path / "samples.v2").mkdir()  # an existing folder is used as it is, whatever its name
+    assert main(["generate", str(run32), "--out", str(tmp_path / "samples.v2"), "--num", "3", "--quiet"]) == 0
+    assert len(list((tmp_path / "samples.v2").iterdir())) == 3
+
+
 def test_read_only_output_folders(tiny_archive, cfg_file, run32, tmp_path, capsys, monkeypatch):
     """As root a chmod 0555 folder is still writable, so here os.access reports the folder
     read-only (the check consults it first); test_read_only_for_real runs the real thing

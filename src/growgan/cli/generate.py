@@ -81,6 +81,9 @@ def cmd_generate(args) -> int:
         check_out_file(out, "--out")
     elif out.exists() and not out.is_dir():
         raise GrowganError(f"{out}: is a file; --out names a folder for one PNG per image (or a .png file for a grid)")
+    elif out.suffix and not out.is_dir():  # x.jpgx, x.pgn: a mistyped grid file, not a new folder
+        raise GrowganError(f"{out}: '{out.suffix}' is not an image suffix; give a .png or .jpg file for a grid, or "
+                           "a folder name without a suffix for one PNG per image")
     else:
         check_writable_dir(out, "--out folder")
     G = load_generator(args.source, ema=not args.raw, device=args.device)

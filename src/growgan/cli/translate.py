@@ -43,7 +43,7 @@ def cmd_translate(args) -> int:
 
     from growgan.training.translate import load_translator, read_inputs, translate_inputs, write_outputs
     from growgan.utils.device import device_argument
-    from growgan.utils.io import atomic_write_json, check_writable_dir
+    from growgan.utils.io import atomic_write_json, check_out_folder_name, check_writable_dir
 
     if args.batch_size < 1:
         raise GrowganError("--batch-size must be at least 1")
@@ -51,6 +51,7 @@ def cmd_translate(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GrowganError(f"{out}: is a file; --out names a folder for one PNG per image")
+    check_out_folder_name(out, "--out")
     check_writable_dir(out, "--out folder")
     names = _metric_names(args.metrics)
     tr = load_translator(args.source, args.direction, ema=not args.raw, device=args.device)

@@ -34,7 +34,7 @@ from growgan.data._text import brief
 from growgan.errors import GrowganError
 from growgan.utils.io import OLD_MARK as _OLD_MARK
 from growgan.utils.io import TMP_MARK as _TMP_MARK
-from growgan.utils.io import atomic_write_json, check_writable_dir, is_write_error, make_tmp_dir, remove_stale_temporaries, tmp_name, write_error
+from growgan.utils.io import atomic_write_json, check_out_folder_name, check_writable_dir, is_write_error, make_tmp_dir, remove_stale_temporaries, tmp_name, write_error
 
 FORMAT_NAME = "growgan-archive"
 FORMAT_VERSION = 1
@@ -306,6 +306,7 @@ def check_writable(out: Path, overwrite: bool) -> None:
     out = Path(out)
     if not out.exists():
         recover_archive(out)
+    check_out_folder_name(out, "--out (an archive is a folder)")
     if out.is_dir() and not any(out.iterdir()):
         check_writable_dir(out.parent, "archive's parent folder")
         return  # an empty folder is simply replaced

@@ -28,6 +28,7 @@ from growgan.utils.io import (
     append_text,
     atomic_write_json,
     atomic_write_text,
+    check_out_folder_name,
     check_writable_dir,
     is_write_error,
     pid_alive,
@@ -44,6 +45,7 @@ def check_out_dir(out: str | Path) -> None:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise GrowganError(f"{out}: is a file; --out names the folder that holds run folders, choose another")
+    check_out_folder_name(out, "--out")
     check_writable_dir(out, "--out folder")
 
 

@@ -121,6 +121,21 @@ def check_out_file(path: str | os.PathLike, what: str = "output file") -> None:
     check_writable_dir(path.parent, f"folder of {what} {path.name}")
 
 
+# a folder to be made under one of these names is almost surely a mistyped or misplaced file name
+FILE_SUFFIXES = frozenset(".png .jpg .jpeg .gif .bmp .webp .tif .tiff .mp4 .webm .avi .mov .pt .pth .pkl .npz .npy "
+                          ".zip .tar .gz .tgz .json .jsonl .txt .csv .toml .yaml .yml .onnx .safetensors".split())
+
+
+def check_out_folder_name(folder: str | os.PathLike, what: str = "--out") -> None:
+    """Fail early if `folder`, an output folder that does not exist yet, is named like a file
+    (`FILE_SUFFIXES`: runs.png, out.json ...): creating a folder of that name is never what
+    was meant. An existing folder is used as it is, whatever its name."""
+    folder = Path(folder)
+    if folder.suffix.lower() in FILE_SUFFIXES and not folder.is_dir():
+        raise GrowganError(f"{folder}: {what} names a folder to create, but '{folder.suffix}' is a file suffix; "
+                           "give a folder name without it")
+
+
 # ---------------------------------------------------------------------------- stale temporaries
 def _pid_start_time(pid: int) -> float | None:
     """Unix time a live process started (Linux /proc), None where unknown."""
