@@ -105,6 +105,21 @@ def test_both_modulated_conv_formulations_equal_the_per_sample_definition(up, fu
         assert torch.allclose(y[n:n + 1], F.conv2d(xn, wn), atol=1e-10)
 
 
+@pytest.mark.parametrize("up", [False, True])
+def test_modulated_conv_under_float16_autocast_stays_close_to_float32(up):
+    """512 input channels with styles of rms ~4: sum_i s_i^2 |w_oi|^2 passes float16's 65504.
+    A demodulation sum run as an autocast float16 matmul became inf, so every output was 0."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 512, 4, 4, generator=g)
+    weight = torch.randn(8, 512, 3, 3, generator=g)
+    styles = torch.randn(2, 512, generator=g) * 4 + 1
+    ref = modulated_conv2d(x, weight, styles, demodulate=True, padding=1, up=up)
+    with torch.autocast("cpu", dtype=torch.float16):
+        y = modulated_conv2d(x, weight, styles, demodulate=True, padding=1, up=up)
+    assert torch.isfinite(y).all()
+    assert ((y.float() - ref).norm() / ref.norm()).item() < 1e-2
+
+
 def test_truncation_psi_zero_maps_every_z_to_w_avg():
     G, _ = build_networks(_spec())
     G.train()

@@ -97,3 +97,34 @@ def test_a_bad_input_seen_by_rank_0_is_one_line_from_every_rank(tmp_path):
     assert "[rank1]" not in out and "Connection closed" not in out, out[-3000:]
     assert "exitcode  : 2" in out  # both ranks exit with the user-error status
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_a_failure_on_another_rank_after_the_first_step_keeps_the_run_folder(tiny_archive, tmp_path):
+    """Rank 1 fails at step 3 (no checkpoint, no stats row yet); rank 0 then sees only gloo's
+    collective error and cannot tell a peer's divergence from its own fault. It used to delete
+    the run folder, log included; now it keeps it."""
+    import json
+
+    from engine_helpers import tiny_config
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(tiny_config(log_kimg=1.0, checkpoint_kimg=1.0, grid_kimg=1.0).to_dict()))
+    script = tmp_path / "fail_on_rank1.py"
+    script.write_text(
+        "import os, sys\n"
+        "from growgan.cli import main\n"
+        "from growgan.training.loop import Trainer\n"
+        "real = Trainer.step\n"
+        "def step(self, *a, **kw):\n"
+        "    if os.environ['RANK'] == '1' and self.state.step == 3:\n"
+        "        raise RuntimeError('simulated failure on rank 1')\n"
+        "    return real(self, *a, **kw)\n"
+        "Trainer.step = step\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(TORCHRUN + [str(script), "train", "--config", str(cfg), "--data", str(tiny_archive), "--kimg",
+                                   "0.128", "--out", str(tmp_path / "runs"), "--quiet"],
+                       env=env, capture_output=True, text=True, timeout=150, start_new_session=True)
+    assert r.returncode != 0 and "simulated failure on rank 1" in r.stdout + r.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    assert (run / "log.txt").is_file() and not list((run / "checkpoints").glob("*.pt"))

@@ -321,8 +321,9 @@ def test_an_output_folder_named_like_a_file_is_one_line_and_nothing_is_made(tiny
                                                                               capsys):
     """generate --out g.jpgx (a mistyped grid) made a folder of PNGs named g.jpgx; train, search
     and dataset prepare --out runs.png / mnist.npz made folders of those names too."""
-    err = _one_line(capsys, ["generate", str(run32), "--out", str(tmp_path / "g.jpgx")])
-    assert "g.jpgx" in err and "not an image suffix" in err
+    for name in ("g.jpgx", "g.pngs", "g.gif", "g.json"):
+        err = _one_line(capsys, ["generate", str(run32), "--out", str(tmp_path / name)])
+        assert name in err and "not a grid format" in err
     err = _one_line(capsys, ["train", "--config", str(cfg_file), "--data", str(tiny_archive), "--out",
                              str(tmp_path / "runs.png")])
     assert "runs.png" in err and "file suffix" in err
@@ -332,9 +333,12 @@ def test_an_output_folder_named_like_a_file_is_one_line_and_nothing_is_made(tiny
     err = _one_line(capsys, ["dataset", "prepare", str(tiny_archive), "--out", str(tmp_path / "copy.npz")])
     assert "copy.npz" in err and "file suffix" in err
     assert list(tmp_path.iterdir()) == []  # nothing made
-    (tmp_path / "samples.v2").mkdir()  # an existing folder is used as it is, whatever its name
-    assert main(["generate", str(run32), "--out", str(tmp_path / "samples.v2"), "--num", "3", "--quiet"]) == 0
-    assert len(list((tmp_path / "samples.v2").iterdir())) == 3
+    (tmp_path / "grids.json").mkdir()  # an existing folder is used as it is, whatever its name
+    assert main(["generate", str(run32), "--out", str(tmp_path / "grids.json"), "--num", "3", "--quiet"]) == 0
+    assert len(list((tmp_path / "grids.json").iterdir())) == 3
+    # a dot in a folder name is no suffix to refuse: samples_psi0.7 is made as a folder
+    assert main(["generate", str(run32), "--out", str(tmp_path / "samples_psi0.7"), "--num", "2", "--quiet"]) == 0
+    assert len(list((tmp_path / "samples_psi0.7").iterdir())) == 2
 
 
 def test_read_only_output_folders(tiny_archive, cfg_file, run32, tmp_path, capsys, monkeypatch):

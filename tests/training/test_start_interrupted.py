@@ -108,11 +108,12 @@ def _failing_step(monkeypatch, at_step: int, error: BaseException) -> list[int]:
     return calls
 
 
-def _long_argv(tmp_path, archive) -> list[str]:
-    """A run of 8 steps of 8 images; its first checkpoint (and grid) comes after step 4."""
+def _long_argv(tmp_path, archive, stats: bool = False) -> list[str]:
+    """A run of 8 steps of 8 images; its first checkpoint (and grid) comes after step 4. Its
+    first stats.jsonl row comes after step 0 with stats=True, else only at the end."""
     argv = _argv(tmp_path, archive)
     argv[argv.index("0.016")] = "0.064"
-    return argv
+    return argv if stats else argv + ["--set", "log_kimg=1"]
 
 
 @pytest.mark.parametrize("at_step", [0, 3])
@@ -138,6 +139,17 @@ def test_memory_error_and_one_line_errors_before_the_first_checkpoint_leave_no_r
     assert main(_long_argv(tmp_path, tiny_archive)) == 2  # still one line, exit status 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == "growgan: error: batch: something the user can fix; the fix"
     assert _runs(tmp_path) == []
+
+
+def test_an_error_after_stats_were_written_keeps_the_run_folder(tiny_archive, tmp_path, monkeypatch):
+    # checkpoint_kimg=0 ("only at the end"): a failure late in a run that has no checkpoint
+    # yet still has stats rows (and would have grids) that show what happened: kept
+    _failing_step(monkeypatch, 3, RuntimeError("out of memory"))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        main(_long_argv(tmp_path, tiny_archive, stats=True) + ["--set", "checkpoint_kimg=0"])
+    (name,) = _runs(tmp_path)
+    run = tmp_path / "runs" / name
+    assert (run / "stats.jsonl").stat().st_size > 0 and not list((run / "checkpoints").glob("*.pt"))
 
 
 def test_an_error_after_the_first_checkpoint_keeps_the_run_folder(tiny_archive, tmp_path, monkeypatch):

@@ -61,7 +61,7 @@ def cmd_generate(args) -> int:
     from growgan.training.checkpoint import load_generator
     from growgan.utils.device import device_argument
     from growgan.utils.image import save_grid, save_image, to_uint8
-    from growgan.utils.io import check_out_file, check_writable_dir
+    from growgan.utils.io import FILE_SUFFIXES, check_out_file, check_writable_dir
     from growgan.utils.latent import truncated_normal
     from growgan.utils.progress import bar
 
@@ -81,9 +81,11 @@ def cmd_generate(args) -> int:
         check_out_file(out, "--out")
     elif out.exists() and not out.is_dir():
         raise GrowganError(f"{out}: is a file; --out names a folder for one PNG per image (or a .png file for a grid)")
-    elif out.suffix and not out.is_dir():  # x.jpgx, x.pgn: a mistyped grid file, not a new folder
-        raise GrowganError(f"{out}: '{out.suffix}' is not an image suffix; give a .png or .jpg file for a grid, or "
-                           "a folder name without a suffix for one PNG per image")
+    elif not out.is_dir() and (out.suffix.lower() in FILE_SUFFIXES or out.suffix.lower().startswith((".pn", ".jp"))):
+        # g.jpgx, g.pngs, g.gif, g.json: a mistyped or unsupported grid file, not a new folder
+        # (samples_psi0.7 or v1.2 are folder names)
+        raise GrowganError(f"{out}: '{out.suffix}' is not a grid format; give a .png or .jpg file for a grid, or "
+                           "a folder name for one PNG per image")
     else:
         check_writable_dir(out, "--out folder")
     G = load_generator(args.source, ema=not args.raw, device=args.device)

@@ -159,6 +159,12 @@ def _show_keys(args) -> int:
     return 0
 
 
+def _has_output(run_dir: Path) -> bool:
+    """Whether a run folder holds what a user may want to read: a stats.jsonl row or a grid."""
+    stats = run_dir / "stats.jsonl"
+    return (stats.is_file() and stats.stat().st_size > 0) or any((run_dir / "grids").glob("*.png"))
+
+
 def _new_run(args, config, data: Path) -> Path:
     from growgan.training.rundir import discard_unstarted_run, new_run_dir, write_config
     from growgan.utils.io import atomic_write_json
@@ -194,16 +200,23 @@ def _train(config, data: Path, run_dir: Path, args, state, resume) -> int:
                 trainer.log.line(f"threads: {choice.threads} ({choice.reason})")
         status = trainer.train_until(kimg_to_images(trainer.config.kimg))
     except BaseException:
-        # any error before this new run's first checkpoint (an out-of-memory RuntimeError or a
-        # MemoryError at step 3, not only at step 0) leaves no half-made folder: without a
-        # checkpoint there is nothing to --resume. A resumed run's folder, or one holding a
-        # checkpoint, is never removed (discard_unstarted_run checks the disk as well). A run
-        # that diverged keeps its folder: its log and stats are what explain the divergence. The
-        # error is re-raised: one line for a GrowganError, a traceback for the others, as before.
+        # a new run that fails before it has written anything of value (no checkpoint, no
+        # stats row, no grid: an out-of-memory error at step 3, a bad archive, Ctrl-C while
+        # starting) leaves no half-made folder. Kept: a resumed run's folder; one holding a
+        # checkpoint (discard_unstarted_run checks the disk as well); one with stats or grids,
+        # which show what happened (e.g. with checkpoint_kimg=0, "only at the end"); a run that
+        # diverged, whose log is what explains it; and, under torchrun, any failure after the
+        # first step, since rank 0 then often sees only a peer's collective error and cannot
+        # tell a divergence on another rank from an error of its own. The error is re-raised:
+        # one line for a GrowganError, a traceback for the others, as before.
         from growgan.training.loop import NonFiniteLossError
 
-        diverged = isinstance(sys.exc_info()[1], NonFiniteLossError)
-        if resume is None and not diverged and dist_utils.current().is_main and (trainer is None or trainer.last_checkpoint is None):
+        info = dist_utils.current()
+        started = trainer is not None and trainer.state.step > 0
+        keep = (resume is not None or not info.is_main or isinstance(sys.exc_info()[1], NonFiniteLossError)
+                or (trainer is not None and trainer.last_checkpoint is not None)
+                or (info.enabled and started) or _has_output(run_dir))
+        if not keep:
             if trainer is not None:
                 trainer.log.close()
             discard_unstarted_run(run_dir)

@@ -197,6 +197,16 @@ class Conv(nn.Module):
 
 
 # ---------------------------------------------------------------------------- modulated convolution
+def _autocast_enabled(device_type: str) -> bool:
+    """Whether autocast is on for `device_type` ("cpu", "cuda", ...), on torch 2.3 as on later."""
+    try:
+        return bool(torch.is_autocast_enabled(device_type))
+    except TypeError:  # torch < 2.4: no device argument
+        return bool(torch.is_autocast_enabled() if device_type == "cuda" else torch.is_autocast_cpu_enabled())
+    except RuntimeError:  # a device type autocast does not know
+        return False
+
+
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
                      padding: int = 0, eps: float = 1e-8, up: bool = False, fused: bool | None = None) -> torch.Tensor:
     """StyleGAN2's modulated convolution (the paper's eqs. 1-3).
@@ -204,36 +214,42 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     x [N, I, H, W], weight [O, I, K, K], styles [N, I] -> [N, O, H', W'].
     w'_noik = s_ni * w_oik; with demodulation w''_no = w'_no / sqrt(sum_ik w'^2 + eps) per
     output channel, so for unit-variance, independent inputs the outputs keep unit variance.
-    The demodulation coefficients are computed without forming w' as
-    rsqrt(styles^2 @ (sum_k w^2)^T + eps), [N, O].
+    The demodulation coefficients are computed without forming w', as
+    rsqrt(sum_i styles_ni^2 sum_k w_oik^2 + eps), [N, O], always in float32 (elementwise, so
+    that autocast cannot run the sum in float16, where it overflows past 65504).
     up=True: a stride-2 transposed convolution instead, with the spatially flipped weight
     (so that, followed by the up-filter, it equals the correlation of the zero-inserted,
     filtered input with `weight`): [N, O, 2H + K - 2, 2W + K - 2]; `padding` is ignored.
 
     Two formulations of the same map, as stylegan2-ada-pytorch has:
     - fused=True: one grouped convolution (one group per sample) with the per-sample weights
-      w'' formed in the dtype of weight and styles (float32); only the convolution runs in
-      x's dtype. The default for reduced-precision x (the fp16 blocks), where scaling x by
-      the styles first could overflow float16.
+      w'' formed in float32; only the convolution runs in x's dtype (or autocast's). The
+      default for reduced-precision x (the fp16 blocks) and under autocast, where the
+      unnormalised convolution of the other form could overflow float16.
     - fused=False: modulate x, one ordinary batched convolution with the shared weight,
       scale the outputs by the coefficients (stylegan2-ada's training path). The default for
-      float32 x: 2-3x faster on CPU, where a grouped convolution of N groups is slow. Also
-      what torch.jit.trace records (export), so the traced graph does not fix the batch size.
+      float32 x outside autocast: 2-3x faster on CPU, where a grouped convolution of N groups
+      is slow. Also what torch.jit.trace records (export), so the traced graph does not fix
+      the batch size.
     """
     n, cin, h, w = x.shape
     cout = weight.shape[0]
     if up:
         weight = weight.flip(2, 3)  # correlation kernel -> the transposed conv's convolution kernel
-    d = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps).rsqrt() if demodulate else None  # [N, O]
+    wide = torch.promote_types(weight.dtype, torch.float32)  # float32 (float64 stays float64)
+    styles = styles.to(wide)  # the affine layer's output is float16/bfloat16 under autocast
+    if demodulate:
+        wsq = weight.to(wide).square().sum(dim=(2, 3))  # [O, I]
+        d = ((styles.square().unsqueeze(1) * wsq.unsqueeze(0)).sum(dim=2) + eps).rsqrt()  # [N, O], float32
     if fused is None:
-        fused = x.dtype != torch.float32
+        fused = x.dtype != torch.float32 or _autocast_enabled(x.device.type)
     if torch.jit.is_tracing() or not fused:
         xs = x * styles.to(x.dtype).reshape(n, cin, 1, 1)
         if up:
             y = F.conv_transpose2d(xs, weight.transpose(0, 1).to(x.dtype), stride=2)
         else:
             y = F.conv2d(xs, weight.to(x.dtype), padding=padding)
-        return y * d.to(x.dtype).reshape(n, cout, 1, 1) if demodulate else y
+        return y * d.to(y.dtype).reshape(n, cout, 1, 1) if demodulate else y
     wt = weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)  # [N, O, I, K, K]
     if demodulate:
         wt = wt * d.reshape(n, cout, 1, 1, 1)
