@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from growgan.errors import GrowganError
+from growgan.utils.formats import GRID_SUFFIXES
 from growgan.utils.device import add_device_argument
 from growgan.utils.threads import add_threads_argument
 
@@ -73,11 +74,12 @@ def cmd_generate(args) -> int:
         raise GrowganError(f"--trunc {args.trunc}: must be >= 0 (psi of a style-based G, at most 2; > 0 otherwise)")
     if args.truncation_cutoff is not None and args.truncation_cutoff < 1:
         raise GrowganError("--trunc-cutoff must be at least 1")
-    if args.style_mix and Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+    out = Path(args.out)
+    is_grid = out.suffix.lower() in GRID_SUFFIXES
+    if args.style_mix and not is_grid:
         raise GrowganError(f"{args.out}: --style-mix writes one grid; give a .png or .jpg file for --out")
     args.device = device_argument(args)
-    out = Path(args.out)
-    if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
+    if is_grid:
         check_out_file(out, "--out")
     elif out.exists() and not out.is_dir():
         raise GrowganError(f"{out}: is a file; --out names a folder for one PNG per image (or a .png file for a grid)")
@@ -117,7 +119,7 @@ def cmd_generate(args) -> int:
     with torch.no_grad():
         imgs = torch.cat([G(z[i:i + 64].to(args.device), None if c is None else c[i:i + 64].to(args.device), **kw).float().cpu()
                           for i in bar(range(0, args.num, 64), desc="generate", unit="batch")])  # [N, C, H, W]
-    if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
+    if is_grid:
         save_grid(imgs, out, upscale=max(1, 64 // imgs.shape[-1]))
         print(f"wrote a grid of {args.num} images to {out}")
     else:

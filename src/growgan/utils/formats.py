@@ -3,4 +3,5 @@
 
 EXPORT_FORMATS = ("torchscript", "onnx", "safetensors")  # growgan export --format (growgan.training.export)
 EXPORT_SUFFIXES = {".pt": "torchscript", ".onnx": "onnx", ".safetensors": "safetensors"}  # --out suffix -> format
+GRID_SUFFIXES = (".png", ".jpg", ".jpeg")  # growgan generate --out: one grid image (else a folder of PNGs)
 VIDEO_FORMATS = (".gif", ".mp4")  # growgan interpolate --out suffixes (growgan.training.walk)
